@@ -1,0 +1,151 @@
+"""Shared stopping rules, history and best-iterate bookkeeping for every solver.
+
+``fastopt.minimize`` builds one :class:`Run` per call and hands it to the solver; the
+solver calls :meth:`Run.observe` once per iteration and :meth:`Run.result` at the end,
+so every method applies the same tests in the same order and returns the same
+:class:`~fastopt._result.OptimizeResult`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from .._result import MESSAGES, History, OptimizeResult, Status
+
+
+class Run:
+    """Stopping rules and records of one optimization run.
+
+    Parameters
+    ----------
+    tol : float
+        Stop when ||grad f(x_k)|| <= tol.
+    xtol : float
+        Stop when ||x_{k+1} - x_k|| <= xtol (0 disables).
+    ftol : float
+        Stop when |f_k - f_{k+1}| <= ftol * max(1, |f_k|) (0 disables).
+    max_iter : int
+        Iteration budget.
+    max_time : float
+        Wall-clock budget in seconds (inf disables).
+    callback : callable or None
+        ``callback(intermediate_result)`` with an :class:`OptimizeResult` holding ``x``,
+        ``fun``, ``nit``; raising ``StopIteration`` or returning True stops the run.
+    history_every : int
+        Record the history every this many iterations (0 disables recording).
+    divergence_factor : float
+        The run is declared diverged when f_k - f_0 > divergence_factor * max(1, |f_0|),
+        or when f or the gradient is not finite.
+    """
+
+    def __init__(self, tol=1e-6, xtol=0.0, ftol=0.0, max_iter=1000, max_time=math.inf,
+                 callback=None, history_every=1, divergence_factor=1e10):
+        self.tol = float(tol)
+        self.xtol = float(xtol)
+        self.ftol = float(ftol)
+        self.max_iter = int(max_iter)
+        self.max_time = float(max_time)
+        self.callback = callback
+        self.history = History(max(int(history_every), 1))
+        self.record_history = int(history_every) > 0
+        self.divergence_factor = float(divergence_factor)
+        self.t0 = time.perf_counter()
+        self.f0 = None
+        self.f_prev = None
+        self.best_x = None
+        self.best_f = math.inf
+        self.best_g = None
+
+    def elapsed(self) -> float:
+        """Seconds since the run started."""
+        return time.perf_counter() - self.t0
+
+    def diverged(self, f: float, g_norm: float = 0.0) -> bool:
+        """Whether f (and the gradient norm) show divergence."""
+        if not (math.isfinite(f) and math.isfinite(g_norm)):
+            return True
+        return self.f0 is not None and f - self.f0 > self.divergence_factor * max(1.0, abs(self.f0))
+
+    def observe(self, k, x, f, g=None, g_norm=None, step_norm=math.nan, step_size=math.nan):
+        """Record iterate ``k`` and apply the stopping tests.
+
+        Parameters
+        ----------
+        k : int
+            Iteration number (0 for the starting point).
+        x : ndarray of shape (p,)
+            The iterate (copied only when it is the best so far).
+        f : float
+            f(x_k).
+        g : ndarray of shape (p,), optional
+            grad f(x_k) (used for its norm and kept with the best iterate).
+        g_norm : float, optional
+            ||grad f(x_k)|| when ``g`` is not passed.
+        step_norm, step_size : float
+            ||x_k - x_{k-1}|| and the step size used to reach x_k.
+
+        Returns
+        -------
+        Status or None
+            The reason to stop, or None to continue.
+        """
+        f = float(f)
+        if g_norm is None:
+            g_norm = float(np.linalg.norm(g)) if g is not None else math.nan
+        if self.f0 is None:
+            self.f0 = f
+        if self.record_history and self.history.wants(k):
+            self.history.record(k, f, g_norm, step_norm, step_size, self.elapsed())
+        if self.diverged(f, 0.0 if math.isnan(g_norm) else g_norm):
+            return Status.DIVERGED
+        if f <= self.best_f:
+            self.best_f = f
+            self.best_x = np.array(x, copy=True)
+            self.best_g = None if g is None else np.array(g, copy=True)
+        status = None
+        if g_norm <= self.tol:
+            status = Status.GTOL
+        elif k > 0 and step_norm <= self.xtol:
+            status = Status.XTOL
+        elif (k > 0 and self.ftol > 0 and self.f_prev is not None
+              and abs(self.f_prev - f) <= self.ftol * max(1.0, abs(self.f_prev))):
+            status = Status.FTOL
+        elif k >= self.max_iter:
+            status = Status.MAX_ITER
+        elif self.elapsed() >= self.max_time:
+            status = Status.MAX_TIME
+        elif self.callback is not None and self._callback_stops(k, x, f):
+            status = Status.CALLBACK
+        self.f_prev = f
+        return status
+
+    def _callback_stops(self, k, x, f) -> bool:
+        try:
+            return bool(self.callback(OptimizeResult(x=np.array(x, copy=True), fun=f, nit=k)))
+        except StopIteration:
+            return True
+
+    def result(self, x, f, g, status, nit, objective=None, method="", **extra) -> OptimizeResult:
+        """Build the :class:`OptimizeResult`.
+
+        For a diverged run the best finite iterate seen replaces ``x`` (and its value
+        replaces ``f``), as promised by the ``DIVERGED`` status.
+        """
+        status = Status(status)
+        if status == Status.DIVERGED and self.best_x is not None:
+            x, f, g = self.best_x, self.best_f, self.best_g
+        counters = {}
+        if objective is not None:
+            for name in ("nfev", "njev", "nhev", "n_passes"):
+                counters[name] = int(getattr(objective, name, 0))
+        res = OptimizeResult(
+            x=np.asarray(x), fun=float(f), jac=None if g is None else np.asarray(g),
+            nit=int(nit), status=int(status), success=status.success,
+            message=MESSAGES[status], history=self.history, method=method,
+            time=self.elapsed(), **counters,
+        )
+        res.update(extra)
+        return res
