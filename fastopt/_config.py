@@ -20,6 +20,14 @@ FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 #: Backend used when ``backend="auto"``.
 DEFAULT_BACKEND = os.environ.get("FASTOPT_BACKEND", "numba")
 
+#: Work (dense: m * n elements; CSR: nnz + m) below which a CPU kernel runs its serial
+#: driver instead of opening a threaded region: a parallel region costs microseconds
+#: (far more on a loaded machine), more than the whole pass over a small problem. The
+#: serial driver runs the very same per-chunk code over the same ``n_chunks()`` chunks in
+#: order, so the result is bitwise identical either way. Read when a kernel is compiled
+#: (numba freezes globals): after changing it, clear the ``__pycache__`` of the kernels.
+PARALLEL_MIN_WORK = 200_000
+
 #: CUDA threads per block for the numba.cuda kernels (tests may patch it).
 THREADS_PER_BLOCK = 256
 
@@ -39,17 +47,31 @@ def jit_parallel(*args, **kwargs):
     return jit(*args, **kwargs)
 
 
+#: Thread count of the compiled kernels, cached here because asking numba costs about a
+#: microsecond per call, which matters on the per-evaluation hot path of small problems.
+#: Change it with :func:`set_num_threads`, not with ``numba.set_num_threads``.
+_NUM_THREADS = numba.config.NUMBA_NUM_THREADS
+
+
 def get_num_threads() -> int:
     """Number of threads the compiled CPU kernels use."""
-    return numba.get_num_threads()
+    return _NUM_THREADS
 
 
 def set_num_threads(n: int) -> None:
-    """Set the number of threads for numba and Cython (OpenMP) kernels."""
+    """Set the number of threads for numba and Cython (OpenMP) kernels.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` < 1. Values above numba's ``NUMBA_NUM_THREADS`` are clipped to it.
+    """
+    global _NUM_THREADS
     n = int(n)
     if n < 1:
         raise ValueError(f"n_threads must be >= 1, got {n}")
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    _NUM_THREADS = min(n, numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(_NUM_THREADS)
 
 
 def n_chunks() -> int:

@@ -1,0 +1,114 @@
+"""Time the main kernel comparisons in one run and print a markdown table of ratios.
+
+Usage::
+
+    NUMBA_NUM_THREADS=2 PYTHONPATH=. python bench/report_kernels.py [--repeats 7] [--quick]
+
+Every time is the median of ``--repeats`` calls (``time.perf_counter``) after a warm-up
+call (JIT compiled, pages faulted in). The targets are reported, not asserted: numba fused
+loss+grad and HVP >= 3x the NumPy reference and scikit-learn and >= 75% of the read
+roofline; float32 >= 1.7x float64; CSR >= 2x the scipy.sparse reference; Cython within
+1.5x of numba.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _data import csr_problem, dense_problem, kernel_call, nbytes, sklearn_call  # noqa: E402
+from bandwidth import measure_read_bandwidth  # noqa: E402
+
+from fastopt._config import get_num_threads  # noqa: E402
+from fastopt.kernels import available_backends, get_backend  # noqa: E402
+
+
+def median_time(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    args = parser.parse_args(argv)
+    r = args.repeats
+    m, n = (20_000, 100) if args.quick else (1_000_000, 100)
+    csr_size = (20_000, 1000, 50) if args.quick else (1_000_000, 1000, 50)
+
+    ref, nb = get_backend("numpy"), get_backend("numba")
+    cy = get_backend("cython") if "cython" in available_backends() else None
+    bandwidth = measure_read_bandwidth(64 * 2**20 if args.quick else 1024 * 2**20, r)
+
+    rows = []  # (comparison, problem, time_a, time_b, ratio b/a, target)
+
+    def compare(label, problem, fast, slow, target):
+        ta, tb = median_time(fast, r), median_time(slow, r)
+        rows.append((label, problem, ta, tb, tb / ta, target))
+        return ta
+
+    t_numba = {}
+    for dtype in ("float64", "float32"):
+        X, y, sw, w, v = dense_problem(m, n, dtype)
+        prob = f"dense m={m} n={n} {dtype}"
+        for kernel in ("loss_grad", "hvp", "lsq_loss_grad"):
+            fast = kernel_call(nb, kernel, X, y, sw, w, v)
+            t_numba[kernel, dtype] = compare(
+                f"numba vs reference: {kernel}", prob, fast,
+                kernel_call(ref, kernel, X, y, sw, w, v), ">= 3x")
+        compare("numba vs sklearn: loss_grad", prob, kernel_call(nb, "loss_grad", X, y, sw, w, v),
+                sklearn_call(X, y, sw, w), ">= 3x")
+        if cy is not None:
+            for kernel in ("loss_grad", "hvp"):
+                if hasattr(cy, "logistic_" + kernel):
+                    tc = median_time(kernel_call(cy, kernel, X, y, sw, w, v), r)
+                    tn = t_numba[kernel, dtype]
+                    rows.append((f"cython vs numba: {kernel}", prob, tn, tc, tc / tn,
+                                 "<= 1.5 (cython/numba)"))
+        if dtype == "float64":
+            roof = {k: nbytes(X) / t_numba[k, dtype] / bandwidth for k in ("loss_grad", "hvp")}
+        del X
+    dense_problem.cache_clear()
+    for kernel in ("loss_grad", "hvp", "lsq_loss_grad"):
+        t64, t32 = t_numba[kernel, "float64"], t_numba[kernel, "float32"]
+        rows.append((f"numba float32 vs float64: {kernel}", f"dense m={m} n={n}", t32, t64,
+                     t64 / t32, ">= 1.7x"))
+
+    X, y, sw, w, v = csr_problem(*csr_size)
+    prob = f"CSR m={csr_size[0]} n={csr_size[1]} nnz/row={csr_size[2]}"
+    for kernel in ("loss_grad", "hvp"):
+        compare(f"CSR numba vs scipy.sparse reference: {kernel}", prob,
+                kernel_call(nb, kernel, X, y, sw, w, v), kernel_call(ref, kernel, X, y, sw, w, v),
+                ">= 2x")
+    compare("CSR numba vs sklearn: loss_grad", prob, kernel_call(nb, "loss_grad", X, y, sw, w, v),
+            sklearn_call(X, y, sw, w), "(peer)")
+
+    print(f"threads: {get_num_threads()}, read bandwidth: {bandwidth / 1e9:.2f} GB/s, "
+          f"median of {r} calls\n")
+    print("| comparison | problem | fast (ms) | slow (ms) | ratio | target |")
+    print("|---|---|---:|---:|---:|---|")
+    for label, problem, ta, tb, ratio, target in rows:
+        print(f"| {label} | {problem} | {ta * 1e3:.2f} | {tb * 1e3:.2f} | {ratio:.2f} | "
+              f"{target} |")
+    print()
+    print("| roofline (bytes of X / time / read bandwidth) | problem | fraction | target |")
+    print("|---|---|---:|---|")
+    for kernel, frac in roof.items():
+        print(f"| numba {kernel} | dense m={m} n={n} float64 | {frac:.2f} | >= 0.75 |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,345 @@
+"""Per-chunk cores and their serial/parallel drivers for the linear-model kernels (private).
+
+The public kernels of :mod:`.logistic`, :mod:`.least_squares` and :mod:`.gram` are thin
+``@jit`` wrappers around two families of cores, so that only four threaded functions
+(dense and CSR, "rows" and "hvp") are compiled instead of one per kernel:
+
+``_rows_chunk`` (one pass, per row i of the chunk):
+    ``z_i = <a_i, w[:n]> + w[n]``, then by ``kind``
+
+    * ``LOGISTIC``: loss ``wt_i log(1 + exp(-y_i z_i))``, coefficient
+      ``-wt_i y_i sigma(-y_i z_i)``, Hessian weight ``wt_i sigma (1 - sigma)``;
+    * ``LSQ``: loss ``wt_i (z_i - y_i)^2 / 2``, coefficient ``wt_i (z_i - y_i)``,
+      Hessian weight ``wt_i``;
+    * ``PREDICT``: ``d_out[i] = z_i`` (matvec), nothing else;
+
+    with ``wt_i = scale * sw_i``; if ``want_grad`` the chunk's partial gradient
+    ``work[c] = sum_i coef_i a~_i``; if ``want_d`` the weights go to ``d_out[i]``.
+    Rows are ``0..m-1`` or, if ``gather``, ``rows[0..k-1]`` (mini-batch).
+
+``_hvp_chunk``: ``work[c] = sum_i coef_i a~_i`` with, by ``kind``,
+
+    * ``HVP_LOGISTIC``: ``coef_i = d_i sigma(z_i)(1 - sigma(z_i)) (<a_i, v> + v[n])``;
+    * ``HVP_WEIGHTED``: ``coef_i = d_i (<a_i, v> + v[n])`` (least squares, weighted_hvp);
+    * ``RMATVEC``: ``coef_i = d_i`` (``X^T u``).
+
+Each core handles chunk ``c`` of ``n_chunks`` contiguous chunks (CSR chunks balance nnz)
+in blocks of :data:`._rowops.ROW_BLOCK` rows: dots, then the scalar math of the block in
+its own loop, then the axpys (see :mod:`._rowops`). ``*_parallel`` runs the chunks in
+``prange``; ``*_serial`` runs the same chunks in order, so both give bitwise identical
+results; ``*_run`` picks one with :func:`._rowops.use_serial`. ``kind`` and the flags are
+runtime values: one branch per block, not one compiled specialization per kernel.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from fastopt._config import jit, jit_parallel
+
+from ._rowops import (
+    ROW_BLOCK,
+    block_index,
+    chunk_start,
+    csr_block_axpy,
+    csr_block_dot,
+    csr_block_dot2,
+    csr_chunk_start,
+    dense_block_axpy,
+    dense_block_dot,
+    dense_block_dot2,
+    intercept_of,
+    use_serial,
+    zero_row,
+)
+
+LOGISTIC = 0
+LSQ = 1
+PREDICT = 2
+
+HVP_LOGISTIC = 0
+HVP_WEIGHTED = 1
+RMATVEC = 2
+
+
+@jit
+def no_rows():
+    """The ``rows`` argument of a full-batch call (empty, never read)."""
+    return np.empty(0, np.int64)
+
+
+# --- scalar phases (one block) -----------------------------------------------------------
+
+
+@jit
+def _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out):
+    """Per-row math of one block; ``z[k]`` is replaced by the axpy coefficient.
+
+    Returns the block's loss. Logistic, with ``t = y_i z_i`` and ``e = exp(-|t|) <= 1``:
+    ``log(1 + exp(-t)) = log1p(e) + max(-t, 0)``, ``sigma(-t) = e / (1 + e)`` for t > 0
+    and ``1 / (1 + e)`` otherwise, curvature ``e / (1 + e)^2``: no overflow for any
+    finite t, one ``exp``, one ``log1p`` and one division per row.
+    """
+    acc = 0.0
+    if kind == LOGISTIC:
+        for k in range(nb):
+            i = idx[k]
+            yi = y[i]
+            t = yi * z[k]
+            e = math.exp(-abs(t))
+            r = 1.0 / (1.0 + e)
+            wt = scale * sw[i]
+            acc += wt * (math.log1p(e) + max(-t, 0.0))
+            z[k] = -wt * yi * (e * r if t > 0.0 else r)
+            if want_d:
+                d_out[i] = wt * (e * r * r)
+    elif kind == LSQ:
+        for k in range(nb):
+            i = idx[k]
+            wt = scale * sw[i]
+            res = z[k] - y[i]
+            a = wt * res
+            acc += a * res
+            z[k] = a
+            if want_d:
+                d_out[i] = wt
+        acc *= 0.5
+    else:
+        for k in range(nb):
+            d_out[idx[k]] = z[k]
+    return acc
+
+
+@jit
+def _hvp_scalar(kind, d, idx, nb, z, u):
+    """Per-row coefficient of one HVP block into ``u[k]`` (see the module docstring)."""
+    if kind == HVP_LOGISTIC:
+        for k in range(nb):
+            e = math.exp(-abs(z[k]))
+            r = 1.0 / (1.0 + e)
+            u[k] = d[idx[k]] * (e * r * r) * u[k]
+    elif kind == HVP_WEIGHTED:
+        for k in range(nb):
+            u[k] = d[idx[k]] * u[k]
+    else:
+        for k in range(nb):
+            u[k] = d[idx[k]]
+
+
+# --- dense cores -------------------------------------------------------------------------
+
+
+@jit
+def _rows_chunk(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d, d_out, work, c,
+                n_chunks):
+    n = X.shape[1]
+    total = rows.shape[0] if gather else X.shape[0]
+    lo = chunk_start(total, n_chunks, c)
+    hi = chunk_start(total, n_chunks, c + 1)
+    b = intercept_of(w, n)
+    has_b = w.shape[0] > n
+    idx = np.empty(ROW_BLOCK, np.int64)
+    z = np.empty(ROW_BLOCK)
+    if want_grad:
+        zero_row(work, c)
+    acc = 0.0
+    for r0 in range(lo, hi, ROW_BLOCK):
+        nb = min(ROW_BLOCK, hi - r0)
+        block_index(idx, rows, gather, r0, nb)
+        dense_block_dot(X, idx, nb, w, b, z)
+        acc += _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out)
+        if want_grad:
+            dense_block_axpy(work, c, X, idx, nb, z, has_b)
+    return acc
+
+
+@jit_parallel
+def _rows_parallel(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d, d_out, work,
+                   n_chunks, partial):
+    for c in prange(n_chunks):
+        partial[c] = _rows_chunk(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d,
+                                 d_out, work, c, n_chunks)
+
+
+@jit
+def _rows_serial(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d, d_out, work,
+                 n_chunks, partial):
+    for c in range(n_chunks):
+        partial[c] = _rows_chunk(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d,
+                                 d_out, work, c, n_chunks)
+
+
+@jit
+def rows_run(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d, d_out, work,
+             n_chunks, partial):
+    """Fill ``partial[c]`` (loss) and, if ``want_grad``, ``work[c]`` for every chunk."""
+    total = rows.shape[0] if gather else X.shape[0]
+    if use_serial(total * X.shape[1], n_chunks):
+        _rows_serial(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d, d_out, work,
+                     n_chunks, partial)
+    else:
+        _rows_parallel(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d, d_out,
+                       work, n_chunks, partial)
+
+
+@jit
+def _hvp_chunk(kind, X, d, w, v, work, c, n_chunks):
+    m, n = X.shape
+    lo = chunk_start(m, n_chunks, c)
+    hi = chunk_start(m, n_chunks, c + 1)
+    has_b = work.shape[1] > n
+    b = intercept_of(w, n)
+    vb = intercept_of(v, n)
+    idx = np.empty(ROW_BLOCK, np.int64)
+    z = np.empty(ROW_BLOCK)
+    u = np.empty(ROW_BLOCK)
+    zero_row(work, c)
+    for r0 in range(lo, hi, ROW_BLOCK):
+        nb = min(ROW_BLOCK, hi - r0)
+        block_index(idx, idx, False, r0, nb)
+        if kind == HVP_LOGISTIC:
+            dense_block_dot2(X, idx, nb, w, v, b, vb, z, u)
+        elif kind == HVP_WEIGHTED:
+            dense_block_dot(X, idx, nb, v, vb, u)
+        _hvp_scalar(kind, d, idx, nb, z, u)
+        dense_block_axpy(work, c, X, idx, nb, u, has_b)
+
+
+@jit_parallel
+def _hvp_parallel(kind, X, d, w, v, work, n_chunks):
+    for c in prange(n_chunks):
+        _hvp_chunk(kind, X, d, w, v, work, c, n_chunks)
+
+
+@jit
+def _hvp_serial(kind, X, d, w, v, work, n_chunks):
+    for c in range(n_chunks):
+        _hvp_chunk(kind, X, d, w, v, work, c, n_chunks)
+
+
+@jit
+def hvp_run(kind, X, d, w, v, work):
+    """Fill ``work[c]`` with chunk c's ``sum_i coef_i a~_i`` for every chunk."""
+    n_chunks = work.shape[0]
+    if use_serial(X.shape[0] * X.shape[1], n_chunks):
+        _hvp_serial(kind, X, d, w, v, work, n_chunks)
+    else:
+        _hvp_parallel(kind, X, d, w, v, work, n_chunks)
+
+
+# --- CSR cores ---------------------------------------------------------------------------
+
+
+@jit
+def _csr_bounds(indptr, total, gather, n_chunks, c):
+    if gather:
+        return chunk_start(total, n_chunks, c), chunk_start(total, n_chunks, c + 1)
+    return csr_chunk_start(indptr, n_chunks, c), csr_chunk_start(indptr, n_chunks, c + 1)
+
+
+@jit
+def _rows_chunk_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather, scale,
+                    want_grad, want_d, d_out, work, c, n_chunks):
+    total = rows.shape[0] if gather else indptr.shape[0] - 1
+    lo, hi = _csr_bounds(indptr, total, gather, n_chunks, c)
+    b = intercept_of(w, n)
+    has_b = w.shape[0] > n
+    idx = np.empty(ROW_BLOCK, np.int64)
+    z = np.empty(ROW_BLOCK)
+    if want_grad:
+        zero_row(work, c)
+    acc = 0.0
+    for r0 in range(lo, hi, ROW_BLOCK):
+        nb = min(ROW_BLOCK, hi - r0)
+        block_index(idx, rows, gather, r0, nb)
+        csr_block_dot(data, indices, indptr, idx, nb, w, b, z)
+        acc += _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out)
+        if want_grad:
+            csr_block_axpy(work, c, n, data, indices, indptr, idx, nb, z, has_b)
+    return acc
+
+
+@jit_parallel
+def _rows_parallel_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather, scale,
+                       want_grad, want_d, d_out, work, n_chunks, partial):
+    for c in prange(n_chunks):
+        partial[c] = _rows_chunk_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather,
+                                     scale, want_grad, want_d, d_out, work, c, n_chunks)
+
+
+@jit
+def _rows_serial_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather, scale,
+                     want_grad, want_d, d_out, work, n_chunks, partial):
+    for c in range(n_chunks):
+        partial[c] = _rows_chunk_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather,
+                                     scale, want_grad, want_d, d_out, work, c, n_chunks)
+
+
+@jit
+def _csr_amount(indptr, rows, gather):
+    """Work of a CSR call for :func:`use_serial`: nnz + rows (estimated for a mini-batch)."""
+    m = indptr.shape[0] - 1
+    nnz = indptr[m] - indptr[0]
+    if gather:
+        k = rows.shape[0]
+        return k + (k * nnz) // max(m, 1)
+    return m + nnz
+
+
+@jit
+def rows_run_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather, scale, want_grad,
+                 want_d, d_out, work, n_chunks, partial):
+    """CSR twin of :func:`rows_run`."""
+    if use_serial(_csr_amount(indptr, rows, gather), n_chunks):
+        _rows_serial_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather, scale,
+                         want_grad, want_d, d_out, work, n_chunks, partial)
+    else:
+        _rows_parallel_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather, scale,
+                           want_grad, want_d, d_out, work, n_chunks, partial)
+
+
+@jit
+def _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, c, n_chunks):
+    lo = csr_chunk_start(indptr, n_chunks, c)
+    hi = csr_chunk_start(indptr, n_chunks, c + 1)
+    has_b = work.shape[1] > n
+    b = intercept_of(w, n)
+    vb = intercept_of(v, n)
+    idx = np.empty(ROW_BLOCK, np.int64)
+    z = np.empty(ROW_BLOCK)
+    u = np.empty(ROW_BLOCK)
+    zero_row(work, c)
+    for r0 in range(lo, hi, ROW_BLOCK):
+        nb = min(ROW_BLOCK, hi - r0)
+        block_index(idx, idx, False, r0, nb)
+        if kind == HVP_LOGISTIC:
+            csr_block_dot2(data, indices, indptr, idx, nb, w, v, b, vb, z, u)
+        elif kind == HVP_WEIGHTED:
+            csr_block_dot(data, indices, indptr, idx, nb, v, vb, u)
+        _hvp_scalar(kind, d, idx, nb, z, u)
+        csr_block_axpy(work, c, n, data, indices, indptr, idx, nb, u, has_b)
+
+
+@jit_parallel
+def _hvp_parallel_csr(kind, data, indices, indptr, n, d, w, v, work, n_chunks):
+    for c in prange(n_chunks):
+        _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, c, n_chunks)
+
+
+@jit
+def _hvp_serial_csr(kind, data, indices, indptr, n, d, w, v, work, n_chunks):
+    for c in range(n_chunks):
+        _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, c, n_chunks)
+
+
+@jit
+def hvp_run_csr(kind, data, indices, indptr, n, d, w, v, work):
+    """CSR twin of :func:`hvp_run`."""
+    n_chunks = work.shape[0]
+    if use_serial(_csr_amount(indptr, indptr, False), n_chunks):
+        _hvp_serial_csr(kind, data, indices, indptr, n, d, w, v, work, n_chunks)
+    else:
+        _hvp_parallel_csr(kind, data, indices, indptr, n, d, w, v, work, n_chunks)

@@ -1,0 +1,337 @@
+"""Building blocks shared by the Numba kernels (private: not re-exported).
+
+Every reduction kernel of this package has the same four layers:
+
+1. a per-chunk core (``@jit``) that streams the rows of chunk ``c`` once and reduces them
+   into ``work[c]`` (and returns the chunk's loss partial);
+2. a parallel driver (``@jit_parallel``): ``prange`` over the chunks;
+3. a serial driver (``@jit``): ``range`` over the same chunks, in order;
+4. the public kernel (``@jit``, not parallel, so that compiled solver loops can call it
+   from their own jitted code) that picks a driver with :func:`use_serial` and then adds
+   the partials in chunk order.
+
+Both drivers run the very same core on the very same chunks, so the result is bitwise
+identical whichever driver ran, for a fixed chunk count T.
+
+Inside a core, rows go in blocks of :data:`ROW_BLOCK`: first the dot products of the
+block (:func:`dense_block_dot`, four rows at a time so each load of ``w`` feeds four
+multiply-adds), then the scalar per-row math of the block in its own tight loop (``exp``,
+``log1p`` and a division are scalar libm calls: in a separate loop they are independent
+of each other and pipeline, instead of sitting between two vector loops), then the
+axpys of the block (:func:`dense_block_axpy`, four rows per pass over ``work[c]``) while
+the block's rows are still in L1 (16 rows of 100 doubles are 12.8 kB). One helper call
+per block, not per row, so whether LLVM inlines the helpers does not matter. The j loops
+index ``X[i, j]`` of a C-contiguous ``X`` directly: with fastmath ``reassoc`` LLVM
+vectorizes them (``vfmadd...pd ymm``), widening float32 elements to float64 in the
+register (``vcvtps2pd``), so float32 data is read at half the bytes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fastopt._config import PARALLEL_MIN_WORK, jit
+
+#: Rows per block in the kernels' row loops (see the module docstring).
+ROW_BLOCK = 16
+
+# --- stable scalar functions -------------------------------------------------------------
+
+
+@jit
+def log1pexp(t):
+    """``log(1 + exp(t))`` without overflow: ``t + log1p(exp(-t))`` for t > 0."""
+    if t > 0.0:
+        return t + math.log1p(math.exp(-t))
+    return math.log1p(math.exp(t))
+
+
+@jit
+def sigmoid(t):
+    """``1 / (1 + exp(-t))``; the exponent is never positive, so nothing overflows."""
+    if t >= 0.0:
+        return 1.0 / (1.0 + math.exp(-t))
+    e = math.exp(t)
+    return e / (1.0 + e)
+
+
+@jit
+def sigmoid_curvature(t):
+    """``sigmoid(t) (1 - sigmoid(t)) = e / (1 + e)^2`` with ``e = exp(-|t|)`` (symmetric)."""
+    e = math.exp(-abs(t))
+    return e / ((1.0 + e) * (1.0 + e))
+
+
+# --- chunking and driver choice ----------------------------------------------------------
+
+
+@jit
+def use_serial(work_amount, n_chunks):
+    """Whether a kernel should run its serial driver (one chunk, or too little work).
+
+    ``work_amount`` is m * n for dense data and nnz + m for CSR; the threshold is
+    :data:`fastopt._config.PARALLEL_MIN_WORK`.
+    """
+    return n_chunks <= 1 or work_amount < PARALLEL_MIN_WORK
+
+
+@jit
+def chunk_start(m, n_chunks, c):
+    """First row of chunk ``c`` when ``m`` rows are split into ``n_chunks`` contiguous chunks.
+
+    Chunk ``c`` is ``[chunk_start(c), chunk_start(c + 1))``; sizes differ by at most one.
+    """
+    return (m * c) // n_chunks
+
+
+@jit
+def csr_chunk_start(indptr, n_chunks, c):
+    """First row of chunk ``c`` when CSR rows are split into chunks of about equal nnz.
+
+    Balancing by nonzeros rather than rows keeps threads busy when row lengths vary; the
+    split depends only on ``indptr`` and ``n_chunks``, so results stay deterministic.
+    """
+    m = indptr.shape[0] - 1
+    if c <= 0:
+        return 0
+    if c >= n_chunks:
+        return m
+    lo_nnz = indptr[0]
+    target = lo_nnz + ((indptr[m] - lo_nnz) * c) // n_chunks
+    # first row r with indptr[r] >= target (binary search over indptr[0..m])
+    lo = 0
+    hi = m
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if indptr[mid] < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@jit
+def block_index(idx, rows, gather, r0, nb):
+    """``idx[k]`` = the data row of block entry k: ``rows[r0 + k]`` or ``r0 + k``."""
+    if gather:
+        for k in range(nb):
+            idx[k] = rows[r0 + k]
+    else:
+        for k in range(nb):
+            idx[k] = r0 + k
+
+
+# --- dense blocks ------------------------------------------------------------------------
+
+
+@jit
+def dense_block_dot(X, idx, nb, w, b, z):
+    """``z[k] = <X[idx[k], :n], w[:n]> + b`` for ``k < nb``, accumulated in float64.
+
+    Four rows share each load of ``w[j]``; the j loop vectorizes (4 x 4 float64 lanes).
+    """
+    n = X.shape[1]
+    k = 0
+    while k + 4 <= nb:
+        i0 = idx[k]
+        i1 = idx[k + 1]
+        i2 = idx[k + 2]
+        i3 = idx[k + 3]
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        for j in range(n):
+            wj = w[j]
+            s0 += np.float64(X[i0, j]) * wj
+            s1 += np.float64(X[i1, j]) * wj
+            s2 += np.float64(X[i2, j]) * wj
+            s3 += np.float64(X[i3, j]) * wj
+        z[k] = s0 + b
+        z[k + 1] = s1 + b
+        z[k + 2] = s2 + b
+        z[k + 3] = s3 + b
+        k += 4
+    while k < nb:
+        i = idx[k]
+        s = 0.0
+        for j in range(n):
+            s += np.float64(X[i, j]) * w[j]
+        z[k] = s + b
+        k += 1
+
+
+@jit
+def dense_block_dot2(X, idx, nb, w, v, b, vb, z, u):
+    """``z[k] = <X[idx[k]], w> + b`` and ``u[k] = <X[idx[k]], v> + vb`` in one read."""
+    n = X.shape[1]
+    k = 0
+    while k + 2 <= nb:
+        i0 = idx[k]
+        i1 = idx[k + 1]
+        z0 = 0.0
+        z1 = 0.0
+        u0 = 0.0
+        u1 = 0.0
+        for j in range(n):
+            x0 = np.float64(X[i0, j])
+            x1 = np.float64(X[i1, j])
+            z0 += x0 * w[j]
+            z1 += x1 * w[j]
+            u0 += x0 * v[j]
+            u1 += x1 * v[j]
+        z[k] = z0 + b
+        z[k + 1] = z1 + b
+        u[k] = u0 + vb
+        u[k + 1] = u1 + vb
+        k += 2
+    while k < nb:
+        i = idx[k]
+        zk = 0.0
+        uk = 0.0
+        for j in range(n):
+            x = np.float64(X[i, j])
+            zk += x * w[j]
+            uk += x * v[j]
+        z[k] = zk + b
+        u[k] = uk + vb
+        k += 1
+
+
+@jit
+def dense_block_axpy(work, c, X, idx, nb, coef, has_b):
+    """``work[c, :n] += sum_k coef[k] X[idx[k], :n]`` (and ``work[c, n] += sum coef``).
+
+    Four rows per pass, so ``work[c]`` is loaded and stored once per four rows.
+    """
+    n = X.shape[1]
+    k = 0
+    while k + 4 <= nb:
+        i0 = idx[k]
+        i1 = idx[k + 1]
+        i2 = idx[k + 2]
+        i3 = idx[k + 3]
+        a0 = coef[k]
+        a1 = coef[k + 1]
+        a2 = coef[k + 2]
+        a3 = coef[k + 3]
+        for j in range(n):
+            work[c, j] += (a0 * np.float64(X[i0, j]) + a1 * np.float64(X[i1, j])
+                           + a2 * np.float64(X[i2, j]) + a3 * np.float64(X[i3, j]))
+        k += 4
+    while k < nb:
+        i = idx[k]
+        a = coef[k]
+        for j in range(n):
+            work[c, j] += a * np.float64(X[i, j])
+        k += 1
+    if has_b:
+        s = 0.0
+        for k in range(nb):
+            s += coef[k]
+        work[c, n] += s
+
+
+# --- CSR blocks --------------------------------------------------------------------------
+
+
+@jit
+def csr_block_dot(data, indices, indptr, idx, nb, w, b, z):
+    """``z[k] = <a_i, w> + b`` for the CSR rows ``i = idx[k]`` (a gather per nonzero)."""
+    for k in range(nb):
+        i = idx[k]
+        s = 0.0
+        for q in range(indptr[i], indptr[i + 1]):
+            s += np.float64(data[q]) * w[indices[q]]
+        z[k] = s + b
+
+
+@jit
+def csr_block_dot2(data, indices, indptr, idx, nb, w, v, b, vb, z, u):
+    """``z[k] = <a_i, w> + b``, ``u[k] = <a_i, v> + vb`` for ``i = idx[k]``, one read."""
+    for k in range(nb):
+        i = idx[k]
+        zk = 0.0
+        uk = 0.0
+        for q in range(indptr[i], indptr[i + 1]):
+            x = np.float64(data[q])
+            j = indices[q]
+            zk += x * w[j]
+            uk += x * v[j]
+        z[k] = zk + b
+        u[k] = uk + vb
+
+
+@jit
+def csr_block_axpy(work, c, n, data, indices, indptr, idx, nb, coef, has_b):
+    """``work[c, indices[row]] += coef[k] * data[row]`` for ``row = idx[k]`` (a scatter).
+
+    Indices are unique within a canonical CSR row, so the scatter has no conflicts.
+    """
+    s = 0.0
+    for k in range(nb):
+        i = idx[k]
+        a = coef[k]
+        s += a
+        for q in range(indptr[i], indptr[i + 1]):
+            work[c, indices[q]] += a * np.float64(data[q])
+    if has_b:
+        work[c, n] += s
+
+
+# --- reductions --------------------------------------------------------------------------
+
+
+@jit
+def intercept_of(w, n):
+    """``w[n]`` when ``w`` carries an intercept (p = n + 1), else 0."""
+    if w.shape[0] > n:
+        return w[n]
+    return 0.0
+
+
+@jit
+def zero_row(work, c):
+    for j in range(work.shape[1]):
+        work[c, j] = 0.0
+
+
+@jit
+def sum_partials(partials):
+    """``sum_c partials[c]`` in chunk order (deterministic)."""
+    total = 0.0
+    for c in range(partials.shape[0]):
+        total += partials[c]
+    return total
+
+
+@jit
+def reduce_chunks(work, out):
+    """``out = sum_c work[c, :]``, adding the chunks in order (deterministic)."""
+    p = out.shape[0]
+    for j in range(p):
+        out[j] = 0.0
+    for c in range(work.shape[0]):
+        for j in range(p):
+            out[j] += work[c, j]
+
+
+@jit
+def add_l2(out, w, n, lam):
+    """``out[:n] += lam w[:n]``; returns ``lam/2 ||w[:n]||^2`` (never the intercept)."""
+    sq = 0.0
+    for j in range(n):
+        out[j] += lam * w[j]
+        sq += w[j] * w[j]
+    return 0.5 * lam * sq
+
+
+@jit
+def l2_term(w, n, lam):
+    """``lam/2 ||w[:n]||^2``."""
+    sq = 0.0
+    for j in range(n):
+        sq += w[j] * w[j]
+    return 0.5 * lam * sq
