@@ -1,0 +1,30 @@
+"""Objectives: validated data plus a backend's kernels behind the Objective protocol.
+
+Every class here is an :class:`Objective` (docs/contract.md): ``value``, ``grad``,
+``loss_grad``, ``hvp``, ``hessian``, ``lipschitz``, ``strong_convexity`` and the
+evaluation counters.
+
+=========================== ==========================================================
+:class:`Logistic`           L2 logistic regression, dense or sparse, weights, intercept
+:class:`Multinomial`        L2 softmax regression over K classes (scikit-learn's multinomial)
+:class:`LeastSquares`       ridge least squares, dense or sparse, weights, intercept
+:class:`PiecewiseQuadratic` the 1-D function with mu = 1, L = 25 (Lessard et al. 2016)
+:class:`Function`           user callables, finite differences for what is missing
+=========================== ==========================================================
+"""
+
+from .base import LinearObjective as LinearObjective
+from .base import Objective as Objective
+from .function import Function as Function
+from .least_squares import LeastSquares as LeastSquares
+from .logistic import Logistic as Logistic
+from .multinomial import Multinomial as Multinomial
+from .piecewise_quadratic import PiecewiseQuadratic as PiecewiseQuadratic
+from .softmax_relu import SoftmaxReLU as SoftmaxReLU
+
+# Adding an objective is one import line above (``from .x import X as X``: the redundant
+# alias marks a re-export for ruff); every Objective class imported here is exported.
+__all__ = sorted(
+    name for name, obj in list(globals().items())
+    if isinstance(obj, type) and issubclass(obj, Objective)
+)

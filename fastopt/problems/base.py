@@ -1,0 +1,549 @@
+"""The Objective protocol and the shared machinery of the linear-model objectives.
+
+:class:`Objective` is what every solver sees (docs/contract.md): ``value``, ``grad``,
+``loss_grad``, ``hvp``, ``hessian``, ``lipschitz``, ``strong_convexity`` and the
+evaluation counters. Its public methods validate their arguments, count, and call the
+private hooks ``_value``, ``_loss_grad_into``, ``_hvp_into`` and ``_hessian`` that a
+subclass implements, so a subclass never repeats the checks or the bookkeeping.
+
+:class:`LinearObjective` holds validated data ``(X, y, sw)`` and dispatches to the
+kernels of one backend; :class:`~fastopt.problems.Logistic` and
+:class:`~fastopt.problems.LeastSquares` only add their targets check, the kernel prefix,
+the per-row loss of a linear predictor and their constants L and mu.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import _config
+from ..kernels import get_backend, resolve_backend
+from ._cuda import attach_device, check_device_data, is_device_input, to_host
+from ._validation import (
+    check_data,
+    check_dtype_option,
+    check_lam,
+    check_sample_weight,
+    check_vector,
+)
+
+__all__ = ["LinearObjective", "Objective"]
+
+
+class Objective:
+    """Base class of every objective: the protocol the solvers rely on.
+
+    Subclasses set ``n_params`` and implement :meth:`_loss_grad_into` (and, where they
+    can, :meth:`_value`, :meth:`_hvp_into`, :meth:`_hessian`, :meth:`lipschitz`,
+    :meth:`strong_convexity`).
+
+    Attributes
+    ----------
+    n_params : int
+        Number of parameters p; every point ``x`` has shape (p,).
+    nfev, njev, nhev : int
+        Evaluations of f, of the gradient, and of the Hessian (an HVP or a full
+        Hessian) requested since construction or :meth:`reset_counters`.
+        :meth:`loss_grad` counts one of each of f and gradient.
+    n_passes : int or float
+        Passes over the data matrix made by the evaluations (0 for objectives without
+        data). A mini-batch of k of m rows counts k/m of a pass. The one-off
+        computation of :meth:`lipschitz`/:meth:`strong_convexity` is not counted.
+    """
+
+    n_params: int
+
+    def __init__(self) -> None:
+        self.reset_counters()
+
+    # --- counters ------------------------------------------------------------------------
+
+    def reset_counters(self) -> None:
+        """Set ``nfev``, ``njev``, ``nhev`` and ``n_passes`` to zero."""
+        self.nfev = 0
+        self.njev = 0
+        self.nhev = 0
+        self.n_passes = 0
+
+    @property
+    def counters(self) -> dict:
+        """The counters as a dict ``{"nfev", "njev", "nhev", "n_passes"}``."""
+        return {"nfev": self.nfev, "njev": self.njev, "nhev": self.nhev,
+                "n_passes": self.n_passes}
+
+    # --- validation ----------------------------------------------------------------------
+
+    def check_x(self, x, name: str = "x") -> np.ndarray:
+        """Validate a point: shape (p,), real, finite; returns C-contiguous float64.
+
+        A float64 C-contiguous writeable array of shape (p,) is returned as it is (no
+        copy); anything else (a list, another dtype, a strided view) is converted.
+
+        Raises
+        ------
+        ValueError
+            Wrong shape, NaN or inf (the message names ``name``).
+        TypeError
+            Non-numeric dtype.
+        """
+        return check_vector(x, self.n_params, name)
+
+    def _check_out(self, out: np.ndarray, name: str) -> None:
+        if not (isinstance(out, np.ndarray) and out.dtype == np.float64
+                and out.shape == (self.n_params,) and out.flags.c_contiguous
+                and out.flags.writeable):
+            raise ValueError(f"{name} must be a writeable C-contiguous float64 array of shape "
+                             f"({self.n_params},)")
+
+    def _fast_x(self, x) -> np.ndarray:
+        """Solver fast path: shape and dtype only; NaN/inf propagate to the result."""
+        if (type(x) is np.ndarray and x.dtype == np.float64 and x.shape == (self.n_params,)
+                and x.flags.c_contiguous and x.flags.writeable):
+            return x
+        arr = np.asarray(x)
+        if arr.shape != (self.n_params,):
+            raise ValueError(f"x must have shape ({self.n_params},); got shape {arr.shape}")
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"x must hold real numbers; got dtype {arr.dtype}")
+        return np.array(arr, dtype=np.float64, order="C")
+
+    # --- the protocol --------------------------------------------------------------------
+
+    def value(self, x) -> float:
+        """f(x) for ``x`` of shape (p,)."""
+        x = self.check_x(x)
+        self.nfev += 1
+        return self._value(x)
+
+    def grad(self, x) -> np.ndarray:
+        """grad f(x), a new array of shape (p,)."""
+        x = self.check_x(x)
+        self.njev += 1
+        g = np.empty(self.n_params)
+        self._loss_grad_into(x, g)
+        return g
+
+    def loss_grad(self, x) -> tuple[float, np.ndarray]:
+        """``(f(x), grad f(x))`` from one evaluation (one pass over the data)."""
+        x = self.check_x(x)
+        self.nfev += 1
+        self.njev += 1
+        g = np.empty(self.n_params)
+        f = self._loss_grad_into(x, g)
+        return f, g
+
+    def loss_grad_into(self, x: np.ndarray, grad_out: np.ndarray) -> float:
+        """Solver fast path of :meth:`loss_grad`: the gradient is written into ``grad_out``.
+
+        Only shapes and dtypes are checked; a non-finite ``x`` is not refused but gives
+        a non-finite f or gradient, so that a diverging solver can see it and report it.
+
+        Parameters
+        ----------
+        x : ndarray of shape (p,), float64
+        grad_out : ndarray of shape (p,), float64, C-contiguous, overwritten
+
+        Returns
+        -------
+        float
+            f(x).
+        """
+        x = self._fast_x(x)
+        self._check_out(grad_out, "grad_out")
+        self.nfev += 1
+        self.njev += 1
+        return self._loss_grad_into(x, grad_out)
+
+    def hvp(self, x, v) -> np.ndarray:
+        """Hessian-vector product ``hess f(x) v``, a new array of shape (p,)."""
+        x = self.check_x(x)
+        v = self.check_x(v, "v")
+        self.nhev += 1
+        out = np.empty(self.n_params)
+        self._hvp_into(x, v, out)
+        return out
+
+    def hvp_into(self, x: np.ndarray, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Solver fast path of :meth:`hvp` writing into ``out`` (p,); returns ``out``."""
+        x = self._fast_x(x)
+        v = self._fast_x(v)
+        self._check_out(out, "out")
+        self.nhev += 1
+        self._hvp_into(x, v, out)
+        return out
+
+    def hessian(self, x) -> np.ndarray:
+        """The Hessian ``hess f(x)``, a new symmetric array of shape (p, p)."""
+        x = self.check_x(x)
+        self.nhev += 1
+        return self._hessian(x)
+
+    def lipschitz(self) -> float:
+        """L: a Lipschitz constant of the gradient (sup of the Hessian's largest eigenvalue)."""
+        raise NotImplementedError(f"{type(self).__name__} does not provide lipschitz()")
+
+    def strong_convexity(self) -> float:
+        """mu: a strong-convexity constant (inf of the Hessian's smallest eigenvalue)."""
+        raise NotImplementedError(f"{type(self).__name__} does not provide strong_convexity()")
+
+    # --- hooks for subclasses (arguments already validated, counters already counted) ----
+
+    def _value(self, x: np.ndarray) -> float:
+        return self._loss_grad_into(x, np.empty(self.n_params))
+
+    def _loss_grad_into(self, x: np.ndarray, grad_out: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def _hvp_into(self, x: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not provide hvp()")
+
+    def _hessian(self, x: np.ndarray) -> np.ndarray:
+        """Default: p Hessian-vector products with the unit vectors, symmetrized."""
+        p = self.n_params
+        H = np.empty((p, p))
+        e = np.zeros(p)
+        column = np.empty(p)
+        for j in range(p):
+            e[j] = 1.0
+            self._hvp_into(x, e, column)
+            H[:, j] = column
+            e[j] = 0.0
+        return 0.5 * (H + H.T)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n_params={getattr(self, 'n_params', None)})"
+
+
+class LinearObjective(Objective):
+    """Shared machinery of objectives of a linear predictor ``z = X w[:n] (+ w[n])``.
+
+    f(w) = sum_i sw_i l(z_i, y_i) + lam/2 ||w[:n]||^2, with normalized sample weights
+    ``sw_i = s_i / sum(s)`` (1/m when unweighted) and the intercept ``w[n]`` (present
+    when ``fit_intercept``) never penalized. The data are validated once, here; every
+    evaluation is one call of a backend kernel on them (no copy of X, ever).
+
+    Parameters
+    ----------
+    X : array_like of shape (m, n) or scipy sparse matrix
+        Dense input becomes a C-contiguous float32/float64 array (no copy when it already
+        is one); sparse input becomes canonical CSR (a copy only when it was not).
+    y : array_like of shape (m,)
+        Targets, checked by the subclass (:meth:`_check_targets`).
+    lam : float
+        L2 strength, >= 0.
+    sample_weight : None or array_like of shape (m,)
+        Non-negative weights, not all zero.
+    fit_intercept : bool
+        Add an unpenalized intercept ``w[n]`` (p = n + 1).
+    backend : str
+        ``"auto"``, ``"numpy"``, ``"numba"``, ``"cython"`` or ``"cuda"``.
+    dtype : None, numpy.float32 or numpy.float64
+        Force the floating dtype of X (None: float32 stays float32, the rest float64).
+
+    Attributes
+    ----------
+    X : ndarray of shape (m, n) or scipy.sparse.csr_matrix
+    y, sw : ndarray of shape (m,), float64
+    lam : float
+    fit_intercept : bool
+    n_samples, n_features, n_params : int
+        m, n and p = n + fit_intercept.
+    dtype : numpy.dtype
+        dtype of X (float32 or float64).
+    backend : str
+        Resolved backend name.
+    kernels : module
+        The backend's kernel package.
+    work : ndarray of shape (fastopt._config.n_chunks(), p), float64
+        Scratch of the parallel reductions.
+    """
+
+    #: Kernel name prefix ("logistic", "lsq"), set by the subclass.
+    _prefix: str = ""
+
+    def __init__(self, X, y, lam, sample_weight=None, fit_intercept=False, backend="auto",
+                 dtype=None) -> None:
+        super().__init__()
+        forced = check_dtype_option(dtype)
+        if is_device_input(X):
+            # A GPU array (numba, CuPy, PyTorch) is used in place, checked on the device;
+            # y and the sample weights are small and validated on the host.
+            if backend != "cuda":
+                raise ValueError(f"X is a GPU array; it needs backend='cuda', not {backend!r}")
+            self.X = check_device_data(X, "X", forced)
+            y, sample_weight = to_host(y), to_host(sample_weight)
+        else:
+            self.X = check_data(X, "X", forced)
+        m, n = self.X.shape
+        self.y = self._check_targets(y, m)
+        self.sw = check_sample_weight(sample_weight, m)
+        self.lam = check_lam(lam)
+        if not isinstance(fit_intercept, (bool, np.bool_)):
+            raise TypeError(f"fit_intercept must be a bool; got {fit_intercept!r}")
+        self.fit_intercept = bool(fit_intercept)
+        if not isinstance(backend, str):
+            raise TypeError(f"backend must be a string; got {backend!r}")
+        self.backend = resolve_backend(backend)
+        self.kernels = get_backend(self.backend)
+        self.n_samples = m
+        self.n_features = n
+        self.n_params = n + int(self.fit_intercept)
+        self.dtype = self.X.dtype
+        self.is_sparse = sp.issparse(self.X)
+        if self.is_sparse:
+            self._data = (self.X.data, self.X.indices, self.X.indptr, n)
+        else:
+            self._data = (self.X,)
+        self._bind_kernels()
+        self.work = np.zeros((_config.n_chunks(), self.n_params))
+        self._lipschitz: float | None = None
+        self._strong_convexity: float | None = None
+        if self.backend == "cuda":
+            # The data move to the device once; every kernel then reads the device copies.
+            attach_device(self)
+
+    def _bind_kernels(self) -> None:
+        """Look the kernels up once: dense or CSR by the ``_csr`` name suffix."""
+        suffix = "_csr" if self.is_sparse else ""
+        k = self.kernels
+
+        def kernel(name):
+            try:
+                return getattr(k, name + suffix)
+            except AttributeError:
+                raise NotImplementedError(
+                    f"backend {self.backend!r} has no kernel {name + suffix!r}"
+                ) from None
+
+        pre = self._prefix
+        self._k_loss = kernel(f"{pre}_loss")
+        self._k_loss_grad = kernel(f"{pre}_loss_grad")
+        self._k_grad_hess_weights = kernel(f"{pre}_grad_hess_weights")
+        self._k_hess_weights = kernel(f"{pre}_hess_weights")
+        self._k_hvp = kernel(f"{pre}_hvp")
+        self._k_loss_grad_rows = kernel(f"{pre}_loss_grad_rows")
+        self._k_matvec = kernel("matvec")
+        self._k_rmatvec = kernel("rmatvec")
+        self._k_weighted_hvp = kernel("weighted_hvp")
+        self._k_weighted_gram = kernel("weighted_gram")
+        self._k_max_eig_gram = kernel("max_eig_gram")
+
+    def _work(self) -> np.ndarray:
+        """The scratch buffer, reallocated if the thread count changed since construction."""
+        T = _config.n_chunks()
+        if self.work.shape[0] != T:
+            self.work = np.zeros((T, self.n_params))
+        return self.work
+
+    # --- subclass hooks ------------------------------------------------------------------
+
+    def _check_targets(self, y, m: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _loss_terms_sum(self, z: np.ndarray) -> float:
+        """sum_i sw_i l(z_i, y_i) from the predictor z (O(m) NumPy)."""
+        raise NotImplementedError
+
+    def _dloss_dz(self, z: np.ndarray) -> np.ndarray:
+        """u_i = sw_i dl/dz (z_i, y_i), shape (m,) (O(m) NumPy)."""
+        raise NotImplementedError
+
+    # --- Objective hooks -----------------------------------------------------------------
+
+    def _value(self, w: np.ndarray) -> float:
+        self.n_passes += 1
+        return self._k_loss(*self._data, self.y, self.sw, w, self.lam, self._work())
+
+    def _loss_grad_into(self, w: np.ndarray, grad_out: np.ndarray) -> float:
+        self.n_passes += 1
+        return self._k_loss_grad(*self._data, self.y, self.sw, w, self.lam, grad_out,
+                                 self._work())
+
+    def _hvp_into(self, w: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
+        self.n_passes += 1
+        self._k_hvp(*self._data, self.y, self.sw, w, v, self.lam, out, self._work())
+
+    def _hessian(self, w: np.ndarray) -> np.ndarray:
+        d = np.empty(self.n_samples)
+        self._k_hess_weights(*self._data, self.y, self.sw, w, d)
+        self.n_passes += 1 + self._hess_weights_passes
+        return self._gram(d, self.lam)
+
+    #: Passes over X that computing the Hessian weights costs (logistic: 1; lsq: 0).
+    _hess_weights_passes = 1
+
+    def _gram(self, d: np.ndarray, lam: float) -> np.ndarray:
+        """``X~^T diag(d) X~ + lam I_n`` of shape (p, p) (one blocked pass)."""
+        H = np.empty((self.n_params, self.n_params))
+        self._k_weighted_gram(*self._data, d, lam, H)
+        return H
+
+    # --- linear-model methods (docs/contract.md) -----------------------------------------
+
+    def linear_predictor(self, w) -> np.ndarray:
+        """``z = X w[:n] (+ w[n])``, a new array of shape (m,) (one pass over X)."""
+        w = self.check_x(w, "w")
+        z = np.empty(self.n_samples)
+        self._k_matvec(*self._data, w, z)
+        self.n_passes += 1
+        return z
+
+    def grad_hess_weights(self, w) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(f, grad f, d)`` at ``w`` in one pass; ``d`` (m,) are the Hessian weights.
+
+        ``hess f(w) = X~^T diag(d) X~ + lam I_n``, so :meth:`weighted_hvp` with this ``d``
+        gives Hessian-vector products without recomputing the predictor (Newton-CG).
+        """
+        w = self.check_x(w, "w")
+        g = np.empty(self.n_params)
+        d = np.empty(self.n_samples)
+        f = self._k_grad_hess_weights(*self._data, self.y, self.sw, w, self.lam, g, d,
+                                      self._work())
+        self.nfev += 1
+        self.njev += 1
+        self.n_passes += 1
+        return f, g, d
+
+    def weighted_hvp(self, d, v) -> np.ndarray:
+        """``X~^T diag(d) X~ v + lam v[:n]``, a new array of shape (p,) (one pass)."""
+        d = self._check_row_vector(d, "d")
+        v = self.check_x(v, "v")
+        out = np.empty(self.n_params)
+        self._k_weighted_hvp(*self._data, d, v, self.lam, out, self._work())
+        self.nhev += 1
+        self.n_passes += 1
+        return out
+
+    def weighted_hvp_into(self, d: np.ndarray, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Solver fast path of :meth:`weighted_hvp` writing into ``out`` (p,)."""
+        v = self._fast_x(v)
+        self._check_out(out, "out")
+        self._k_weighted_hvp(*self._data, d, v, self.lam, out, self._work())
+        self.nhev += 1
+        self.n_passes += 1
+        return out
+
+    def loss_from_predictor(self, z, w) -> float:
+        """f(w) from its predictor ``z = linear_predictor(w)`` in O(m), no pass over X.
+
+        A line search along d needs f(w + t d) for several t: with ``zw`` and ``zd`` the
+        predictors of w and d, ``z = zw + t zd`` (the predictor is linear in w), so each
+        trial costs O(m) instead of a pass over X.
+        """
+        z = self._check_row_vector(z, "z")
+        w = self.check_x(w, "w")
+        self.nfev += 1
+        n = self.n_features
+        return self._loss_terms_sum(z) + 0.5 * self.lam * float(w[:n] @ w[:n])
+
+    def grad_from_predictor(self, z, w) -> np.ndarray:
+        """grad f(w) from its predictor ``z``: one pass over X (``X~^T u + lam w[:n]``)."""
+        z = self._check_row_vector(z, "z")
+        w = self.check_x(w, "w")
+        g = np.empty(self.n_params)
+        self._k_rmatvec(*self._data, self._dloss_dz(z), g, self._work())
+        n = self.n_features
+        g[:n] += self.lam * w[:n]
+        self.njev += 1
+        self.n_passes += 1
+        return g
+
+    def batch_loss_grad(self, w, rows) -> tuple[float, np.ndarray]:
+        """Mini-batch estimate of ``(f(w), grad f(w))`` from the rows ``rows`` (no copy of X).
+
+        With k = len(rows) rows drawn uniformly, each term ``sw_i l_i`` is scaled by m / k,
+        so the estimate is unbiased for the full objective; the L2 term is exact.
+
+        Parameters
+        ----------
+        w : array_like of shape (p,)
+        rows : array_like of int, shape (k,), k >= 1
+            Row indices in [0, m) (repetitions allowed).
+
+        Returns
+        -------
+        f : float
+        g : ndarray of shape (p,), a new array
+        """
+        w = self.check_x(w, "w")
+        g = np.empty(self.n_params)
+        return self.batch_loss_grad_into(w, rows, g), g
+
+    def batch_loss_grad_into(self, w: np.ndarray, rows, grad_out: np.ndarray) -> float:
+        """Solver fast path of :meth:`batch_loss_grad`; the gradient goes into ``grad_out``."""
+        w = self._fast_x(w)
+        self._check_out(grad_out, "grad_out")
+        rows = self._check_rows(rows)
+        k = rows.shape[0]
+        f = self._k_loss_grad_rows(*self._data, self.y, self.sw, w, self.lam, rows,
+                                   self.n_samples / k, grad_out, self._work())
+        self.nfev += 1
+        self.njev += 1
+        self.n_passes += k / self.n_samples
+        return f
+
+    def _check_rows(self, rows) -> np.ndarray:
+        if not (type(rows) is np.ndarray and rows.dtype == np.int64 and rows.ndim == 1
+                and rows.flags.c_contiguous):
+            arr = np.asarray(rows)
+            if arr.size == 0:
+                raise ValueError("rows is empty; a mini-batch needs at least one row")
+            if arr.dtype.kind not in "iu":
+                raise TypeError(f"rows must be integer row indices; got dtype {arr.dtype}")
+            if arr.ndim != 1:
+                raise ValueError(f"rows must be 1-D; got shape {arr.shape}")
+            rows = np.ascontiguousarray(arr, dtype=np.int64)
+        if rows.shape[0] == 0:
+            raise ValueError("rows is empty; a mini-batch needs at least one row")
+        if rows.min() < 0 or rows.max() >= self.n_samples:
+            raise ValueError(f"rows must lie in [0, {self.n_samples}); got "
+                             f"[{rows.min()}, {rows.max()}]")
+        return rows
+
+    def _check_row_vector(self, a, name: str) -> np.ndarray:
+        if not (type(a) is np.ndarray and a.dtype == np.float64 and a.flags.c_contiguous):
+            arr = np.asarray(a)
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
+            a = np.ascontiguousarray(arr, dtype=np.float64)
+        if a.shape != (self.n_samples,):
+            raise ValueError(f"{name} must have shape ({self.n_samples},); got {a.shape}")
+        return a
+
+    # --- constants -----------------------------------------------------------------------
+
+    def _max_eig_gram(self, d: np.ndarray, max_iter: int = 1000, tol: float = 1e-10) -> float:
+        """lambda_max(X~^T diag(d) X~) by power iteration (one pass per product).
+
+        Without an intercept this is the ``max_eig_gram`` kernel. With one, the column of
+        ones is part of X~ (p = n + 1), so the same iteration runs here over the
+        ``weighted_hvp`` kernel with lam = 0 (X is never copied to append the column).
+        The start vector is fixed (seeded), so the result is reproducible. Power
+        iteration approaches lambda_max from below; it stops when the Rayleigh quotient
+        changes by at most ``tol`` relatively.
+        """
+        p = self.n_params
+        v0 = np.abs(np.random.default_rng(0).standard_normal(p)) + 1.0
+        if not self.fit_intercept:
+            return float(self._k_max_eig_gram(*self._data, d, v0, max_iter, tol, self._work()))
+        v = v0 / np.linalg.norm(v0)
+        u = np.empty(p)
+        rho = 0.0
+        for _ in range(max_iter):
+            self._k_weighted_hvp(*self._data, d, v, 0.0, u, self._work())
+            rho_prev, rho = rho, float(v @ u)
+            norm = float(np.linalg.norm(u))
+            if norm == 0.0:
+                return 0.0
+            v = u / norm
+            if abs(rho - rho_prev) <= tol * abs(rho):
+                break
+        return rho
+
+    def __repr__(self) -> str:
+        kind = "CSR" if self.is_sparse else "dense"
+        return (f"{type(self).__name__}(m={self.n_samples}, n={self.n_features}, {kind} "
+                f"{self.dtype}, lam={self.lam:g}, fit_intercept={self.fit_intercept}, "
+                f"backend={self.backend!r})")
+
