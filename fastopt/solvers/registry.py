@@ -7,8 +7,8 @@ name before the solver runs. This replaces an ``if method == ...`` chain.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,72 @@
+"""Damped Cholesky solve: the Newton system with a shift that makes H positive definite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+from ._blas import small_blas
+
+__all__ = ["DampedSolve", "damped_cholesky_solve"]
+
+
+@dataclass
+class DampedSolve:
+    """Outcome of :func:`damped_cholesky_solve`.
+
+    Attributes
+    ----------
+    x : ndarray of shape (p,)
+        Solution of (H + tau I) x = b.
+    damping : float
+        The shift tau added to the diagonal (0 when H was positive definite).
+    n_factorizations : int
+        Cholesky attempts made.
+    """
+
+    x: np.ndarray
+    damping: float
+    n_factorizations: int
+
+
+def damped_cholesky_solve(H, b, tau0: float = 1e-8, growth: float = 10.0,
+                          max_attempts: int = 60) -> DampedSolve:
+    """Solve (H + tau I) x = b with the smallest tau in {0, tau0 s, 10 tau0 s, ...}
+    for which the Cholesky factorization succeeds (Nocedal and Wright, Alg. 3.3).
+
+    Parameters
+    ----------
+    H : ndarray of shape (p, p)
+        Symmetric matrix (only the lower triangle is read).
+    b : ndarray of shape (p,)
+    tau0 : float
+        First nonzero shift, relative to s = max(1, max |diag H|).
+    growth : float
+        Factor by which the shift grows after a failed factorization.
+    max_attempts : int
+        Give up (``numpy.linalg.LinAlgError``) after this many factorizations.
+
+    Returns
+    -------
+    DampedSolve
+    """
+    with small_blas(H.shape[0]):
+        return _damped_cholesky_solve(H, b, tau0, growth, max_attempts)
+
+
+def _damped_cholesky_solve(H, b, tau0, growth, max_attempts):
+    scale = max(1.0, float(np.max(np.abs(np.diag(H))))) if H.size else 1.0
+    tau = 0.0
+    for attempt in range(1, max_attempts + 1):
+        A = H if tau == 0.0 else H + tau * np.eye(H.shape[0])
+        try:
+            # H itself is never overwritten: a failed attempt must leave it intact.
+            c = scipy.linalg.cho_factor(A, lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            tau = tau0 * scale if tau == 0.0 else tau * growth
+            continue
+        x = scipy.linalg.cho_solve(c, b, check_finite=False)
+        return DampedSolve(x, tau, attempt)
+    raise np.linalg.LinAlgError("matrix could not be made positive definite by damping")

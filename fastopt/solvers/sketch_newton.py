@@ -1,0 +1,201 @@
+"""Sketch-Newton: the approximate Newton method of Deng, Song and Xie (arXiv 2308.08358).
+
+    H~(x) = R_S^T diag(h_S / (s p_S)) R_S + ridge (+ U C U^T),
+    x_{k+1} = x_k - H~(x_k)^{-1} grad f(x_k)           (greedy unit step)
+
+where the Hessian is R^T diag(h) R + ridge (+ a low-rank part kept exactly) and S are s
+rows sampled uniformly or by approximate leverage scores of diag(h)^{1/2} R (a
+CountSketch and a QR, :func:`~fastopt.solvers._sketch.approximate_leverage_scores`),
+each reweighted by 1 / (s p_i). s is given (``sketch_size``) or set from a spectral
+accuracy eps as s = ceil(c p log p / eps^2). The system is solved by Cholesky (with the
+damping of :mod:`fastopt.solvers._cholesky` if H~ is not positive definite), through the
+Woodbury identity when there is a low-rank part.
+
+Where (1 - eps) H <= H~ <= (1 + eps) H holds, the error contracts linearly,
+r_{t+1} <= 2 (eps + M r_t / (l - M r_t)) r_t, so the rate improves as s grows (eps
+shrinks). ``line_search=True`` adds a backtracking Armijo search on the unit step (with
+the O(m) predictor line for linear models) for starts outside the local region.
+
+Two kinds of objective are supported:
+
+* linear models (``Logistic``, ``LeastSquares``): R = X, h = the Hessian weights of
+  ``grad_hess_weights`` (one pass gives f, grad f and h), ridge = lam;
+* objectives with ``hessian_factors(x) -> (h, U, C)`` (``SoftmaxReLU``): R = the data
+  matrix ``objective.A``, the diagonal part diag(h) sampled, U C U^T kept exactly.
+
+The result reports ``timings`` with ``gradient`` (the gradient pass), ``sketch``
+(leverage scores, sampling and the sampled Gram), ``solve`` (Cholesky/Woodbury) and
+``line_search``, and ``sketch_size``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from ._cholesky import damped_cholesky_solve
+from ._linear import line_for
+from ._sketch import approximate_leverage_scores, sample_rows, sampled_gram, sketch_size
+from ._template import SecondOrderSolver, count_passes
+from .line_search import backtracking
+from .registry import register
+
+__all__ = ["sketch_newton"]
+
+OPTIONS = {
+    "sketch_size": None,  # s; None: from eps
+    "eps": 0.5,  # spectral accuracy that sets s
+    "sketch_constant": 1.0,  # c in s = c p log p / eps^2
+    "sampling": "leverage",  # "leverage" or "uniform" (uniform misses rare features)
+    "line_search": False,  # greedy unit step (the paper) or backtracking Armijo
+    "c1": 1e-4,
+    "shrink": 0.5,
+    "max_line_search": 60,
+    "damping0": 1e-8,
+}
+
+
+class SketchNewtonSolver(SecondOrderSolver):
+    """Approximate (sampled-Hessian) Newton on the template of :class:`SecondOrderSolver`."""
+
+    method = "sketch-newton"
+
+    def setup(self):
+        obj = self.objective
+        opts = self.options
+        if opts["sampling"] not in ("uniform", "leverage"):
+            raise ValueError(f"sampling must be 'uniform' or 'leverage', got "
+                             f"{opts['sampling']!r}")
+        self.factored = not self.linear and callable(getattr(obj, "hessian_factors", None))
+        if not (self.linear or self.factored):
+            raise TypeError("sketch-newton needs a linear-model objective (Logistic, "
+                            "LeastSquares) or one with hessian_factors (SoftmaxReLU); got "
+                            f"{type(obj).__name__}")
+        if self.linear:
+            self.R = obj.X
+            self.intercept = bool(getattr(obj, "fit_intercept", False))
+            n = obj.n_features
+            self.ridge = np.zeros(obj.n_params)
+            self.ridge[:n] = obj.lam
+        else:
+            self.R = obj.A
+            self.intercept = False
+            self.ridge = np.zeros(obj.n_params)
+        m = self.R.shape[0]
+        s = opts["sketch_size"]
+        if s is None:
+            s = sketch_size(obj.n_params, float(opts["eps"]), float(opts["sketch_constant"]))
+        s = int(s)
+        if s < 1:
+            raise ValueError(f"sketch_size must be >= 1, got {s}")
+        self.s = min(s, m) if opts["sampling"] == "uniform" else s
+        self.rng = np.random.default_rng(getattr(self.run, "seed", None))
+        self.h = None
+        self.low_rank = None
+        self.z = None
+        self.timings["sketch"] = 0.0
+        self.extra.update(sketch_size=self.s, damping=0.0, n_damped=0, n_line_search=0)
+
+    def update_gradient_hessian(self):
+        """Sets ``f``, ``g`` and the row weights h (one pass for a linear model)."""
+        if self.linear:
+            self.f, self.g, self.h = self.objective.grad_hess_weights(self.x)
+        else:
+            self.f, self.g = self.objective.loss_grad(self.x)
+            self.h = None
+
+    def _sketch(self):
+        """H~ without the low-rank part: sampled R^T diag(h) R + ridge."""
+        if self.factored:
+            self.h, U, C = self.objective.hessian_factors(self.x)
+            self.low_rank = (U, C)
+        m = self.R.shape[0]
+        scores = None
+        if self.options["sampling"] == "leverage":
+            scores = approximate_leverage_scores(self.R, self.h, self.ridge, self.intercept,
+                                                 self.rng)
+            count_passes(self.objective, 2)
+        rows, scale = sample_rows(m, self.s, self.rng, scores)
+        H = sampled_gram(self.R, rows, self.h[rows] * scale, self.intercept)
+        H[np.diag_indices_from(H)] += self.ridge
+        # Reading s of the m rows is s/m of a pass (as the objectives count mini-batches).
+        count_passes(self.objective, rows.shape[0] / m, hessian=True)
+        return H
+
+    def _solve(self, H):
+        """-H~^{-1} g, by Woodbury when a rank-2 part U C U^T is kept exactly:
+        (K + U C U^T)^{-1} = K^{-1} - K^{-1} U (C^{-1} + U^T K^{-1} U)^{-1} U^T K^{-1}."""
+        damping0 = self.options["damping0"]
+        if self.low_rank is None:
+            sol = damped_cholesky_solve(H, -self.g, tau0=damping0)
+            d = sol.x
+        else:
+            U, C = self.low_rank
+            rhs = np.column_stack([-self.g, U])
+            sol = damped_cholesky_solve(H, rhs, tau0=damping0)
+            Kg, KU = sol.x[:, 0], sol.x[:, 1:]
+            cap = np.linalg.inv(C) + U.T @ KU
+            d = Kg - KU @ scipy.linalg.solve(cap, U.T @ Kg, check_finite=False)
+        if sol.damping > 0.0:
+            self.extra["n_damped"] += 1
+            self.extra["damping"] = max(self.extra["damping"], sol.damping)
+        return d
+
+    def inner_solve(self):
+        """Sets ``d`` = -H~^{-1} g from a fresh sample of rows."""
+        with self.phase("sketch"):
+            H = self._sketch()
+        with self.phase("solve"):
+            self.d = self._solve(H)
+
+    def line_search(self):
+        """The unit step, or backtracking from it (``line_search=True``)."""
+        if not self.options["line_search"]:
+            self.step = 1.0
+            self.step_norm = float(np.linalg.norm(self.d))
+            self.x = self.x + self.d
+            return True
+        slope = float(self.g @ self.d)
+        if not slope < 0.0:
+            return False
+        if self.linear and self.z is None:
+            self.z = self.objective.linear_predictor(self.x)
+        line = line_for(self.objective, self.x, self.d, self.z if self.linear else None)
+        ls = backtracking(line, self.f, slope, t0=1.0, c1=self.options["c1"],
+                          shrink=self.options["shrink"],
+                          max_iter=self.options["max_line_search"])
+        self.extra["n_line_search"] += ls.n_trials
+        if not ls.success:
+            return False
+        self.step = ls.step
+        self.step_norm = ls.step * float(np.linalg.norm(self.d))
+        self.x = self.x + ls.step * self.d
+        if self.linear:
+            self.z = line.point_predictor(ls.step)
+        return True
+
+
+@register("sketch-newton", options=OPTIONS, order=2)
+def sketch_newton(objective, x0, options, run):
+    """Approximate Newton with a row-sampled Hessian (uniform or leverage scores).
+
+    Parameters
+    ----------
+    objective : LinearObjective or an objective with ``hessian_factors`` (SoftmaxReLU)
+    x0 : ndarray of shape (p,)
+    options : dict
+        ``sketch_size``, ``eps``, ``sketch_constant``, ``sampling``, ``line_search``,
+        ``c1``, ``shrink``, ``max_line_search``, ``damping0`` (see ``OPTIONS``); the
+        sampling seed is the common option ``seed``.
+    run : fastopt.solvers.run.Run
+
+    Returns
+    -------
+    OptimizeResult
+        With ``sketch_size``, ``damping``/``n_damped`` (shifts that made H~ positive
+        definite), ``n_line_search`` and ``timings`` (``gradient``, ``sketch``,
+        ``solve``, ``line_search``).
+    """
+    opts = dict(OPTIONS)
+    opts.update(options or {})
+    return SketchNewtonSolver(objective, x0, opts, run).solve()
