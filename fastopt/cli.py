@@ -1,0 +1,757 @@
+"""The ``fastopt`` command (console script, also ``python -m fastopt``).
+
+Subcommands::
+
+    fastopt demo                 every method on a9a with lam = 1/m: table and convergence plot
+    fastopt fit DATA             fit L2 logistic regression to a file, write the coefficients
+    fastopt compare DATA         fastopt's methods beside scikit-learn's solvers, table and plot
+    fastopt experiment NAME      a study of notes/methods.md with its plot
+    fastopt info                 versions, backends, threads
+
+DATA is a file (svmlight/libsvm, also .gz/.bz2; .npz; .npy; .csv) or the name of a
+bundled data set (``a9a``, ``w8a``, ``mushrooms``, ``ijcnn1``). Errors that come from the
+user's input (a missing or malformed file, a bad option) are one line on stderr and exit
+status 2; a progress bar is drawn on stderr for fits that last more than about a second
+when stderr is a terminal (``--quiet`` turns it off).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main", "load_data", "EXPERIMENTS"]
+
+_SVMLIGHT_SUFFIXES = {".svm", ".svmlight", ".libsvm", ".txt", ".dat", ".t", ""}
+_COMPRESSED = {".gz", ".bz2"}
+
+
+class CliError(Exception):
+    """An error caused by the user's input: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (argparse prints the usage block and exits)."""
+
+    def error(self, message):
+        raise CliError(f"{self.prog}: {message}")
+
+
+# ---------------------------------------------------------------------------- data
+
+
+def load_data(spec: str, dtype=None, label_column: int = -1):
+    """Read ``(X, y, name)`` from a file or a bundled data set name.
+
+    Parameters
+    ----------
+    spec : str
+        A path: svmlight/libsvm (``.svm``, ``.svmlight``, ``.libsvm``, ``.txt``, no
+        suffix; ``.gz``/``.bz2`` compressed too), ``.npz`` (arrays ``X`` and ``y``, or a
+        scipy sparse matrix saved by ``scipy.sparse.save_npz`` plus an array ``y``),
+        ``.npy`` (a 2-D array whose ``label_column`` holds the labels) or ``.csv`` (the
+        same, comma separated, one optional header line). Or the name of a bundled data
+        set when no such file exists.
+    dtype : None, "float32" or "float64"
+        dtype of X (None: float64).
+    label_column : int
+        Label column of .npy and .csv files (default: the last).
+
+    Returns
+    -------
+    X : ndarray of shape (m, n) or scipy.sparse.csr_matrix
+    y : ndarray of shape (m,)
+    name : str
+
+    Raises
+    ------
+    CliError
+        Missing file, unknown format, unreadable or malformed content (one line).
+    """
+    from . import datasets
+
+    dt = np.dtype(dtype or np.float64)
+    path = Path(spec)
+    if not path.exists():
+        if spec in datasets.names():
+            X, y = datasets.load(spec, dtype=dt)
+            return X, y, spec
+        raise CliError(f"no such file: {spec} (nor a bundled data set: "
+                       f"{', '.join(datasets.names())})")
+    if path.is_dir():
+        raise CliError(f"{spec} is a directory, not a data file")
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSED:
+        suffixes = suffixes[:-1]
+    kind = suffixes[-1] if suffixes else ""
+    try:
+        if kind == ".npz":
+            X, y = _read_npz(path)
+        elif kind in (".npy", ".csv", ".tsv"):
+            X, y = _read_table(path, kind, label_column)
+        else:
+            from sklearn.datasets import load_svmlight_file
+
+            X, y = load_svmlight_file(str(path), dtype=dt)
+    except CliError:
+        raise
+    except (ValueError, TypeError, OSError, KeyError, EOFError, UnicodeDecodeError) as exc:
+        what = {".npz": "an .npz archive", ".npy": "a .npy array", ".csv": "CSV",
+                ".tsv": "TSV"}.get(kind, "svmlight/libsvm")
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise CliError(f"could not read {spec} as {what}: {reason}") from None
+    X = X.astype(dt, copy=False)
+    y = np.asarray(y).reshape(-1)
+    if X.shape[0] != y.shape[0]:
+        raise CliError(f"{spec}: X has {X.shape[0]} rows but y has {y.shape[0]} labels")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise CliError(f"{spec}: no data (X has shape {X.shape})")
+    return X, y, path.name
+
+
+def _read_npz(path: Path):
+    import scipy.sparse as sp
+
+    with np.load(path, allow_pickle=False) as archive:
+        keys = set(archive.files)
+        if "y" not in keys:
+            raise CliError(f"{path}: the .npz archive has no array 'y' (found: "
+                           f"{', '.join(sorted(keys)) or 'nothing'})")
+        y = archive["y"]
+        if "X" in keys:
+            return archive["X"], y
+        if {"data", "indices", "indptr", "shape"} <= keys:
+            shape = tuple(int(s) for s in archive["shape"])
+            X = sp.csr_matrix((archive["data"], archive["indices"], archive["indptr"]),
+                              shape=shape)
+            return X, y
+    raise CliError(f"{path}: the .npz archive needs an array 'X' (or a sparse matrix's "
+                   "data, indices, indptr, shape) beside 'y'")
+
+
+def _read_table(path: Path, kind: str, label_column: int):
+    if kind == ".npy":
+        table = np.load(path, allow_pickle=False)
+    else:
+        delimiter = "," if kind == ".csv" else "\t"
+        try:
+            table = np.loadtxt(path, delimiter=delimiter, ndmin=2)
+        except ValueError:
+            # One header line is allowed.
+            table = np.loadtxt(path, delimiter=delimiter, ndmin=2, skiprows=1)
+    if table.ndim != 2 or table.shape[1] < 2:
+        raise CliError(f"{path}: expected a 2-D table with a label column and at least one "
+                       f"feature column; got shape {table.shape}")
+    col = label_column % table.shape[1]
+    y = table[:, col]
+    X = np.delete(table, col, axis=1)
+    return np.ascontiguousarray(X), y
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _lam_from(args, m: int) -> tuple[float, str]:
+    """lam of the normalized objective from --lam or --C (sklearn's C: lam = 1/(C m))."""
+    if args.lam is not None and args.C is not None:
+        raise CliError("give --lam or --C, not both")
+    if args.lam is not None:
+        if not (math.isfinite(args.lam) and args.lam >= 0):
+            raise CliError(f"--lam must be a finite number >= 0; got {args.lam}")
+        return args.lam, f"lam = {args.lam:g}"
+    C = 1.0 if args.C is None else args.C
+    if not (math.isfinite(C) and C > 0):
+        raise CliError(f"--C must be a finite number > 0; got {C}")
+    return 1.0 / (C * m), f"C = {C:g} (lam = 1/(C m) = {1.0 / (C * m):.4g})"
+
+
+def _fmt(value, spec=".3e") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return format(value, spec)
+
+
+def _table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
+    """Fixed-width text table: columns are (key, header, format spec or '' for str)."""
+    cells = [[h for _, h, _ in columns]]
+    for row in rows:
+        cells.append([_fmt(row.get(k), spec) if spec else str(row.get(k, "-"))
+                      for k, _, spec in columns])
+    widths = [max(len(r[j]) for r in cells) for j in range(len(columns))]
+    lines = []
+    for i, r in enumerate(cells):
+        lines.append("  ".join(c.rjust(w) if j else c.ljust(w)
+                               for j, (c, w) in enumerate(zip(r, widths, strict=True))))
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _out_path(args, default_name: str) -> Path:
+    out_dir = Path(args.out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create the output directory {out_dir}: {exc}") from None
+    return out_dir / default_name
+
+
+def _save_figure(fig, path: Path) -> None:
+    try:
+        fig.savefig(path, dpi=120)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc}") from None
+
+
+def _run_method(objective, method, x0, quiet, **options):
+    """fo.minimize with a progress bar (shown only on a terminal after ~1 s)."""
+    from ._progress import Progress
+    from .minimize import minimize
+
+    with Progress(options.get("max_iter"), desc=method, quiet=quiet) as progress:
+        callback = progress if progress.enabled else None
+        return minimize(objective, x0, method=method, callback=callback, **options)
+
+
+def _final_grad_norm(res) -> float:
+    if res.get("jac") is not None:
+        return float(np.linalg.norm(res.jac))
+    h = res.history
+    return float(h.grad_norm[-1]) if len(h) else math.nan
+
+
+# ---------------------------------------------------------------------------- demo
+
+#: Per-method options of the demo that differ from the defaults: the adaptive methods'
+#: default steps (1e-3) are tuned for deep networks, far too small for a9a.
+_DEMO_OPTIONS = {
+    "adagrad": {"lr": 0.5},
+    "rmsprop": {"lr": 0.01},
+    "adam": {"lr": 0.02},
+    "adamw": {"lr": 0.02, "weight_decay": 0.0},
+}
+
+
+def cmd_demo(args) -> int:
+    from . import datasets
+    from .plot import convergence
+    from .problems import Logistic
+    from .solvers import registry
+
+    X, y = datasets.load(args.data)
+    m = X.shape[0]
+    lam = 1.0 / m if args.lam is None else args.lam
+    objective = Logistic(X, y, lam=lam, backend=args.backend)
+    f_star = datasets.REFERENCE_OPTIMA.get(args.data) if args.lam is None else None
+    methods = args.methods.split(",") if args.methods else registry.names()
+    for method in methods:
+        registry.get(method)  # unknown names are reported before any work
+    first_order = [m for m in methods if registry.get(m).order == 1]
+    # The time budget is shared by the first-order methods, which would otherwise run to
+    # their iteration budget; the second-order ones converge in a few passes.
+    per_method = args.budget / max(len(first_order), 1)
+    print(f"fastopt demo: {args.data} ({m} rows, {X.shape[1]} features), L2 logistic "
+          f"regression, lam = {lam:.4g}, no intercept; {len(methods)} methods, first-order "
+          f"ones stopped after {per_method:.1f} s")
+    results, rows = {}, []
+    x0 = np.zeros(objective.n_params)
+    for method in methods:
+        options = dict(_DEMO_OPTIONS.get(method, {}))
+        options.update(tol=args.tol)
+        if method in first_order:
+            options.update(max_time=per_method, max_iter=1_000_000)
+        else:
+            options.update(max_iter=100)
+        # One iteration first, so that compiling the kernels is not timed as the method's.
+        _run_method(objective, method, x0, True, **dict(options, max_iter=1))
+        res = _run_method(objective, method, x0, args.quiet, **options)
+        results[method] = res
+        rows.append({"method": method, "nit": res.nit, "passes": res.get("n_passes"),
+                     "time": res.time, "fun": res.fun, "grad": _final_grad_norm(res),
+                     "stop": res.message.split(":")[0]})
+    if f_star is None:
+        f_star = min(r["fun"] for r in rows)
+        star_note = "f* = smallest f found"
+    else:
+        star_note = f"f* = {f_star:.17g} (published optimum)"
+    for row in rows:
+        row["gap"] = row["fun"] - f_star
+    print(_table(rows, [("method", "method", ""), ("nit", "iterations", "d"),
+                        ("passes", "passes over X", ".4g"), ("time", "time (s)", ".3f"),
+                        ("gap", "f - f*", ".3e"), ("grad", "||grad f||", ".3e"),
+                        ("stop", "stopped", "")]))
+    print(star_note)
+    fig = convergence(results, f_star=f_star,
+                      title=f"{args.data}, L2 logistic regression, lam = {lam:.3g}")
+    path = _out_path(args, "fastopt-demo.png")
+    _save_figure(fig, path)
+    print(f"convergence plot written to {path.resolve()}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- fit
+
+
+def cmd_fit(args) -> int:
+    from .linear_model import LogisticRegression
+
+    X, y, name = load_data(args.data, args.dtype, args.label_column)
+    lam, lam_note = _lam_from(args, X.shape[0])
+    clf = LogisticRegression(alpha=lam, fit_intercept=args.intercept, solver=args.method,
+                             tol=args.tol, max_iter=args.max_iter, backend=args.backend)
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from ._progress import Progress
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # reported in the summary
+        with Progress(args.max_iter, desc=args.method, quiet=args.quiet) as progress:
+            clf.set_params(callback=progress if progress.enabled else None)
+            t0 = time.perf_counter()
+            clf.fit(X, y)
+            elapsed = time.perf_counter() - t0
+    res = clf.result_
+    kind = f"CSR, {X.nnz} nonzeros" if hasattr(X, "nnz") else "dense"
+    classes = ", ".join(str(c) for c in clf.classes_[:10])
+    print(f"data: {name} ({X.shape[0]} rows, {X.shape[1]} features, {kind}, {X.dtype})")
+    print(f"model: L2 logistic regression ({'binary' if len(clf.classes_) == 2 else 'multinomial'}"
+          f", classes {classes}), {lam_note}, intercept {'yes' if args.intercept else 'no'}")
+    print(f"method: {clf.solver_}{' (auto)' if args.method == 'auto' else ''}, "
+          f"backend {args.backend}")
+    print(f"result: {res.message} after {res.nit} iterations, "
+          f"{res.get('n_passes', 0):.4g} passes over X, {elapsed:.3f} s")
+    print(f"f = {res.fun:.12g}, ||grad f|| = {_final_grad_norm(res):.3e}, "
+          f"training accuracy {clf.score(X, y):.4f}")
+    out = Path(args.out) if args.out else Path(f"{Path(name).name.split('.')[0]}.coef.npz")
+    _write_coefficients(out, clf, lam)
+    print(f"coefficients written to {out}")
+    return 0 if res.success else 1
+
+
+def _write_coefficients(out: Path, clf, lam: float) -> None:
+    """.npz: coef, intercept, classes, lam; .npy: coef with the intercept as last column;
+    .csv/.txt: the same table as text, one row per coefficient vector."""
+    table = np.column_stack([clf.coef_, clf.intercept_])
+    suffix = out.suffix.lower()
+    try:
+        if suffix == ".npz":
+            np.savez(out, coef=clf.coef_, intercept=clf.intercept_, classes=clf.classes_,
+                     lam=lam)
+        elif suffix == ".npy":
+            np.save(out, table)
+        elif suffix in (".csv", ".txt"):
+            header = ",".join([f"w{j}" for j in range(clf.coef_.shape[1])] + ["intercept"])
+            np.savetxt(out, table, delimiter=",", header=header, comments="")
+        else:
+            raise CliError(f"--out must end in .npz, .npy, .csv or .txt; got {out}")
+    except OSError as exc:
+        raise CliError(f"cannot write {out}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------- compare
+
+
+def _sklearn_solvers(n_classes: int, fit_intercept: bool) -> list[str]:
+    solvers = ["lbfgs", "newton-cg", "newton-cholesky", "sag", "saga"]
+    if n_classes == 2 and not fit_intercept:
+        # liblinear penalizes the intercept, so it solves another problem with one.
+        solvers.append("liblinear")
+    return solvers
+
+
+def _as_params(objective, clf) -> np.ndarray:
+    """sklearn's coef_/intercept_ as a parameter vector of the fastopt objective."""
+    if clf.coef_.shape[0] == 1:
+        x = np.zeros(objective.n_params)
+        x[: objective.n_features] = clf.coef_[0]
+        if objective.fit_intercept:
+            x[objective.n_features] = clf.intercept_[0]
+        return x
+    return objective.flatten(clf.coef_, clf.intercept_ if objective.fit_intercept else None)
+
+
+def _int32_indices(X):
+    """X with int32 CSR indices where they fit (liblinear refuses int64 ones)."""
+    import scipy.sparse as sp
+
+    if not sp.issparse(X) or X.nnz >= 2**31 - 1:
+        return X
+    X = sp.csr_matrix(X)
+    if X.indices.dtype == np.int32 and X.indptr.dtype == np.int32:
+        return X
+    return sp.csr_matrix((X.data, X.indices.astype(np.int32), X.indptr.astype(np.int32)),
+                         shape=X.shape)
+
+
+def cmd_compare(args) -> int:
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+
+    from .plot import convergence
+    from .problems import Logistic, Multinomial
+
+    X, y, name = load_data(args.data, args.dtype, args.label_column)
+    m = X.shape[0]
+    lam, lam_note = _lam_from(args, m)
+    n_classes = np.unique(y).size
+    if n_classes == 2:
+        objective = Logistic(X, y, lam=lam, fit_intercept=args.intercept, backend=args.backend)
+    else:
+        objective = Multinomial(X, y, lam=lam, fit_intercept=args.intercept,
+                                backend=args.backend)
+    methods = args.methods.split(",")
+    print(f"fastopt compare: {name} ({m} rows, {X.shape[1]} features, {n_classes} classes), "
+          f"{lam_note}, intercept {'yes' if args.intercept else 'no'}")
+    results, rows = {}, []
+    x0 = np.zeros(objective.n_params)
+    for method in methods:
+        res = _run_method(objective, method, x0, args.quiet, tol=args.tol,
+                          max_iter=args.max_iter)
+        results[f"fastopt {method}"] = res
+        rows.append({"solver": method, "library": "fastopt", "nit": res.nit, "time": res.time,
+                     "fun": res.fun, "grad": _final_grad_norm(res)})
+    sk_points = []
+    C = 1.0 / (lam * m) if lam > 0 else 1e12
+    X_sk = _int32_indices(X)
+    for solver in _sklearn_solvers(n_classes, args.intercept):
+        clf = SkLogisticRegression(C=C, solver=solver, tol=args.sk_tol,
+                                   max_iter=args.sk_max_iter, fit_intercept=args.intercept)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            t0 = time.perf_counter()
+            clf.fit(X_sk, y)
+            elapsed = time.perf_counter() - t0
+        x = _as_params(objective, clf)
+        f, g = objective.loss_grad(x)
+        rows.append({"solver": solver, "library": "scikit-learn",
+                     "nit": int(np.max(clf.n_iter_)), "time": elapsed, "fun": f,
+                     "grad": float(np.linalg.norm(g))})
+        sk_points.append((solver, elapsed, f, float(np.linalg.norm(g))))
+    f_star = min(r["fun"] for r in rows)
+    for row in rows:
+        row["gap"] = row["fun"] - f_star
+    reference = next((r["time"] for r in rows if r["solver"] == "lbfgs"
+                      and r["library"] == "scikit-learn"), None)
+    for row in rows:
+        row["ratio"] = row["time"] / reference if reference else math.nan
+    print(_table(rows, [("library", "library", ""), ("solver", "solver", ""),
+                        ("nit", "iterations", "d"), ("time", "time (s)", ".3f"),
+                        ("ratio", "time / sklearn lbfgs", ".3f"), ("gap", "f - f*", ".3e"),
+                        ("grad", "||grad f||", ".3e")]))
+    print("f* = smallest f found; scikit-learn solvers run with "
+          f"tol = {args.sk_tol:g}, fastopt's with tol = {args.tol:g} on ||grad f||")
+    fig = convergence(results, f_star=f_star, x_axis="time",
+                      title=f"{name}: fastopt (lines) and scikit-learn (markers)")
+    markers = "osD^vP*X"
+    for i, (solver, t, f, gnorm) in enumerate(sk_points):
+        for ax, value in zip(fig.axes, (f - f_star, gnorm), strict=True):
+            if value > 0:
+                ax.plot([t], [value], linestyle="none", marker=markers[i % len(markers)],
+                        color="black", label=f"sklearn {solver}")
+    fig.axes[0].legend(fontsize="small")
+    path = _out_path(args, f"fastopt-compare-{Path(name).name.split('.')[0]}.png")
+    _save_figure(fig, path)
+    print(f"plot written to {path.resolve()}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- experiments
+
+
+class Study:
+    """What an experiment produced: a printable summary and a figure."""
+
+    def __init__(self, summary: str, figure):
+        self.text = summary
+        self.figure = figure
+
+    def summary(self) -> str:
+        return self.text
+
+    def plot(self):
+        return self.figure
+
+
+def _experiment_momentum(args) -> Study:
+    """Iterations to tolerance against rho for heavy ball and Nesterov, L2 logistic on
+    mushrooms, step 1/L, with the theory's optimal rho marked."""
+    from . import datasets, experiments, theory
+    from .plot import curves
+    from .problems import Logistic
+
+    X, y = datasets.load("mushrooms")
+    if args.quick:
+        X, y = X[:1000], y[:1000]
+    objective = Logistic(X, y, lam=3e-2)
+    rhos = np.linspace(0.0, 0.95, 6 if args.quick else 20)
+    tol = 1e-4 if args.quick else 1e-6
+    out = experiments.momentum_sweep(objective, rhos, tol=tol,
+                                     max_iter=500 if args.quick else 5000)
+    L, mu = objective.lipschitz(), objective.strong_convexity()
+    _, rho_hb = theory.heavy_ball_parameters(L, mu)
+    _, rho_nag = theory.nesterov_parameters(L, mu)
+    series, lines = {}, []
+    for method in ("heavy-ball", "nesterov"):
+        r = out[method]
+        series[method] = np.where(r["converged"], r["nit"], np.nan)
+        lines.append(f"{method:10s} fastest rho = {r['best_rho']}, iterations "
+                     + " ".join(str(int(k)) if c else "-" for k, c in
+                                zip(r["nit"], r["converged"], strict=True)))
+    fig = curves(rhos, series, "momentum rho", f"iterations to ||grad f|| <= {tol:g}",
+                 title=f"mushrooms, lam = 3e-2, step 1/L (kappa = {L / mu:.0f})")
+    ax = fig.axes[0]
+    ax.axvline(rho_hb, color="C0", ls=":", label=f"heavy-ball rho* = {rho_hb:.3f}")
+    ax.axvline(rho_nag, color="C1", ls=":", label=f"Nesterov rho = {rho_nag:.3f}")
+    ax.legend(fontsize="small")
+    head = f"rho: {' '.join(f'{r:.2f}' for r in rhos)}"
+    return Study("\n".join([head, *lines]), fig)
+
+
+def _experiment_heavy_ball(args) -> Study:
+    """Heavy ball with alpha*, rho* on the piecewise quadratic, beside GD and Nesterov."""
+    from . import experiments, theory
+    from .minimize import minimize
+    from .plot import trajectories
+    from .problems import PiecewiseQuadratic
+
+    out = experiments.heavy_ball_counterexample(max_iter=300 if args.quick else 2000)
+    lines = [f"heavy ball: lr = {out['lr']:.4f}, momentum = {out['momentum']:.4f}"]
+    for run in out["runs"]:
+        tail = " ".join(f"{v:.3f}" for v in run["tail"][-4:])
+        lines.append(f"  x0 = {run['x0']:6.2f}: {'converged' if run['converged'] else 'FAILED'}"
+                     f" after {run['nit']} iterations, x_k = {run['final_x']:.4g}, "
+                     f"last iterates {tail}")
+    failing = [r["x0"] for r in out["runs"] if not r["converged"]]
+    x0 = failing[0] if failing else out["runs"][0]["x0"]
+    obj = PiecewiseQuadratic()
+    L, mu = obj.lipschitz(), obj.strong_convexity()
+    lr_nag, rho_nag = theory.nesterov_parameters(L, mu)
+    setups = {"heavy ball (alpha*, rho*)": ("heavy-ball", {"lr": out["lr"],
+                                                          "momentum": out["momentum"]}),
+              "gradient descent (1/L)": ("gd", {"lr": 1.0 / L}),
+              "Nesterov (1/L, strongly convex rho)": ("nesterov", {"lr": lr_nag,
+                                                                    "momentum": rho_nag})}
+    paths = {}
+    for label, (method, options) in setups.items():
+        xs = []  # the callback sees every iterate, x_0 included
+        minimize(obj, np.array([x0]), method=method, tol=0.0, max_iter=100,
+                 history_every=0, callback=lambda xk, xs=xs: xs.append(float(xk[0])),
+                 **options)
+        paths[label] = np.asarray(xs)
+    fig = trajectories(paths, f=lambda x: obj.value(np.array([x])), f_star=0.0,
+                       title=f"piecewise quadratic (L = 25, mu = 1), x0 = {x0:g}")
+    return Study("\n".join(lines), fig)
+
+
+def _softmax_relu_problem(n: int, d: int, seed: int = 0, weight: float = 0.05):
+    from .problems import SoftmaxReLU
+
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, d)) / np.sqrt(d)
+    b = rng.random(n)
+    b /= 2.0 * np.linalg.norm(b)  # ||b|| <= 1, as the paper assumes
+    return SoftmaxReLU(A, b, np.full(n, weight))
+
+
+def _experiment_adaptive(args) -> Study:
+    """AdaGrad, RMSProp and Adam with a linear-ramp step on the (nonconvex) softmax-ReLU
+    regression loss."""
+    from . import experiments, schedules
+    from .plot import convergence
+
+    objective = _softmax_relu_problem(300 if args.quick else 2000, 20 if args.quick else 50)
+    max_iter = 200 if args.quick else 2000
+    base = {"adagrad": 0.5, "rmsprop": 0.02, "adam": 0.05}
+    ramp = max_iter // 2
+    lrs = {m: schedules.linear(lr, lr / 10.0, ramp) for m, lr in base.items()}
+    x0 = np.full(objective.n_params, 0.1)
+    out = experiments.adaptive_study(objective, methods=tuple(base), lrs=lrs, x0=x0,
+                                     max_iter=max_iter, tol=1e-10)
+    lines = [f"linear ramp: alpha_t from alpha_0 to alpha_0/10 over {ramp} steps"]
+    for method, r in out.items():
+        lines.append(f"  {method:8s} alpha_0 = {base[method]:g}: {r['nit']} iterations, "
+                     f"f = {r['fun']:.8g}")
+    fig = convergence(out, title="adaptive methods, linear-ramp steps, softmax-ReLU loss")
+    return Study("\n".join(lines), fig)
+
+
+def _experiment_sketch(args) -> Study:
+    """Sketched Newton on the softmax-ReLU loss: convergence against the sketch size."""
+    from .minimize import minimize
+    from .plot import convergence
+
+    n, d = (400, 20) if args.quick else (4000, 50)
+    objective = _softmax_relu_problem(n, d, weight=0.5)
+    # x = 0 is a stationary point of the ReLU model (every ReLU inactive): start off it.
+    x0 = np.full(objective.n_params, 0.5)
+    results = {"exact Newton": minimize(objective, x0, method="newton", tol=1e-10,
+                                        max_iter=50)}
+    sizes = [2 * d, 4 * d, 8 * d, 16 * d]
+    lines = []
+    for s in sizes:
+        res = minimize(objective, x0, method="sketch-newton", sketch_size=s, tol=1e-10,
+                       max_iter=50, seed=0)
+        results[f"sketch size {s}"] = res
+    f_star = min(r.fun for r in results.values())
+    for label, res in results.items():
+        lines.append(f"  {label:18s} {res.nit:3d} iterations, {res.time:.3f} s, "
+                     f"f - f* = {res.fun - f_star:.3e}, {res.message}")
+    fig = convergence(results, f_star=f_star,
+                      title=f"sketched Newton, softmax-ReLU loss (n = {n}, d = {d})")
+    return Study("\n".join(lines), fig)
+
+
+#: Experiment name -> (runner, one-line description).
+EXPERIMENTS = {
+    "momentum": (_experiment_momentum,
+                 "sweep of rho for heavy ball and Nesterov on L2 logistic regression"),
+    "heavy-ball-counterexample": (_experiment_heavy_ball,
+                                  "heavy ball with its quadratic-optimal parameters on the "
+                                  "piecewise quadratic, beside GD and Nesterov"),
+    "adaptive": (_experiment_adaptive,
+                 "AdaGrad, RMSProp and Adam with a linear-ramp schedule, nonconvex problem"),
+    "sketch-newton": (_experiment_sketch, "sketched Newton: convergence against sketch size"),
+}
+
+
+def cmd_experiment(args) -> int:
+    if args.name not in EXPERIMENTS:
+        raise CliError(f"unknown experiment {args.name!r}; known: {', '.join(EXPERIMENTS)}")
+    runner, description = EXPERIMENTS[args.name]
+    print(f"fastopt experiment {args.name}: {description}")
+    study = runner(args)
+    print(study.summary())
+    path = _out_path(args, f"fastopt-{args.name}.png")
+    _save_figure(study.plot(), path)
+    print(f"plot written to {path.resolve()}")
+    return 0
+
+
+# ---------------------------------------------------------------------------- info
+
+
+def cmd_info(args) -> int:
+    from ._info import info
+
+    print(info())
+    return 0
+
+
+# ---------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``fastopt`` command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress bar")
+    data_opts = argparse.ArgumentParser(add_help=False)
+    data_opts.add_argument("data", help="data file (svmlight, .npz, .npy, .csv) or a bundled "
+                                        "data set name")
+    data_opts.add_argument("--lam", type=float, default=None,
+                           help="L2 strength of the normalized objective")
+    data_opts.add_argument("--C", type=float, default=None,
+                           help="scikit-learn's C (lam = 1/(C m)); default C = 1")
+    data_opts.add_argument("--intercept", action="store_true", help="fit an intercept")
+    data_opts.add_argument("--backend", default="auto", help="kernel backend (default auto)")
+    data_opts.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                           help="dtype of X (default float64)")
+    data_opts.add_argument("--label-column", type=int, default=-1,
+                           help="label column of .npy/.csv tables (default: last)")
+    data_opts.add_argument("--tol", type=float, default=1e-8,
+                           help="tolerance on ||grad f|| (default 1e-8)")
+    data_opts.add_argument("--max-iter", type=int, default=1000,
+                           help="iteration budget (default 1000)")
+    out_dir = argparse.ArgumentParser(add_help=False)
+    out_dir.add_argument("--out-dir", default=".", help="where plots go (default .)")
+
+    parser = _Parser(prog="fastopt", description="fastopt: compiled first- and second-order "
+                     "optimization. Errors exit with status 2.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    demo = sub.add_parser("demo", parents=[common, out_dir],
+                          help="every method on a bundled data set: table and plot")
+    demo.add_argument("--data", default="a9a", help="bundled data set (default a9a)")
+    demo.add_argument("--lam", type=float, default=None, help="L2 strength (default 1/m)")
+    demo.add_argument("--methods", default=None, help="comma-separated methods (default all)")
+    demo.add_argument("--budget", type=float, default=40.0,
+                      help="total seconds shared by the methods (default 40)")
+    demo.add_argument("--tol", type=float, default=1e-8, help="tolerance on ||grad f||")
+    demo.add_argument("--backend", default="auto", help="kernel backend (default auto)")
+    demo.set_defaults(func=cmd_demo)
+
+    fit = sub.add_parser("fit", parents=[common, data_opts],
+                         help="fit L2 logistic regression to DATA, write the coefficients")
+    fit.add_argument("--method", default="auto", help="method (default auto)")
+    fit.add_argument("--out", default=None,
+                     help="coefficient file (.npz, .npy, .csv); default NAME.coef.npz")
+    fit.set_defaults(func=cmd_fit)
+
+    compare = sub.add_parser("compare", parents=[common, data_opts, out_dir],
+                             help="fastopt's methods beside scikit-learn's solvers")
+    compare.add_argument("--methods", default="newton,newton-cg,lbfgs",
+                         help="fastopt methods (default newton,newton-cg,lbfgs)")
+    compare.add_argument("--sk-tol", type=float, default=1e-4,
+                         help="scikit-learn's tol (default 1e-4, its own default)")
+    compare.add_argument("--sk-max-iter", type=int, default=1000,
+                         help="scikit-learn's max_iter (default 1000)")
+    compare.set_defaults(func=cmd_compare)
+
+    experiment = sub.add_parser("experiment", parents=[common, out_dir],
+                                help="a study of notes/methods.md with its plot: "
+                                     + ", ".join(EXPERIMENTS))
+    experiment.add_argument("name", help="one of: " + ", ".join(EXPERIMENTS))
+    experiment.add_argument("--quick", action="store_true",
+                            help="smaller problems and grids (seconds, for tests)")
+    experiment.set_defaults(func=cmd_experiment)
+
+    info = sub.add_parser("info", parents=[common], help="versions, backends, threads")
+    info.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the ``fastopt`` command; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success; 1 when a fit stopped without converging; 2 for a usage or input
+        error (reported in one line on stderr); 130 on Ctrl-C.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return int(args.func(args))
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    except CliError as exc:
+        print(f"fastopt: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, OSError) as exc:
+        # Raised by the library's validation of what the user gave (labels, options).
+        message = " ".join(str(exc).split())
+        print(f"fastopt: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fastopt: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,357 @@
+"""scikit-learn compatible estimators on fastopt's objectives and solvers.
+
+:class:`LogisticRegression` is a drop-in replacement for
+``sklearn.linear_model.LogisticRegression`` with an L2 penalty: same ``C``, same
+objective, same coefficients (to the solvers' tolerance), fitted by fastopt's compiled
+kernels and second-order solvers. It passes scikit-learn's estimator checks
+(``sklearn.utils.estimator_checks``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.extmath import softmax
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _config
+
+__all__ = ["LogisticRegression", "auto_solver"]
+
+#: Below this many parameters, "auto" uses Newton with a Cholesky solve of the exact
+#: Hessian (forming it costs one blocked pass over X and p^2/2 per row of X's nonzeros,
+#: solving it p^3/3); above it, Newton-CG (Hessian-vector products only).
+AUTO_NEWTON_MAX_PARAMS = 400
+
+
+def auto_solver(n_params: int, n_classes: int) -> str:
+    """The method ``solver="auto"`` picks.
+
+    * binary, p <= :data:`AUTO_NEWTON_MAX_PARAMS`: ``"newton"`` (exact Hessian, Cholesky):
+      a handful of iterations, each one pass for f, grad and the Hessian weights plus one
+      blocked pass to form X~^T diag(d) X~ (all bundled data sets fall here);
+    * binary with more parameters, and every multinomial fit: ``"newton-cg"``, whose
+      Hessian-vector products are one pass over X each and never form the p x p matrix
+      (the multinomial products reuse the probabilities of the gradient pass).
+    """
+    if n_classes == 2 and n_params <= AUTO_NEWTON_MAX_PARAMS:
+        return "newton"
+    return "newton-cg"
+
+
+class LogisticRegression(ClassifierMixin, BaseEstimator):
+    """L2-regularized logistic regression (binary and multinomial), fitted by fastopt.
+
+    Minimizes scikit-learn's objective
+
+    .. math::
+
+        \\frac12 \\|W\\|_F^2 + C \\sum_i s_i \\, \\ell(z_i, y_i)
+
+    (binary: the logistic loss of one coefficient vector; K > 2 classes: the softmax
+    cross-entropy of K coefficient vectors, the full multinomial model). Divided by
+    C sum_i s_i it is fastopt's normalized objective
+
+    .. math::
+
+        \\frac{1}{\\sum_i s_i} \\sum_i s_i \\ell(z_i, y_i) + \\frac{\\lambda}{2}\\|W\\|_F^2,
+        \\qquad \\lambda = \\frac{1}{C \\sum_i s_i},
+
+    which has the same minimizer, so the coefficients are scikit-learn's. The
+    intercepts are never penalized.
+
+    Parameters
+    ----------
+    C : float, default 1.0
+        Inverse regularization strength, as in scikit-learn (positive).
+    alpha : float or None, default None
+        fastopt's lam directly (the L2 strength of the normalized objective, >= 0);
+        when given, ``C`` is ignored. ``alpha=1/m`` is the standard benchmark setting.
+    fit_intercept : bool, default True
+        Fit one unpenalized intercept (per class).
+    solver : str, default "auto"
+        ``"auto"`` (see :func:`auto_solver`: ``"newton"`` for binary problems with at
+        most 400 parameters, else ``"newton-cg"``) or any method of
+        :func:`fastopt.minimize` (``"lbfgs"``, ``"newton-cg"``, ``"nesterov"``, ...).
+    tol : float, default 1e-6
+        Stop when the gradient of the normalized objective has Euclidean norm <= tol.
+        The second-order solvers converge quadratically near the solution, so the
+        coefficients are then accurate to about tol / lam and usually far better.
+    max_iter : int, default 100
+        Iteration budget of the solver.
+    backend : str, default "auto"
+        Kernel backend (``"auto"``, ``"numba"``, ``"numpy"``, ...). Multinomial fits need
+        a backend with multinomial kernels (``"numba"``, ``"numpy"``).
+    n_threads : int or None, default None
+        Threads of the compiled kernels during ``fit`` (None: leave the current setting).
+    warm_start : bool, default False
+        Start from the previous fit's coefficients when the shapes agree.
+    verbose : int, default 0
+        0: silent; 1: one line per fit; 2: also one line per iteration.
+    callback : callable or None, default None
+        ``callback(intermediate_result)`` after every solver iteration (an
+        OptimizeResult with ``x``, ``fun``, ``nit``), as in :func:`fastopt.minimize`;
+        returning True stops the fit. The ``fastopt`` command draws its progress bar so.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (K,)
+        Class labels.
+    coef_ : ndarray of shape (1, n_features) or (K, n_features)
+        Coefficients (one row for binary problems, of the class ``classes_[1]``).
+    intercept_ : ndarray of shape (1,) or (K,)
+        Intercepts (zeros without ``fit_intercept``; multinomial intercepts sum to zero).
+    n_iter_ : ndarray of shape (1,)
+        Solver iterations.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when X has string feature names.
+    history_ : fastopt History
+        Per-iteration record of the fit (iteration, f, ||grad f||, step, time).
+    result_ : fastopt.OptimizeResult
+        The solver's result (status, message, counters, timings), without the solution
+        vector's objective (no reference to the training data is kept).
+    lam_ : float
+        The L2 strength of the normalized objective that was minimized.
+    solver_ : str
+        The method that was used (``solver`` with ``"auto"`` resolved).
+
+    Examples
+    --------
+    >>> import fastopt as fo
+    >>> X, y = fo.datasets.load("a9a")
+    >>> clf = fo.LogisticRegression(C=1.0).fit(X, y)
+    >>> round(clf.score(X, y), 3)
+    0.85
+    """
+
+    def __init__(self, C=1.0, alpha=None, fit_intercept=True, solver="auto", tol=1e-6,
+                 max_iter=100, backend="auto", n_threads=None, warm_start=False, verbose=0,
+                 callback=None):
+        self.C = C
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.backend = backend
+        self.n_threads = n_threads
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.callback = callback
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # ------------------------------------------------------------------ validation
+
+    def _check_params(self) -> None:
+        def real(name, value, low, low_open):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"{name} must be a real number; got {value!r}")
+            if not math.isfinite(value) or value < low or (low_open and value == low):
+                rel = ">" if low_open else ">="
+                raise ValueError(f"{name} must be finite and {rel} {low}; got {value!r}")
+
+        if self.alpha is None:
+            real("C", self.C, 0.0, True)
+        else:
+            real("alpha", self.alpha, 0.0, False)
+        real("tol", self.tol, 0.0, False)
+        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral) \
+                or self.max_iter < 0:
+            raise ValueError(f"max_iter must be an integer >= 0; got {self.max_iter!r}")
+        if self.n_threads is not None and (
+                isinstance(self.n_threads, bool)
+                or not isinstance(self.n_threads, numbers.Integral) or self.n_threads < 1):
+            raise ValueError(f"n_threads must be None or an integer >= 1; got "
+                             f"{self.n_threads!r}")
+        if not isinstance(self.solver, str):
+            raise TypeError(f"solver must be a string; got {self.solver!r}")
+        if self.solver != "auto":
+            from .solvers import registry
+
+            registry.get(self.solver)  # ValueError naming the known methods
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Dense float32 input is used as float32 (no copy when C-contiguous); other
+            dtypes become float64. Sparse input is used as CSR.
+        y : array-like of shape (n_samples,)
+            Class labels (at least two classes with positive weight).
+        sample_weight : array-like of shape (n_samples,), default None
+            Non-negative weights s_i (None: all ones).
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+                             order="C", accept_large_sparse=True)
+        check_classification_targets(y)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                             ensure_non_negative=True)
+        classes, y_index = np.unique(y, return_inverse=True)
+        self.classes_ = classes
+        weighted = np.bincount(y_index, weights=sample_weight, minlength=classes.size)
+        if classes.size < 2 or np.count_nonzero(weighted > 0) < 2:
+            only = classes[0] if classes.size < 2 else classes[np.argmax(weighted)]
+            raise ValueError("This solver needs samples of at least 2 classes with positive "
+                             f"sample weight in the data, but the data contains only one "
+                             f"class: {only}")
+        weight_sum = float(sample_weight.sum())
+        lam = float(self.alpha) if self.alpha is not None else 1.0 / (self.C * weight_sum)
+        objective = self._objective(X, y_index, classes.size, lam, sample_weight)
+        self.solver_ = (auto_solver(objective.n_params, classes.size) if self.solver == "auto"
+                        else self.solver)
+        x0 = self._start(objective, classes.size)
+
+        from .minimize import minimize
+
+        previous_threads = _config.get_num_threads()
+        try:
+            if self.n_threads is not None:
+                _config.set_num_threads(self.n_threads)
+            res = minimize(objective, x0, method=self.solver_, tol=self.tol,
+                           max_iter=self.max_iter, callback=self._iteration_callback())
+        finally:
+            _config.set_num_threads(previous_threads)
+
+        self._set_coefficients(objective, res.x, classes.size)
+        self.lam_ = lam
+        self.n_iter_ = np.array([res.nit], dtype=np.int32)
+        self.history_ = res.history
+        self.result_ = res
+        if self.verbose:
+            print(f"fastopt LogisticRegression: {self.solver_} {res.message} after {res.nit} "
+                  f"iterations ({res.get('n_passes', 0)} passes over X, {res.time:.3g} s), "
+                  f"f = {res.fun:.10g}", file=sys.stdout)
+        if not res.success:
+            warnings.warn(f"fastopt solver {self.solver_!r} did not converge: {res.message} "
+                          f"(iterations: {res.nit}); increase max_iter or tol, or use "
+                          "another solver", ConvergenceWarning, stacklevel=2)
+        return self
+
+    def _objective(self, X, y_index, n_classes, lam, sample_weight):
+        from .problems import Logistic, Multinomial
+
+        if n_classes == 2:
+            # classes_[1] is the positive class, as in scikit-learn.
+            return Logistic(X, np.where(y_index == 1, 1.0, -1.0), lam=lam,
+                            sample_weight=sample_weight, fit_intercept=bool(self.fit_intercept),
+                            backend=self.backend)
+        return Multinomial(X, y_index, lam=lam, sample_weight=sample_weight,
+                           fit_intercept=bool(self.fit_intercept), backend=self.backend)
+
+    def _start(self, objective, n_classes) -> np.ndarray:
+        """x0: zeros, or the previous solution with ``warm_start`` when the shapes agree."""
+        n = objective.n_features
+        if (self.warm_start and hasattr(self, "coef_")
+                and self.coef_.shape == ((1 if n_classes == 2 else n_classes), n)):
+            if n_classes == 2:
+                x0 = np.zeros(objective.n_params)
+                x0[:n] = self.coef_[0]
+                if self.fit_intercept:
+                    x0[n] = self.intercept_[0]
+                return x0
+            return objective.flatten(self.coef_, self.intercept_)
+        return np.zeros(objective.n_params)
+
+    def _set_coefficients(self, objective, x, n_classes) -> None:
+        n = objective.n_features
+        x = np.asarray(x, dtype=np.float64)
+        if n_classes == 2:
+            self.coef_ = x[:n].reshape(1, n).copy()
+            self.intercept_ = np.array([x[n] if self.fit_intercept else 0.0])
+            return
+        coef, intercept = objective.unflatten(x)
+        self.coef_ = coef
+        if intercept is None:
+            self.intercept_ = np.zeros(n_classes)
+        else:
+            # The multinomial loss is unchanged by adding one constant to every
+            # intercept; report the symmetric representative (sum zero), as sklearn does.
+            self.intercept_ = intercept - intercept.mean()
+
+    def _iteration_callback(self):
+        """The user's callback, preceded by a printed line per iteration when verbose >= 2."""
+        user = self.callback
+        if user is not None and not callable(user):
+            raise TypeError(f"callback must be callable or None; got {user!r}")
+        if self.verbose < 2:
+            return user
+
+        def print_then_call(intermediate_result):
+            print(f"  iteration {intermediate_result.nit:4d}  "
+                  f"f = {intermediate_result.fun:.12g}", file=sys.stdout)
+            return user(intermediate_result) if user is not None else None
+
+        return print_then_call
+
+    # ------------------------------------------------------------------ prediction
+
+    def decision_function(self, X):
+        """Confidence scores: X coef_^T + intercept_.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) for two classes (the score of ``classes_[1]``),
+        (n_samples, K) otherwise.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                          reset=False)
+        # Float32 X is multiplied by float32 coefficients, so NumPy does not make an
+        # upcast copy of X; the scores are returned in float64.
+        coef = self.coef_.astype(X.dtype, copy=False)
+        scores = X @ coef.T
+        scores = np.asarray(scores.toarray() if sp.issparse(scores) else scores,
+                            dtype=np.float64) + self.intercept_
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Class labels: ``classes_[argmax]`` of the scores (binary: score > 0)."""
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[index]
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, K), columns in the order of ``classes_``.
+
+        Binary: [1 - sigma(z), sigma(z)]; multinomial: softmax of the scores.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            from scipy.special import expit
+
+            p1 = expit(scores)
+            return np.column_stack([1.0 - p1, p1])
+        return softmax(scores, copy=False)
+
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`, computed stably (no log of 0 for large scores)."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            from scipy.special import log_expit
+
+            return np.column_stack([log_expit(-scores), log_expit(scores)])
+        from scipy.special import log_softmax
+
+        return log_softmax(scores, axis=1)

@@ -1,0 +1,271 @@
+"""Multinomial (softmax) logistic regression: the K-class objective.
+
+.. math::
+
+    f(W) = \\sum_i sw_i \\left(\\log \\sum_k e^{z_{ik}} - z_{i c_i}\\right)
+           + \\frac{\\lambda}{2} \\|W_{:n}\\|_F^2,
+    \\qquad z_i = W_{:n}^T a_i + W_n
+
+W has shape (p, K), p = n + fit_intercept, and is flattened feature-major (C order of
+(p, K)) into the parameter vector x of length K p; row n holds the K intercepts, never
+penalized. This is the full (overparametrized) K-class model scikit-learn's
+``LogisticRegression`` fits for K > 2, with the same normalization: sklearn's C maps to
+lam = 1 / (C sum_i s_i). The kernels are ``multinomial_*`` (see
+``fastopt/kernels/reference/multinomial.py`` for the mathematics and the layout).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import _config
+from ..kernels import get_backend, resolve_backend
+from ._validation import check_data, check_dtype_option, check_lam, check_sample_weight
+from .base import Objective
+
+__all__ = ["Multinomial", "encode_labels"]
+
+
+def encode_labels(y, m: int, name: str = "y") -> tuple[np.ndarray, np.ndarray]:
+    """Class indices of labels: ``(classes, c)`` with ``classes[c] == y``.
+
+    Parameters
+    ----------
+    y : array_like of shape (m,)
+        Labels of any sortable dtype (at least two distinct values).
+    m : int
+        Number of rows of X.
+
+    Returns
+    -------
+    classes : ndarray of shape (K,)
+        The sorted distinct labels.
+    c : ndarray of shape (m,), int64
+        Class indices in [0, K).
+    """
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of shape (m,); got shape {arr.shape}")
+    if arr.shape[0] != m:
+        raise ValueError(f"{name} has {arr.shape[0]} entries but X has {m} rows; "
+                         "the lengths must match")
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    try:
+        classes, c = np.unique(arr, return_inverse=True)
+    except TypeError as exc:
+        raise TypeError(f"{name} values must be sortable class labels: {exc}") from exc
+    if classes.size < 2:
+        raise ValueError(f"{name} has a single class ({classes[0]!r}); "
+                         "multinomial logistic regression needs at least two")
+    return classes, np.ascontiguousarray(c.reshape(-1), dtype=np.int64)
+
+
+class Multinomial(Objective):
+    """L2-regularized softmax cross-entropy over K classes.
+
+    Parameters
+    ----------
+    X : array_like of shape (m, n) or scipy sparse matrix
+        Data rows a_i; validated once (float32 stays float32, never copied when already
+        C-contiguous float32/float64 or canonical CSR).
+    y : array_like of shape (m,)
+        Class labels (any sortable values; K = number of distinct values, >= 2).
+    lam : float, default 0.0
+        L2 strength on the coefficients W[:n] (not on the intercepts).
+    sample_weight : None or array_like of shape (m,)
+        Non-negative weights, normalized to sum to one (``sw``).
+    fit_intercept : bool, default False
+        Add one unpenalized intercept per class (row n of W).
+    backend : str, default "auto"
+        Kernel backend; one with ``multinomial_*`` kernels (``"numpy"``, ``"numba"``).
+    dtype : None, numpy.float32 or numpy.float64
+        Force the dtype of X.
+
+    Attributes
+    ----------
+    classes : ndarray of shape (K,)
+        The sorted labels; class k is ``classes[k]``.
+    n_classes : int
+        K.
+    y : ndarray of shape (m,), int64
+        Class indices.
+    n_params : int
+        K (n + fit_intercept).
+
+    Notes
+    -----
+    Hessian-vector products: the first :meth:`hvp` switches the objective to keep the
+    m x K softmax probabilities of its latest gradient evaluation, so that the many
+    products a Newton-CG inner solve takes at one point cost one pass over X each with no
+    exponential (the ``multinomial_hvp_proba`` kernel). At any other point the fused
+    ``multinomial_hvp`` kernel is used (also one pass).
+    """
+
+    def __init__(self, X, y, lam=0.0, sample_weight=None, fit_intercept=False,
+                 backend="auto", dtype=None) -> None:
+        super().__init__()
+        self.X = check_data(X, "X", check_dtype_option(dtype))
+        m, n = self.X.shape
+        self.classes, self.y = encode_labels(y, m)
+        self.sw = check_sample_weight(sample_weight, m)
+        self.lam = check_lam(lam)
+        if not isinstance(fit_intercept, (bool, np.bool_)):
+            raise TypeError(f"fit_intercept must be a bool; got {fit_intercept!r}")
+        self.fit_intercept = bool(fit_intercept)
+        if not isinstance(backend, str):
+            raise TypeError(f"backend must be a string; got {backend!r}")
+        self.backend = resolve_backend(backend)
+        self.kernels = get_backend(self.backend)
+        if not hasattr(self.kernels, "multinomial_loss_grad"):
+            raise ValueError(f"backend {self.backend!r} has no multinomial kernels; "
+                             "use 'numba' or 'numpy'")
+        self.n_samples, self.n_features = m, n
+        self.n_classes = int(self.classes.size)
+        self.n_params = self.n_classes * (n + int(self.fit_intercept))
+        self.dtype = self.X.dtype
+        self.is_sparse = sp.issparse(self.X)
+        self._data = ((self.X.data, self.X.indices, self.X.indptr, n) if self.is_sparse
+                      else (self.X,))
+        suffix = "_csr" if self.is_sparse else ""
+        k = self.kernels
+        self._k_loss = getattr(k, "multinomial_loss" + suffix)
+        self._k_loss_grad = getattr(k, "multinomial_loss_grad" + suffix)
+        self._k_loss_grad_proba = getattr(k, "multinomial_loss_grad_proba" + suffix)
+        self._k_hvp = getattr(k, "multinomial_hvp" + suffix)
+        self._k_hvp_proba = getattr(k, "multinomial_hvp_proba" + suffix)
+        self.work = np.zeros((_config.n_chunks(), self._work_cols()))
+        # Probabilities of the latest gradient evaluation, kept once an HVP was asked for.
+        self._keep_proba = False
+        self._proba = None
+        self._proba_at = None
+        self._lipschitz = None
+
+    def _work_cols(self) -> int:
+        # Partial gradient, two K-vectors of per-row scratch, one partial loss.
+        return self.n_params + 2 * self.n_classes + 1
+
+    def _work(self) -> np.ndarray:
+        T = _config.n_chunks()
+        if self.work.shape[0] != T:
+            self.work = np.zeros((T, self._work_cols()))
+        return self.work
+
+    # --- layout helpers -------------------------------------------------------------------
+
+    def unflatten(self, x) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(coef, intercept)`` from a parameter vector: shapes (K, n) and (K,) or None.
+
+        The scikit-learn layout (one row per class); copies.
+        """
+        W = np.asarray(x, dtype=np.float64).reshape(-1, self.n_classes)
+        n = self.n_features
+        return W[:n].T.copy(), (W[n].copy() if self.fit_intercept else None)
+
+    def flatten(self, coef, intercept=None) -> np.ndarray:
+        """Parameter vector (K p,) from ``coef`` (K, n) and ``intercept`` (K,)."""
+        W = np.zeros((self.n_features + int(self.fit_intercept), self.n_classes))
+        W[: self.n_features] = np.asarray(coef, dtype=np.float64).T
+        if self.fit_intercept and intercept is not None:
+            W[self.n_features] = intercept
+        return W.reshape(-1)
+
+    # --- Objective hooks ------------------------------------------------------------------
+
+    def _value(self, x: np.ndarray) -> float:
+        self.n_passes += 1
+        return float(self._k_loss(*self._data, self.y, self.sw, x, self.lam, self.n_classes,
+                                  self._work()))
+
+    def _loss_grad_into(self, x: np.ndarray, grad_out: np.ndarray) -> float:
+        self.n_passes += 1
+        if not self._keep_proba:
+            return float(self._k_loss_grad(*self._data, self.y, self.sw, x, self.lam,
+                                           self.n_classes, grad_out, self._work()))
+        if self._proba is None:
+            self._proba = np.empty((self.n_samples, self.n_classes))
+            self._proba_at = np.empty(self.n_params)
+        f = self._k_loss_grad_proba(*self._data, self.y, self.sw, x, self.lam, self.n_classes,
+                                    grad_out, self._proba, self._work())
+        self._proba_at[:] = x
+        return float(f)
+
+    def _hvp_into(self, x: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
+        self.n_passes += 1
+        self._keep_proba = True
+        if self._proba_at is not None and np.array_equal(self._proba_at, x):
+            self._k_hvp_proba(*self._data, self.sw, self._proba, v, self.lam, out,
+                              self._work())
+        else:
+            self._k_hvp(*self._data, self.y, self.sw, x, v, self.lam, self.n_classes, out,
+                        self._work())
+
+    # --- constants ------------------------------------------------------------------------
+
+    def lipschitz(self) -> float:
+        """L = lambda_max(X~^T diag(sw) X~) / 2 + lam.
+
+        Per row, the Hessian of the cross-entropy in the logits, diag(p) - p p^T, has
+        eigenvalues at most 1/2 (max over the simplex, reached at p = (1/2, 1/2, 0...)),
+        and the Hessian in W is sum_i sw_i (a~_i a~_i^T) kron (diag(p_i) - p_i p_i^T),
+        whose largest eigenvalue is at most 1/2 that of the weighted Gram matrix. The
+        Gram eigenvalue is computed once by power iteration (to 1e-10 relative).
+        """
+        if self._lipschitz is None:
+            self._lipschitz = 0.5 * self._max_eig_gram() + self.lam
+        return self._lipschitz
+
+    def strong_convexity(self) -> float:
+        """mu = lam without intercepts; 0 with them.
+
+        The loss is invariant when the same constant is added to every class's logit, so
+        along the direction that adds it to all intercepts the Hessian is exactly zero
+        (the L2 term does not act on intercepts). Without intercepts every such
+        direction moves coefficients, which the L2 term penalizes: mu = lam.
+        """
+        return 0.0 if self.fit_intercept else self.lam
+
+    def _max_eig_gram(self, max_iter: int = 1000, tol: float = 1e-10) -> float:
+        X, sw, n = self.X, self.sw, self.n_features
+        p = n + int(self.fit_intercept)
+        v = np.abs(np.random.default_rng(0).standard_normal(p)) + 1.0
+        v /= np.linalg.norm(v)
+        rho = 0.0
+        for _ in range(max_iter):
+            z = np.asarray(X @ v[:n], dtype=np.float64)
+            if self.fit_intercept:
+                z += v[n]
+            z *= sw
+            u = np.empty(p)
+            u[:n] = np.asarray(X.T @ z, dtype=np.float64).reshape(-1)
+            if self.fit_intercept:
+                u[n] = z.sum()
+            rho_prev, rho = rho, float(v @ u)
+            norm = float(np.linalg.norm(u))
+            if norm == 0.0:
+                return 0.0
+            v = u / norm
+            if abs(rho - rho_prev) <= tol * abs(rho):
+                break
+        return rho
+
+    # --- predictions ----------------------------------------------------------------------
+
+    def logits(self, x) -> np.ndarray:
+        """z of shape (m, K): the logits of every row at ``x`` (one pass over X)."""
+        x = self.check_x(x)
+        coef, intercept = self.unflatten(x)
+        # Float32 X is multiplied by float32 coefficients: NumPy would otherwise upcast a
+        # copy of X. The (m, K) result is accumulated by BLAS in the dtype of X.
+        Z = np.asarray(self.X @ coef.T.astype(self.dtype, copy=False), dtype=np.float64)
+        if intercept is not None:
+            Z += intercept
+        self.n_passes += 1
+        return Z
+
+    def __repr__(self) -> str:
+        kind = "CSR" if self.is_sparse else "dense"
+        return (f"Multinomial(m={self.n_samples}, n={self.n_features}, K={self.n_classes}, "
+                f"{kind} {self.dtype}, lam={self.lam:g}, fit_intercept={self.fit_intercept}, "
+                f"backend={self.backend!r})")

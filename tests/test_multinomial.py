@@ -1,0 +1,209 @@
+"""Multinomial (softmax) kernels and objective: compiled twins against the NumPy reference,
+derivatives against finite differences, the optimum against scikit-learn's."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from fastopt.kernels import available_backends, get_backend
+from fastopt.kernels.reference import multinomial as ref
+from fastopt.problems import Multinomial
+
+MULTINOMIAL_BACKENDS = [b for b in available_backends()
+                        if hasattr(get_backend(b), "multinomial_loss_grad") and b != "cuda"]
+COMPILED = [b for b in MULTINOMIAL_BACKENDS if b != "numpy"]
+
+
+def _problem(rng, m=60, n=7, K=4, dtype=np.float64, intercept=True, density=0.5):
+    X = rng.standard_normal((m, n))
+    X[rng.random((m, n)) > density] = 0.0
+    X = X.astype(dtype)
+    y = rng.integers(0, K, m).astype(np.int64)
+    sw = rng.random(m) + 0.1
+    sw /= sw.sum()
+    P = (n + int(intercept)) * K
+    return X, y, sw, rng.standard_normal(P), rng.standard_normal(P)
+
+
+def _layouts(X):
+    Xs = sp.csr_matrix(X)
+    return {"dense": ((X,), ""), "csr": ((Xs.data, Xs.indices, Xs.indptr, X.shape[1]), "_csr")}
+
+
+def _evaluate(kernels, data, suffix, y, sw, w, v, lam, K, T=3):
+    """All five kernels at (w, v); returns a dict of their results."""
+    m = y.shape[0]
+    P = w.shape[0]
+    work = np.full((T, P + 2 * K + 1), np.nan)  # contents on entry must not matter
+    g = np.empty(P)
+    g2 = np.empty(P)
+    proba = np.empty((m, K))
+    hv = np.empty(P)
+    hv2 = np.empty(P)
+    out = {
+        "loss": getattr(kernels, "multinomial_loss" + suffix)(*data, y, sw, w, lam, K, work),
+        "loss_grad": getattr(kernels, "multinomial_loss_grad" + suffix)(
+            *data, y, sw, w, lam, K, g, work),
+        "loss_grad_proba": getattr(kernels, "multinomial_loss_grad_proba" + suffix)(
+            *data, y, sw, w, lam, K, g2, proba, work),
+    }
+    getattr(kernels, "multinomial_hvp" + suffix)(*data, y, sw, w, v, lam, K, hv, work)
+    getattr(kernels, "multinomial_hvp_proba" + suffix)(*data, sw, proba, v, lam, hv2, work)
+    out.update(grad=g, grad2=g2, proba=proba, hvp=hv, hvp_proba=hv2)
+    return out
+
+
+@pytest.mark.parametrize("backend", COMPILED)
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("intercept", [False, True], ids=["no-intercept", "intercept"])
+def test_compiled_kernels_match_reference(backend, layout, dtype, intercept, rng):
+    K, lam = 4, 0.3
+    X, y, sw, w, v = _problem(rng, K=K, dtype=dtype, intercept=intercept)
+    data, suffix = _layouts(X)[layout]
+    expected = _evaluate(ref, data, suffix, y, sw, w, v, lam, K)
+    got = _evaluate(get_backend(backend), data, suffix, y, sw, w, v, lam, K)
+    for name, value in expected.items():
+        np.testing.assert_allclose(got[name], value, rtol=1e-11, atol=1e-13, err_msg=name)
+    # The fused kernels agree with each other and with the probability-reusing ones.
+    assert got["loss"] == pytest.approx(got["loss_grad"], rel=1e-14)
+    np.testing.assert_allclose(got["grad"], got["grad2"], rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(got["hvp"], got["hvp_proba"], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got["proba"].sum(axis=1), 1.0, rtol=1e-14)
+
+
+@pytest.mark.parametrize("backend", MULTINOMIAL_BACKENDS)
+def test_reference_values_by_hand(backend):
+    # Two rows, two features, three classes, an intercept: f computed from the definition.
+    X = np.array([[1.0, 2.0], [0.0, -1.0]])
+    y = np.array([2, 0], dtype=np.int64)
+    sw = np.array([0.25, 0.75])
+    W = np.array([[0.1, -0.2, 0.3], [0.0, 0.5, -0.4], [1.0, 0.0, -1.0]])  # rows: a1, a2, b
+    Z = X @ W[:2] + W[2]
+    lse = np.log(np.exp(Z).sum(axis=1))
+    lam = 0.5
+    f = sw @ (lse - Z[[0, 1], y]) + 0.5 * lam * (W[:2] ** 2).sum()
+    kernels = get_backend(backend)
+    work = np.zeros((2, 9 + 7))
+    assert kernels.multinomial_loss(X, y, sw, W.ravel(), lam, 3, work) == pytest.approx(f, 1e-14)
+
+
+@pytest.mark.parametrize("backend", MULTINOMIAL_BACKENDS)
+def test_no_rows_gives_only_the_penalty(backend):
+    K, n, lam = 3, 4, 0.2
+    w = np.arange(1.0, 1.0 + (n + 1) * K)
+    g = np.empty_like(w)
+    kernels = get_backend(backend)
+    f = kernels.multinomial_loss_grad(np.zeros((0, n)), np.zeros(0, np.int64), np.zeros(0), w,
+                                      lam, K, g, np.zeros((2, w.size + 2 * K + 1)))
+    assert f == pytest.approx(0.5 * lam * (w[: n * K] ** 2).sum())
+    np.testing.assert_allclose(g[: n * K], lam * w[: n * K])
+    np.testing.assert_array_equal(g[n * K:], 0.0)
+
+
+@pytest.mark.parametrize("backend", MULTINOMIAL_BACKENDS)
+def test_huge_logits_are_finite_and_silent(backend):
+    K = 3
+    X = np.array([[1e300], [-1e300], [0.0]])
+    y = np.array([0, 1, 2], dtype=np.int64)
+    sw = np.full(3, 1 / 3)
+    w = np.array([1.0, -1.0, 0.5])  # no intercept: W is (1, 3)
+    g = np.empty(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = get_backend(backend).multinomial_loss_grad(X, y, sw, w, 0.0, K, g,
+                                                       np.zeros((2, 3 + 2 * K + 1)))
+    assert np.isfinite(f) and np.isfinite(g).all()
+    # Row 1: z = (1e300, -1e300, 5e299), class 0 wins: loss ~ 0; row 2: class 1 has z =
+    # 1e300 (from -1e300 * -1), the rest is far below: loss ~ 0; row 3: log 3.
+    assert f == pytest.approx(np.log(3.0) / 3, rel=1e-12)
+
+
+# ---------------------------------------------------------------- the objective
+
+
+@pytest.fixture(scope="module")
+def small_objective():
+    rng = np.random.default_rng(1)
+    X, y, sw, _, _ = _problem(rng, m=80, n=5, K=3)
+    return Multinomial(X, y, lam=0.05, sample_weight=sw, fit_intercept=True)
+
+
+def test_gradient_matches_finite_differences(small_objective, rng):
+    obj = small_objective
+    w = 0.3 * rng.standard_normal(obj.n_params)
+    g = obj.grad(w)
+    eps = 1e-6
+    fd = np.array([(obj.value(w + eps * e) - obj.value(w - eps * e)) / (2 * eps)
+                   for e in np.eye(obj.n_params)])
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_hvp_matches_finite_differences_of_the_gradient(small_objective, rng):
+    obj = small_objective
+    w = 0.3 * rng.standard_normal(obj.n_params)
+    v = rng.standard_normal(obj.n_params)
+    eps = 1e-6
+    fd = (obj.grad(w + eps * v) - obj.grad(w - eps * v)) / (2 * eps)
+    hv = obj.hvp(w, v)  # fused kernel (no probabilities kept yet at w)
+    np.testing.assert_allclose(hv, fd, rtol=1e-6, atol=1e-8)
+    obj.loss_grad(w)  # now the probabilities at w are kept and reused
+    np.testing.assert_allclose(obj.hvp(w, v), hv, rtol=1e-12, atol=1e-14)
+    H = obj.hessian(w)
+    np.testing.assert_allclose(H @ v, hv, rtol=1e-10, atol=1e-12)
+
+
+def test_constants_bound_the_hessian(small_objective, rng):
+    obj = small_objective
+    L = obj.lipschitz()
+    for _ in range(3):
+        eig = np.linalg.eigvalsh(obj.hessian(rng.standard_normal(obj.n_params)))
+        assert eig[-1] <= L * (1 + 1e-9)
+        assert eig[0] >= obj.strong_convexity() - 1e-9  # 0 with intercepts: shift-invariant
+    no_intercept = Multinomial(obj.X, obj.y, lam=0.05)
+    eig = np.linalg.eigvalsh(no_intercept.hessian(rng.standard_normal(no_intercept.n_params)))
+    assert no_intercept.strong_convexity() == 0.05
+    assert eig[0] >= 0.05 * (1 - 1e-9)
+
+
+def test_float32_data_is_used_without_a_copy(rng):
+    X = rng.standard_normal((30, 4)).astype(np.float32)
+    obj = Multinomial(X, rng.integers(0, 3, 30), lam=0.1)
+    assert obj.X is X and obj.dtype == np.float32
+
+
+def test_labels_and_validation(rng):
+    X = rng.standard_normal((6, 2))
+    obj = Multinomial(X, ["b", "a", "c", "a", "b", "c"])
+    np.testing.assert_array_equal(obj.classes, ["a", "b", "c"])
+    np.testing.assert_array_equal(obj.y, [1, 0, 2, 0, 1, 2])
+    assert obj.n_params == 3 * 2
+    with pytest.raises(ValueError, match="single class"):
+        Multinomial(X, np.zeros(6))
+    with pytest.raises(ValueError, match="6 rows"):
+        Multinomial(X, [0, 1, 2])
+    with pytest.raises(ValueError, match="lam"):
+        Multinomial(X, [0, 1, 2, 0, 1, 2], lam=-1.0)
+
+
+def test_optimum_matches_scikit_learn_multinomial():
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = make_classification(300, 8, n_informative=5, n_classes=3, random_state=0)
+    C = 0.7
+    sk = LogisticRegression(C=C, tol=1e-12, max_iter=10_000, solver="newton-cg").fit(X, y)
+    obj = Multinomial(X, y, lam=1.0 / (C * len(y)), fit_intercept=True)
+    # sklearn's solution is a stationary point of our objective: same function, same C map.
+    x_sk = obj.flatten(sk.coef_, sk.intercept_)
+    assert np.linalg.norm(obj.grad(x_sk)) < 1e-8
+    # ... and our Newton-CG reaches it.
+    import fastopt as fo
+
+    res = fo.minimize(obj, np.zeros(obj.n_params), method="newton-cg", tol=1e-11)
+    coef, intercept = obj.unflatten(res.x)
+    assert res.success
+    np.testing.assert_allclose(coef, sk.coef_, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(intercept - intercept.mean(), sk.intercept_, atol=1e-7)
