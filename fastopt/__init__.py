@@ -12,10 +12,9 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "problems", "kernels", "solvers", "updates", "schedules", "theory", "datasets",
-    "plot", "linear_model",
+    "plot", "linear_model", "experiments",
 }
 _ATTRIBUTES = {
-    "minimize": ("fastopt.minimize", "minimize"),
     "OptimizeResult": ("fastopt._result", "OptimizeResult"),
     "Status": ("fastopt._result", "Status"),
     "LogisticRegression": ("fastopt.linear_model", "LogisticRegression"),
@@ -25,7 +24,11 @@ _ATTRIBUTES = {
     "get_num_threads": ("fastopt._config", "get_num_threads"),
 }
 
-__all__ = sorted(_SUBMODULES | set(_ATTRIBUTES))
+# Eager, because importing the submodule ``fastopt.minimize`` would otherwise bind the
+# module, not the function, to the package attribute of the same name (as in scipy).
+from .minimize import minimize as minimize  # noqa: E402
+
+__all__ = sorted(_SUBMODULES | set(_ATTRIBUTES) | {"minimize"})
 
 
 def __getattr__(name):

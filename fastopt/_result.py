@@ -100,9 +100,15 @@ class History:
         self._n += 1
 
     def extend(self, rows: np.ndarray) -> None:
-        """Append rows of shape (k, 6) (from a compiled loop)."""
-        for row in np.asarray(rows, dtype=np.float64).reshape(-1, len(self.COLUMNS)):
-            self.record(*row)
+        """Append rows of shape (k, 6) (from a compiled loop) in one copy."""
+        rows = np.asarray(rows, dtype=np.float64).reshape(-1, len(self.COLUMNS))
+        need = self._n + rows.shape[0]
+        if need > self._data.shape[0]:
+            grown = np.full((max(need, 2 * self._data.shape[0]), len(self.COLUMNS)), np.nan)
+            grown[: self._n] = self._data[: self._n]
+            self._data = grown
+        self._data[self._n:need] = rows
+        self._n = need
 
     def __len__(self) -> int:
         return self._n

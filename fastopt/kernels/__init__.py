@@ -20,7 +20,7 @@ BACKEND_MODULES = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _probe(name: str) -> str | None:
     """None if backend ``name`` is usable here, else the reason it is not."""
     try:

@@ -39,10 +39,20 @@ class Run:
     divergence_factor : float
         The run is declared diverged when f_k - f_0 > divergence_factor * max(1, |f_0|),
         or when f or the gradient is not finite.
+    seed : int or None
+        Seed of the run's random choices (mini-batch shuffling, sketches).
+    batch_size : int or None
+        Mini-batch size for finite-sum objectives (None: full gradients).
+    backend : str
+        Kernel backend for the solver's own kernels ("auto": the objective's).
     """
 
     def __init__(self, tol=1e-6, xtol=0.0, ftol=0.0, max_iter=1000, max_time=math.inf,
-                 callback=None, history_every=1, divergence_factor=1e10):
+                 callback=None, history_every=1, divergence_factor=1e10, seed=None,
+                 batch_size=None, backend="auto"):
+        self.seed = seed
+        self.batch_size = batch_size
+        self.backend = backend
         self.tol = float(tol)
         self.xtol = float(xtol)
         self.ftol = float(ftol)
@@ -103,8 +113,17 @@ class Run:
             return Status.DIVERGED
         if f <= self.best_f:
             self.best_f = f
-            self.best_x = np.array(x, copy=True)
-            self.best_g = None if g is None else np.array(g, copy=True)
+            # Reuse the buffers: no allocation per improving iteration.
+            if self.best_x is None or self.best_x.shape != np.shape(x):
+                self.best_x = np.array(x, copy=True)
+            else:
+                np.copyto(self.best_x, x)
+            if g is None:
+                self.best_g = None
+            elif self.best_g is None or self.best_g.shape != np.shape(g):
+                self.best_g = np.array(g, copy=True)
+            else:
+                np.copyto(self.best_g, g)
         status = None
         if g_norm <= self.tol:
             status = Status.GTOL
@@ -117,14 +136,17 @@ class Run:
             status = Status.MAX_ITER
         elif self.elapsed() >= self.max_time:
             status = Status.MAX_TIME
-        elif self.callback is not None and self._callback_stops(k, x, f):
+        elif self.callback is not None and self._callback_stops(k, x, f, g, g_norm):
             status = Status.CALLBACK
         self.f_prev = f
         return status
 
-    def _callback_stops(self, k, x, f) -> bool:
+    def _callback_stops(self, k, x, f, g=None, g_norm=math.nan) -> bool:
+        intermediate = OptimizeResult(x=np.array(x, copy=True), fun=f, nit=k,
+                                      jac=None if g is None else np.array(g, copy=True),
+                                      grad_norm=g_norm)
         try:
-            return bool(self.callback(OptimizeResult(x=np.array(x, copy=True), fun=f, nit=k)))
+            return bool(self.callback(intermediate))
         except StopIteration:
             return True
 
@@ -140,7 +162,9 @@ class Run:
         counters = {}
         if objective is not None:
             for name in ("nfev", "njev", "nhev", "n_passes"):
-                counters[name] = int(getattr(objective, name, 0))
+                value = getattr(objective, name, 0)
+                # n_passes is fractional after mini-batches (k/m of a pass each).
+                counters[name] = int(value) if float(value).is_integer() else float(value)
         res = OptimizeResult(
             x=np.asarray(x), fun=float(f), jac=None if g is None else np.asarray(g),
             nit=int(nit), status=int(status), success=status.success,

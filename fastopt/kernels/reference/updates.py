@@ -1,0 +1,98 @@
+"""Fused optimizer updates, NumPy reference twin (the oracle of the tests, the baseline of bench/).
+
+Every kernel updates ``x`` and its state arrays in place. ``x``, the state arrays and
+``g`` share one shape (p,) and one dtype (float32 or float64); arithmetic is done in
+that dtype (scalars are cast to it once), as the compiled twins do. The compiled twins
+make one pass over memory; this twin is written for clarity and uses temporaries.
+
+Recurrences (alpha = ``lr``, rho = ``momentum``, element-wise operations):
+
+    gd_          x <- x - alpha g
+    heavy_ball_  s <- rho s - alpha g;  x <- x + s
+    nesterov_    look-ahead form, see :func:`nesterov_`
+    adagrad_     r <- r + g o g;  x <- x - alpha g / (sqrt(r) + eps)
+    rmsprop_     r <- rho r + (1 - rho) g o g;  x <- x - alpha g / (sqrt(r) + eps)
+    adam_        m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g o g;
+                 [amsgrad: v_max <- max(v_max, v), used in place of v below]
+                 x <- x - alpha (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+    adamw_       x <- x - alpha wd x, then the Adam step (decoupled weight decay)
+
+``v_max`` is an array of shape (p,) for AMSGrad, or an empty array (shape (0,)) to
+switch AMSGrad off; ``t`` is the 1-based step count used for the bias corrections.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_"]
+
+
+def gd_(x, g, lr):
+    """x <- x - lr g."""
+    x -= x.dtype.type(lr) * g
+
+
+def heavy_ball_(x, s, g, lr, momentum):
+    """Polyak momentum: s <- rho s - lr g; x <- x + s."""
+    s *= x.dtype.type(momentum)
+    s -= x.dtype.type(lr) * g
+    x += s
+
+
+def nesterov_(x, s, g, lr, momentum, momentum_next):
+    """Nesterov momentum in look-ahead form.
+
+    ``x`` holds the look-ahead point y_k = x_k + rho_k s_k, where ``g`` = grad f(y_k)
+    was evaluated; with rho_k = ``momentum`` and rho_{k+1} = ``momentum_next``:
+
+        s_{k+1} = rho_k s_k - lr g
+        x_{k+1} = x_k + s_{k+1}                   (the underlying iterate, not stored)
+        y_{k+1} = x_{k+1} + rho_{k+1} s_{k+1} = y_k - rho_k s_k + (1 + rho_{k+1}) s_{k+1}
+
+    so the next gradient is again taken at the stored ``x``. x_k = y_k - rho_k s_k.
+    """
+    dt = x.dtype.type
+    rho, rho_next = dt(momentum), dt(momentum_next)
+    x -= rho * s
+    s *= rho
+    s -= dt(lr) * g
+    x += (dt(1) + rho_next) * s
+
+
+def adagrad_(x, r, g, lr, eps):
+    """r <- r + g o g; x <- x - lr g / (sqrt(r) + eps)."""
+    r += g * g
+    x -= x.dtype.type(lr) * g / (np.sqrt(r) + x.dtype.type(eps))
+
+
+def rmsprop_(x, r, g, lr, rho, eps):
+    """r <- rho r + (1 - rho) g o g; x <- x - lr g / (sqrt(r) + eps)."""
+    dt = x.dtype.type
+    r *= dt(rho)
+    r += dt(1.0 - rho) * (g * g)
+    x -= dt(lr) * g / (np.sqrt(r) + dt(eps))
+
+
+def adamw_(x, m, v, g, t, lr, beta1, beta2, eps, weight_decay, v_max):
+    """Adam with decoupled weight decay (``weight_decay = 0`` is Adam); see the module doc."""
+    dt = x.dtype.type
+    if weight_decay != 0.0:
+        x *= dt(1.0 - lr * weight_decay)
+    m *= dt(beta1)
+    m += dt(1.0 - beta1) * g
+    v *= dt(beta2)
+    v += dt(1.0 - beta2) * (g * g)
+    if v_max.shape[0] > 0:
+        np.maximum(v_max, v, out=v_max)
+        second = v_max
+    else:
+        second = v
+    bc1 = 1.0 - beta1 ** t
+    bc2 = 1.0 - beta2 ** t
+    x -= dt(lr) * (m / dt(bc1)) / (np.sqrt(second / dt(bc2)) + dt(eps))
+
+
+def adam_(x, m, v, g, t, lr, beta1, beta2, eps, v_max):
+    """Adam (bias-corrected; AMSGrad when ``v_max`` is non-empty); see the module doc."""
+    adamw_(x, m, v, g, t, lr, beta1, beta2, eps, 0.0, v_max)

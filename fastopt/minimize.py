@@ -1,0 +1,189 @@
+"""``fastopt.minimize``: the driver, with the contract of ``scipy.optimize.minimize``.
+
+It validates ``x0`` and the options, wraps plain callables in
+:class:`fastopt.problems.Function`, looks the method up in the registry
+(:mod:`fastopt.solvers.registry`), builds the shared :class:`~fastopt.solvers.run.Run`
+(stopping rules, history, callback, best iterate) and returns the solver's
+:class:`fastopt.OptimizeResult`. Nothing here is specific to a method.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+
+import numpy as np
+
+from ._result import OptimizeResult
+
+__all__ = ["minimize", "COMMON_OPTIONS"]
+
+#: Options every method accepts, with their defaults.
+COMMON_OPTIONS = {
+    "tol": 1e-6,            # stop when ||grad f(x_k)|| <= tol
+    "xtol": 0.0,            # stop when ||x_{k+1} - x_k|| <= xtol
+    "ftol": 0.0,            # stop when |f_k - f_{k+1}| <= ftol max(1, |f_k|)
+    "max_iter": 1000,
+    "max_time": math.inf,   # seconds
+    "history_every": 1,     # record the history every k iterations (0: never)
+    "callback": None,
+    "seed": None,
+    "batch_size": None,     # mini-batches for finite sums
+    "backend": "auto",      # kernels of the solver's own updates
+}
+
+_COUNTERS = ("nfev", "njev", "nhev", "n_passes")
+
+
+def _is_objective(fun) -> bool:
+    return all(hasattr(fun, a) for a in ("n_params", "loss_grad", "value", "grad"))
+
+
+def _check_nonneg(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _check_int(name, value, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _wrap_callback(callback):
+    """scipy's convention: a callback whose only parameter is ``intermediate_result`` gets
+    the OptimizeResult; any other callback gets ``xk``."""
+    if callback is None:
+        return None
+    if not callable(callback):
+        raise TypeError(f"callback must be callable, got {callback!r}")
+    try:
+        params = list(inspect.signature(callback).parameters)
+    except (TypeError, ValueError):
+        params = []
+    if params == ["intermediate_result"]:
+        return callback
+    return lambda res: callback(res.x)
+
+
+def _check_x0(x0, p):
+    try:
+        x = np.array(x0, dtype=np.float64, order="C", copy=True)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"x0 must be an array of real numbers: {exc}") from None
+    if x.ndim != 1 or (p is not None and x.shape[0] != p):
+        want = f"({p},)" if p is not None else "(p,)"
+        raise ValueError(f"x0 must have shape {want}, got shape {np.shape(x0)}")
+    if x.shape[0] == 0:
+        raise ValueError("x0 is empty")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x0 contains NaN or inf")
+    return x
+
+
+def minimize(fun, x0, args=(), method="gd", jac=None, hess=None, hessp=None, callback=None,
+             options=None, **option_kwargs) -> OptimizeResult:
+    """Minimize an objective from ``x0`` with ``method``.
+
+    Parameters
+    ----------
+    fun : Objective or callable
+        A fastopt objective (``fo.problems.Logistic``, ...), or ``fun(x, *args) -> float``
+        (``-> (float, ndarray)`` with ``jac=True``) as in scipy.
+    x0 : array_like of shape (p,)
+        Starting point (finite; not modified).
+    args : tuple
+        Extra arguments of the callables.
+    method : str
+        A registered method: ``fastopt.solvers.registry.names()``.
+    jac : callable, True or None
+        Gradient ``jac(x, *args)``, or True if ``fun`` returns ``(f, g)``; None: finite
+        differences.
+    hess, hessp : callable or None
+        Hessian ``hess(x, *args)`` or Hessian-vector product ``hessp(x, v, *args)``.
+    callback : callable or None
+        ``callback(intermediate_result)`` (an OptimizeResult with ``x``, ``fun``, ``jac``,
+        ``nit``), or ``callback(xk)``; returning True or raising StopIteration stops the run.
+    options : dict or None
+        Options (also accepted as keyword arguments). Common to every method:
+        ``tol``, ``xtol``, ``ftol``, ``max_iter``, ``max_time``, ``history_every``,
+        ``callback``, ``seed``, ``batch_size``, ``backend``; the method's own options come
+        from the registry. An unknown option is a ``ValueError`` that names it.
+
+    Returns
+    -------
+    OptimizeResult
+        ``x, fun, jac, nit, nfev, njev, nhev, n_passes, status, success, message,
+        history, method``; counters count this run only.
+    """
+    from . import solvers
+    from .solvers.run import Run
+
+    opts = dict(options or {})
+    both = sorted(set(opts) & set(option_kwargs))
+    if both:
+        raise ValueError(f"option(s) given both in options and as keywords: {', '.join(both)}")
+    opts.update(option_kwargs)
+    if callback is not None:
+        if opts.get("callback") is not None:
+            raise ValueError("callback given both as an argument and as an option")
+        opts["callback"] = callback
+
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a string, got {method!r}")
+    spec = solvers.registry.get(method.lower())
+    unknown = sorted(set(opts) - set(COMMON_OPTIONS) - set(spec.options))
+    if unknown:
+        raise ValueError(
+            f"unknown option(s) for method {spec.name!r}: {', '.join(unknown)}; "
+            f"accepted: {', '.join(sorted(set(COMMON_OPTIONS) | set(spec.options)))}")
+    common = {k: opts.get(k, v) for k, v in COMMON_OPTIONS.items()}
+    method_options = {k: opts.get(k, v) for k, v in spec.options.items()}
+
+    if _is_objective(fun):
+        if args or jac is not None or hess is not None or hessp is not None:
+            raise ValueError("args, jac, hess and hessp apply to callables, not to an objective")
+        objective = fun
+        p = objective.n_params
+        x = _check_x0(x0, None if p is None else int(p))
+        if p is None:  # a Function learns p from its first point
+            objective.check_x(x, "x0")
+    elif callable(fun):
+        from .problems import Function
+
+        x = _check_x0(x0, None)
+        objective = Function(fun, grad=jac, hvp=hessp, hess=hess, args=tuple(args),
+                             n_params=x.shape[0])
+    else:
+        raise TypeError(f"fun must be an objective or a callable, got {type(fun).__name__}")
+
+    tol = _check_nonneg("tol", common["tol"])
+    xtol = _check_nonneg("xtol", common["xtol"])
+    ftol = _check_nonneg("ftol", common["ftol"])
+    max_iter = _check_int("max_iter", common["max_iter"], 0)
+    max_time = common["max_time"]
+    if isinstance(max_time, bool) or not isinstance(max_time, numbers.Real) or not max_time > 0:
+        raise ValueError(f"max_time must be a number > 0, got {max_time!r}")
+    history_every = _check_int("history_every", common["history_every"], 0)
+    batch_size = common["batch_size"]
+    if batch_size is not None:
+        batch_size = _check_int("batch_size", batch_size, 1)
+    seed = common["seed"]
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+                             or seed < 0):
+        raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
+    backend = common["backend"]
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a string, got {backend!r}")
+
+    run = Run(tol=tol, xtol=xtol, ftol=ftol, max_iter=max_iter, max_time=float(max_time),
+              callback=_wrap_callback(common["callback"]), history_every=history_every,
+              seed=seed, batch_size=batch_size, backend=backend)
+    before = {c: getattr(objective, c, 0) for c in _COUNTERS}
+    res = spec.func(objective, x, method_options, run)
+    for c in _COUNTERS:
+        if c in res and before[c]:
+            res[c] = res[c] - before[c]
+    return res

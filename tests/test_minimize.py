@@ -1,0 +1,137 @@
+"""fo.minimize: the scipy contract, options, callbacks, validation, robustness, history."""
+
+import numpy as np
+import pytest
+
+import fastopt as fo
+from fastopt._result import Status
+
+
+def quad(x):
+    return 0.5 * float(x @ (np.arange(1, x.size + 1) * x))
+
+
+def quad_grad(x):
+    return np.arange(1, x.size + 1) * x
+
+
+def test_scipy_contract_with_callables():
+    res = fo.minimize(quad, np.ones(4), jac=quad_grad, method="gd", lr=0.2, tol=1e-9,
+                      max_iter=500)
+    for key in ("x", "fun", "jac", "nit", "nfev", "njev", "status", "success", "message"):
+        assert key in res
+    assert res.success and res.status == Status.GTOL
+    assert np.linalg.norm(res.jac) <= 1e-9
+    assert res.njev == res.nit + 1  # one gradient per iteration plus the start
+    both = fo.minimize(lambda x: (quad(x), quad_grad(x)), np.ones(4), jac=True, method="gd",
+                       options={"lr": 0.2, "tol": 1e-9, "max_iter": 500})
+    np.testing.assert_allclose(both.x, res.x)
+
+
+def test_history_records_every_k_iterations():
+    res = fo.minimize(quad, np.ones(3), jac=quad_grad, method="gd", lr=0.1, tol=0.0,
+                      max_iter=50, history_every=5)
+    h = res.history
+    np.testing.assert_array_equal(h.iteration, np.arange(0, 51, 5))
+    assert np.all(np.diff(h.fun) < 0) and np.all(np.diff(h.time) >= 0)
+    np.testing.assert_allclose(h.step_size[1:], 0.1)
+    assert np.isnan(h.step_norm[0]) and np.all(h.step_norm[1:] > 0)
+    assert res.nit == 50 and res.status == Status.MAX_ITER and not res.success
+
+
+def test_unknown_options_are_named():
+    with pytest.raises(ValueError, match="learning_rate"):
+        fo.minimize(quad, np.ones(2), jac=quad_grad, method="gd", learning_rate=0.1)
+    with pytest.raises(ValueError, match="beta1"):
+        fo.minimize(quad, np.ones(2), jac=quad_grad, method="gd", options={"beta1": 0.9})
+    with pytest.raises(ValueError, match="unknown method"):
+        fo.minimize(quad, np.ones(2), jac=quad_grad, method="gradient-descent")
+
+
+@pytest.mark.parametrize("method,opts,name", [
+    ("gd", {"lr": -1.0}, "lr"),
+    ("heavy-ball", {"lr": 0.1, "momentum": 1.0}, "momentum"),
+    ("nesterov", {"lr": 0.1, "momentum": -0.1}, "momentum"),
+    ("adagrad", {"eps": 0.0}, "eps"),
+    ("rmsprop", {"rho": 1.5}, "rho"),
+    ("adam", {"beta1": 1.0}, "beta1"),
+    ("adamw", {"weight_decay": -1.0}, "weight_decay"),
+    ("sam", {"rho": 0.0, "lr": 0.1}, "rho"),
+    ("gd", {"lr": 0.1, "tol": -1.0}, "tol"),
+    ("gd", {"lr": 0.1, "max_iter": 1.5}, "max_iter"),
+])
+def test_invalid_hyperparameters_name_the_parameter(method, opts, name):
+    with pytest.raises(ValueError, match=name):
+        fo.minimize(quad, np.ones(2), jac=quad_grad, method=method, **opts)
+
+
+def test_x0_validation():
+    with pytest.raises(ValueError, match="NaN"):
+        fo.minimize(quad, np.array([1.0, np.nan]), jac=quad_grad, lr=0.1)
+    with pytest.raises(ValueError, match="shape"):
+        fo.minimize(quad, np.ones((2, 2)), jac=quad_grad, lr=0.1)
+    obj = fo.problems.PiecewiseQuadratic()
+    with pytest.raises(ValueError, match="shape"):
+        fo.minimize(obj, np.ones(3), method="gd")
+    x0 = np.ones(2)
+    fo.minimize(quad, x0, jac=quad_grad, lr=0.1, max_iter=3)
+    np.testing.assert_array_equal(x0, 1.0)  # never modified
+
+
+def test_callback_receives_intermediate_result_and_can_stop():
+    seen = []
+
+    def callback(intermediate_result):
+        seen.append(intermediate_result.nit)
+        return intermediate_result.nit >= 4
+
+    res = fo.minimize(quad, np.ones(3), jac=quad_grad, method="nesterov", lr=0.1,
+                      momentum=0.5, tol=0.0, max_iter=100, callback=callback)
+    assert res.status == Status.CALLBACK and res.nit == 4 and seen == [0, 1, 2, 3, 4]
+
+    def legacy(xk):
+        raise StopIteration
+
+    res = fo.minimize(quad, np.ones(3), jac=quad_grad, method="adam", callback=legacy)
+    assert res.status == Status.CALLBACK and res.nit == 0
+
+
+@pytest.mark.parametrize("loop", ["python", "compiled"])
+def test_divergence_returns_best_finite_iterate(loop):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 5))
+    obj = fo.problems.LeastSquares(X, X @ np.ones(5), lam=0.0)
+    L = obj.lipschitz()
+    res = fo.minimize(obj, np.zeros(5), method="gd", lr=3.0 / L, max_iter=10_000, loop=loop)
+    assert res.status == Status.DIVERGED and not res.success
+    assert np.all(np.isfinite(res.x)) and np.isfinite(res.fun)
+    assert res.fun == pytest.approx(obj.value(res.x), rel=1e-12)
+    assert res.fun <= res.history.fun[0]
+    assert res.nit < 10_000
+
+
+def test_nan_objective_diverges():
+    def f(x):
+        return float("nan") if x[0] < 0.5 else float(x @ x)
+
+    res = fo.minimize(f, np.ones(2), jac=lambda x: 2 * x, method="gd", lr=0.4, max_iter=50)
+    assert res.status == Status.DIVERGED
+    # x0 = 1 -> 1 - 0.4 * 2 = 0.2, where f is NaN: the best finite iterate is x0.
+    np.testing.assert_allclose(res.x, [1.0, 1.0])
+    assert res.fun == 2.0 and res.nit == 1
+
+
+def test_xtol_and_ftol():
+    res = fo.minimize(quad, np.ones(3), jac=quad_grad, method="gd", lr=0.1, tol=0.0,
+                      xtol=1e-4, max_iter=10_000)
+    assert res.status == Status.XTOL and res.history.step_norm[-1] <= 1e-4
+    res = fo.minimize(quad, np.ones(3), jac=quad_grad, method="gd", lr=0.1, tol=0.0,
+                      ftol=1e-10, max_iter=10_000)
+    assert res.status == Status.FTOL
+
+
+def test_counters_count_this_run_only():
+    obj = fo.problems.PiecewiseQuadratic()
+    obj.value(np.ones(1))
+    res = fo.minimize(obj, np.array([3.0]), method="gd", max_iter=5, tol=0.0)
+    assert res.nfev == 6 and res.njev == 6

@@ -1,0 +1,181 @@
+"""Fused update kernels: every backend against the NumPy reference and against the
+recurrence written out by hand; the public API's validation."""
+
+import numpy as np
+import pytest
+
+import fastopt as fo
+from fastopt.kernels import get_backend
+
+N = 1000  # serial path; one larger size below exercises the parallel chunks
+TOL = {np.float32: 2e-6, np.float64: 1e-13}
+
+
+def _arrays(rng, dtype, n=N, k=4):
+    out = [rng.standard_normal(n).astype(dtype) for _ in range(k)]
+    return out
+
+
+def _written_out(name, x, state, g, dtype, **hp):
+    """The recurrences of notes/methods.md, element by element in float64."""
+    x, g = x.astype(np.float64), g.astype(np.float64)
+    state = [s.astype(np.float64) for s in state]
+    lr = hp["lr"]
+    if name == "gd_":
+        return [x - lr * g]
+    if name == "heavy_ball_":
+        s = hp["momentum"] * state[0] - lr * g
+        return [x + s, s]
+    if name == "nesterov_":
+        rho, rho_n = hp["momentum"], hp["momentum_next"]
+        x_under = x - rho * state[0]            # x_k = y_k - rho_k s_k
+        s = rho * state[0] - lr * g             # s_{k+1}
+        x_next = x_under + s                    # x_{k+1}
+        return [x_next + rho_n * s, s]          # y_{k+1}
+    if name == "adagrad_":
+        r = state[0] + g * g
+        return [x - lr * g / (np.sqrt(r) + hp["eps"]), r]
+    if name == "rmsprop_":
+        r = hp["rho"] * state[0] + (1 - hp["rho"]) * g * g
+        return [x - lr * g / (np.sqrt(r) + hp["eps"]), r]
+    b1, b2, t, eps = hp["beta1"], hp["beta2"], hp["t"], hp["eps"]
+    m = b1 * state[0] + (1 - b1) * g
+    v = b2 * state[1] + (1 - b2) * g * g
+    wd = hp.get("weight_decay", 0.0)
+    x = x - lr * wd * x
+    vv = v if hp.get("ams") is None else np.maximum(hp["ams"].astype(np.float64), v)
+    m_hat = m / (1 - b1 ** t)
+    v_hat = vv / (1 - b2 ** t)
+    out = [x - lr * m_hat / (np.sqrt(v_hat) + eps), m, v]
+    if hp.get("ams") is not None:
+        out.append(vv)
+    return out
+
+
+CASES = [
+    ("gd_", 0, dict(lr=0.1)),
+    ("heavy_ball_", 1, dict(lr=0.1, momentum=0.9)),
+    ("nesterov_", 1, dict(lr=0.1, momentum=0.8, momentum_next=0.85)),
+    ("adagrad_", 1, dict(lr=0.1, eps=1e-10)),
+    ("rmsprop_", 1, dict(lr=0.01, rho=0.9, eps=1e-8)),
+    ("adam_", 2, dict(t=3, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)),
+    ("adamw_", 2, dict(t=5, lr=1e-2, beta1=0.8, beta2=0.99, eps=1e-8, weight_decay=0.1)),
+]
+
+
+def _call(kernels, name, x, state, g, hp, v_max):
+    if name == "gd_":
+        return kernels.gd_(x, g, hp["lr"])
+    if name == "heavy_ball_":
+        return kernels.heavy_ball_(x, state[0], g, hp["lr"], hp["momentum"])
+    if name == "nesterov_":
+        return kernels.nesterov_(x, state[0], g, hp["lr"], hp["momentum"], hp["momentum_next"])
+    if name == "adagrad_":
+        return kernels.adagrad_(x, state[0], g, hp["lr"], hp["eps"])
+    if name == "rmsprop_":
+        return kernels.rmsprop_(x, state[0], g, hp["lr"], hp["rho"], hp["eps"])
+    args = (x, state[0], state[1], g, hp["t"], hp["lr"], hp["beta1"], hp["beta2"], hp["eps"])
+    if name == "adam_":
+        return kernels.adam_(*args, v_max)
+    return kernels.adamw_(*args, hp["weight_decay"], v_max)
+
+
+KERNEL_CASES = [(*c, False) for c in CASES] + [(*c, True) for c in CASES if c[1] == 2]
+
+
+@pytest.mark.parametrize("name,n_state,hp,amsgrad", KERNEL_CASES,
+                         ids=[c[0] + ("amsgrad" if c[3] else "") for c in KERNEL_CASES])
+def test_kernel_matches_reference_and_recurrence(backend, dtype, name, n_state, hp, amsgrad,
+                                                 rng):
+    x, g, s0, s1 = _arrays(rng, dtype)
+    state = [np.abs(s) if i == 1 or name in ("adagrad_", "rmsprop_") else s
+             for i, s in enumerate([s0, s1][:n_state])]
+    v_max0 = (np.abs(rng.standard_normal(N)) * 2).astype(dtype) if amsgrad else None
+    kernels = get_backend(backend)
+    xb, sb = x.copy(), [s.copy() for s in state]
+    vb = v_max0.copy() if amsgrad else np.empty(0, dtype)
+    g_before = g.copy()
+    assert _call(kernels, name, xb, sb, g, hp, vb) is None
+    xr, sr = x.copy(), [s.copy() for s in state]
+    vr = v_max0.copy() if amsgrad else np.empty(0, dtype)
+    _call(get_backend("numpy"), name, xr, sr, g, hp, vr)
+    got = [xb, *sb] + ([vb] if amsgrad else [])
+    ref = [xr, *sr] + ([vr] if amsgrad else [])
+    expected = _written_out(name, x, state, g, dtype, ams=v_max0, **hp)
+    np.testing.assert_array_equal(g, g_before)  # the gradient is never written
+    for a, b, c in zip(got, ref, expected, strict=False):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=TOL[dtype], atol=TOL[dtype])
+        np.testing.assert_allclose(a, c, rtol=10 * TOL[dtype], atol=10 * TOL[dtype])
+
+
+@pytest.mark.parametrize("name", ["adam_", "nesterov_"])
+def test_parallel_path_matches_reference(compiled_backend, name, rng):
+    """Above PARALLEL_MIN the compiled kernels split the array into chunks."""
+    n = (1 << 16) + 12345
+    x, g, s0, s1 = _arrays(rng, np.float32, n)
+    hp = dict(CASES[5 if name == "adam_" else 2][2])
+    state = [s0, np.abs(s1)] if name == "adam_" else [s0]
+    outs = []
+    for b in (compiled_backend, "numpy"):
+        xb, sb = x.copy(), [s.copy() for s in state]
+        _call(get_backend(b), name, xb, sb, g, hp, np.empty(0, np.float32))
+        outs.append([xb, *sb])
+    for a, b in zip(*outs, strict=False):
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-6)
+
+
+def test_adam_steps_match_torch_formula_over_a_run(rng):
+    """Ten fused steps equal ten steps of the written-out recurrence (bias corrections in t)."""
+    x = rng.standard_normal(50)
+    m, v = np.zeros(50), np.zeros(50)
+    xr, mr, vr = x.copy(), m.copy(), v.copy()
+    for t in range(1, 11):
+        g = np.sin(x * t)
+        gr = np.sin(xr * t)
+        fo.updates.adam_(x, m, v, g, t, lr=0.01)
+        xr, mr, vr = _written_out("adam_", xr, [mr, vr], gr, np.float64, t=t, lr=0.01,
+                                  beta1=0.9, beta2=0.999, eps=1e-8)
+    np.testing.assert_allclose(x, xr, rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend_name", ["numba", "numpy"])
+def test_public_api_in_place(backend_name):
+    x = np.ones(5)
+    s = np.zeros(5)
+    g = np.full(5, 2.0)
+    fo.updates.heavy_ball_(x, s, g, 0.1, 0.5, backend=backend_name)
+    np.testing.assert_allclose(s, -0.2)
+    np.testing.assert_allclose(x, 0.8)
+    fo.updates.heavy_ball_(x, s, g, 0.1, 0.5, backend=backend_name)
+    np.testing.assert_allclose(s, -0.3)
+    np.testing.assert_allclose(x, 0.5)
+
+
+def test_public_api_validation():
+    x = np.zeros(4, np.float32)
+    g = np.zeros(4, np.float32)
+    with pytest.raises(ValueError, match="lr"):
+        fo.updates.gd_(x, g, 0.0)
+    with pytest.raises(ValueError, match="momentum"):
+        fo.updates.heavy_ball_(x, np.zeros_like(x), g, 0.1, 1.0)
+    with pytest.raises(ValueError, match="eps"):
+        fo.updates.adagrad_(x, np.zeros_like(x), g, 0.1, eps=0.0)
+    with pytest.raises(ValueError, match="beta2"):
+        fo.updates.adam_(x, np.zeros_like(x), np.zeros_like(x), g, 1, beta2=1.0)
+    with pytest.raises(ValueError, match="t "):
+        fo.updates.adam_(x, np.zeros_like(x), np.zeros_like(x), g, 0)
+    with pytest.raises(TypeError, match="dtype"):
+        fo.updates.gd_(x, np.zeros(4), 0.1)
+    with pytest.raises(ValueError, match="shape"):
+        fo.updates.gd_(x, np.zeros(5, np.float32), 0.1)
+    with pytest.raises(ValueError, match="contiguous"):
+        fo.updates.gd_(np.zeros(8, np.float32)[::2], g, 0.1)
+    ro = np.zeros(4, np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        fo.updates.gd_(ro, g, 0.1)
+    with pytest.raises(ValueError, match="weight_decay"):
+        fo.updates.adamw_(x, np.zeros_like(x), np.zeros_like(x), g, 1, weight_decay=-1.0)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        fo.updates.gd_(np.zeros(4, np.int64), np.zeros(4, np.int64), 0.1)
