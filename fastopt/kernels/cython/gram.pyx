@@ -1,0 +1,390 @@
+# cython: language_level=3
+"""Cython (OpenMP) twins of the objective-independent linear-algebra kernels.
+
+With ``A`` the (m, n) data matrix and ``A~ = [A, 1]`` when the coefficient vector has
+``p = n + 1`` entries (the last one an intercept; ``X`` is never copied to append it):
+
+.. math::
+
+    \\text{matvec: } z = A w_{:n} + w_n, \\qquad
+    \\text{rmatvec: } (A^T u, \\textstyle\\sum_i u_i), \\qquad
+    \\text{weighted\\_hvp: } \\tilde A^T \\operatorname{diag}(d) \\tilde A v + \\lambda v_{:n}
+
+    \\text{weighted\\_gram: } H = \\tilde A^T \\operatorname{diag}(d) \\tilde A
+    + \\lambda I_n, \\qquad
+    \\text{max\\_eig\\_gram: } \\lambda_{\\max}(A^T \\operatorname{diag}(d) A)
+
+Same layering as ``logistic.pyx`` (loops in ``_common.pxd``, thin ``def`` wrappers,
+float32/float64 data, int32/int64 CSR indices, float64 accumulation). Reductions with a
+``work`` argument use ``T = work.shape[0]`` chunks; ``matvec`` (no reduction) and
+``weighted_gram`` (no ``work``) use ``T = fastopt._config.n_chunks()``.
+
+``weighted_gram`` (dense) accumulates each chunk's rows in blocks of ``GRAM_BLOCK``: the
+block's rows scaled by ``sqrt(|d_i|)`` are copied into a small per-chunk buffer and
+added to the chunk's p x p partial by BLAS ``dsyrk`` (scipy.linalg.cython_blas), with
+sign +1 for the rows with ``d_i > 0`` and -1 for those with ``d_i < 0`` (rows with
+``d_i = 0`` are skipped), so any real ``d`` is handled exactly; the partials are added in
+chunk order, then the triangle is mirrored. Memory: ``T - 1`` extra p x p partials
+(``T = 1`` when they would exceed ``GRAM_PARTIALS_BYTES``; BLAS then threads the big
+``dsyrk`` calls itself) and ``T`` buffers of ``GRAM_BLOCK x p``; never an m x n copy.
+"""
+
+import numpy as np
+
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.math cimport sqrt
+from scipy.linalg.cython_blas cimport dsyrk
+
+from ._common cimport (
+    PARALLEL_MIN_WORK,
+    chunk_start,
+    csr_chunk_start,
+    csr_dot,
+    csr_transpose_pass,
+    dense_transpose_pass,
+    index_t,
+    row_dot,
+    row_scale_copy,
+)
+
+from fastopt._config import n_chunks as _n_threads
+
+__all__ = [
+    "matvec",
+    "rmatvec",
+    "weighted_hvp",
+    "weighted_gram",
+    "max_eig_gram",
+    "matvec_csr",
+    "rmatvec_csr",
+    "weighted_hvp_csr",
+    "weighted_gram_csr",
+    "max_eig_gram_csr",
+]
+
+cdef enum:
+    # Rows per dsyrk call: k = 256 keeps BLAS efficient while the scaled copy of the
+    # block (256 x p doubles) stays in L2 for moderate p.
+    GRAM_BLOCK = 256
+
+#: Above this many bytes of per-chunk p x p partials, weighted_gram uses one chunk.
+GRAM_PARTIALS_BYTES = 256 * 2**20
+
+
+# --- Gram chunk loops ----------------------------------------------------------------------
+
+cdef void dense_gram_chunk(const floating* X, Py_ssize_t n, Py_ssize_t p, const double* d,
+                           Py_ssize_t start, Py_ssize_t stop, double* H,
+                           double* buf) noexcept nogil:
+    """H (p x p, row-major upper triangle) = sum_{i in [start, stop)} d_i a~_i a~_i^T.
+
+    buf holds GRAM_BLOCK rows of p: rows with d_i > 0 fill it from the top, rows with
+    d_i < 0 from the bottom, each scaled by sqrt(|d_i|); then one dsyrk per sign.
+    """
+    cdef Py_ssize_t i, j, block, n_pos, n_neg
+    cdef double s
+    cdef int ip = <int> p, k, ld = <int> p
+    cdef double one = 1.0, minus_one = -1.0
+    # buf is row-major (rows x p) = column-major (p x rows): dsyrk('L', 'N') adds
+    # buf^T buf to the column-major lower triangle, which is H's row-major upper one.
+    cdef char uplo = b"L", trans = b"N"
+    for j in range(p * p):
+        H[j] = 0.0
+    block = start
+    while block < stop:
+        n_pos = 0
+        n_neg = 0
+        for i in range(block, min(block + GRAM_BLOCK, stop)):
+            if d[i] > 0.0:
+                s = sqrt(d[i])
+                row_scale_copy(s, X + i * n, buf + n_pos * p, n)
+                if p > n:
+                    buf[n_pos * p + n] = s
+                n_pos += 1
+            elif d[i] < 0.0:
+                n_neg += 1
+                s = sqrt(-d[i])
+                row_scale_copy(s, X + i * n, buf + (GRAM_BLOCK - n_neg) * p, n)
+                if p > n:
+                    buf[(GRAM_BLOCK - n_neg) * p + n] = s
+        if n_pos > 0:
+            k = <int> n_pos
+            dsyrk(&uplo, &trans, &ip, &k, &one, buf, &ld, &one, H, &ld)
+        if n_neg > 0:
+            k = <int> n_neg
+            dsyrk(&uplo, &trans, &ip, &k, &minus_one, buf + (GRAM_BLOCK - n_neg) * p, &ld,
+                  &one, H, &ld)
+        block += GRAM_BLOCK
+
+
+cdef void csr_gram_chunk(const floating* data, const index_t* indices, const index_t* indptr,
+                         Py_ssize_t n, Py_ssize_t p, const double* d, Py_ssize_t start,
+                         Py_ssize_t stop, double* H) noexcept nogil:
+    """H (p x p, row-major upper triangle) = sum_i d_i a~_i a~_i^T over the sparse rows
+    [start, stop): O(nnz_i^2) per row; sorted column indices put every pair j <= k in the
+    upper triangle."""
+    cdef Py_ssize_t i, q, r, lo, hi, j
+    cdef double a
+    for j in range(p * p):
+        H[j] = 0.0
+    for i in range(start, stop):
+        if d[i] == 0.0:
+            continue
+        lo = indptr[i]
+        hi = indptr[i + 1]
+        for q in range(lo, hi):
+            a = d[i] * data[q]
+            j = indices[q]
+            for r in range(q, hi):
+                H[j * p + indices[r]] += a * data[r]
+            if p > n:
+                H[j * p + n] += a
+        if p > n:
+            H[n * p + n] += d[i]
+
+
+cdef void finish_gram(double* H, const double* partials, Py_ssize_t T, Py_ssize_t p,
+                      Py_ssize_t n, double lam) noexcept nogil:
+    """H += partials[0] + ... + partials[T-2] (in order), mirror the upper triangle, add
+    lam to the first n diagonal entries."""
+    cdef Py_ssize_t c, j, k
+    for c in range(T - 1):
+        for j in range(p):
+            for k in range(j, p):
+                H[j * p + k] += partials[c * p * p + j * p + k]
+    for j in range(p):
+        for k in range(j):
+            H[j * p + k] = H[k * p + j]
+    for j in range(n):
+        H[j * p + j] += lam
+
+
+cdef Py_ssize_t gram_chunks(Py_ssize_t m, Py_ssize_t p, Py_ssize_t rows_per_chunk):
+    """Chunks for weighted_gram: the thread count, fewer when m is small (each chunk
+    should fill a few blocks) or when the partials would not fit GRAM_PARTIALS_BYTES."""
+    cdef Py_ssize_t T = _n_threads()
+    T = min(T, max(1, m // rows_per_chunk))
+    if (T - 1) * p * p * 8 > GRAM_PARTIALS_BYTES:
+        T = 1
+    return T
+
+
+# --- power iteration ---------------------------------------------------------------------
+
+cdef double normalize_start(double[::1] v) noexcept nogil:
+    """v /= ||v|| (v = 1/sqrt(n) when v = 0)."""
+    cdef Py_ssize_t j, n = v.shape[0]
+    cdef double norm = 0.0
+    for j in range(n):
+        norm += v[j] * v[j]
+    norm = sqrt(norm)
+    for j in range(n):
+        v[j] = v[j] / norm if norm > 0.0 else 1.0 / sqrt(<double> max(n, 1))
+    return norm
+
+
+cdef int power_step(double[::1] v, const double[::1] u, double* rho,
+                    double* rho_prev) noexcept nogil:
+    """rho = <v, u>, v = u / ||u||; returns 1 when u = 0 (then rho = 0), else 0."""
+    cdef Py_ssize_t j, n = v.shape[0]
+    cdef double dot = 0.0, norm = 0.0
+    for j in range(n):
+        dot += v[j] * u[j]
+        norm += u[j] * u[j]
+    rho_prev[0] = rho[0]
+    rho[0] = dot
+    norm = sqrt(norm)
+    if norm == 0.0:
+        rho[0] = 0.0
+        return 1
+    for j in range(n):
+        v[j] = u[j] / norm
+    return 0
+
+
+# --- dense -------------------------------------------------------------------------------
+
+
+def matvec(const floating[:, ::1] X, const double[::1] w, double[::1] z_out):
+    """``z_out = X w[:n] (+ w[n])``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (m, n), float32 or float64, C-contiguous
+    w : ndarray of shape (p,), p = n or n + 1
+    z_out : ndarray of shape (m,), float64, overwritten
+    """
+    cdef Py_ssize_t i, m = X.shape[0], n = X.shape[1]
+    cdef int T = _n_threads()
+    cdef double b = w[n] if w.shape[0] > n else 0.0
+    for i in prange(m, nogil=True, schedule="static", num_threads=T,
+                    use_threads_if=T > 1 and m * (n + 1) >= PARALLEL_MIN_WORK):
+        z_out[i] = row_dot(&X[0, 0] + i * n, &w[0], n) + b
+
+
+def rmatvec(const floating[:, ::1] X, const double[::1] u, double[::1] out,
+            double[:, ::1] work):
+    """``out[:n] = X^T u``, and ``out[n] = sum(u)`` when ``out`` has n + 1 entries.
+
+    Parameters
+    ----------
+    X : ndarray of shape (m, n)
+    u : ndarray of shape (m,), float64
+    out : ndarray of shape (p,), float64, overwritten
+    work : ndarray of shape (T, p), float64 scratch
+    """
+    with nogil:
+        dense_transpose_pass(&X[0, 0], X.shape[0], X.shape[1], &u[0], NULL, out.shape[0],
+                             0.0, &out[0], &work[0, 0], work.shape[1], work.shape[0])
+
+
+def weighted_hvp(const floating[:, ::1] X, const double[::1] d, const double[::1] v,
+                 double lam, double[::1] out, double[:, ::1] work):
+    """``out = X~^T diag(d) X~ v + lam v[:n]`` (p,), lam not applied to the intercept; one
+    pass over ``X``."""
+    with nogil:
+        dense_transpose_pass(&X[0, 0], X.shape[0], X.shape[1], &d[0], &v[0], v.shape[0],
+                             lam, &out[0], &work[0, 0], work.shape[1], work.shape[0])
+
+
+def weighted_gram(const floating[:, ::1] X, const double[::1] d, double lam,
+                  double[:, ::1] H_out):
+    """``H_out = X~^T diag(d) X~ + lam I_n`` of shape (p, p); no lam on the intercept.
+
+    Blocked BLAS ``dsyrk`` on rows scaled by ``sqrt(|d_i|)`` (see the module docstring);
+    threaded over row chunks, deterministic for a fixed thread count, no m x n temporary.
+    """
+    cdef Py_ssize_t m = X.shape[0], n = X.shape[1], p = H_out.shape[0], c
+    cdef Py_ssize_t T = gram_chunks(m, p, 4 * GRAM_BLOCK)
+    cdef double[:, :, ::1] partials = np.empty((T - 1, p, p))
+    cdef double[:, :, ::1] bufs = np.empty((T, GRAM_BLOCK, p))
+    for c in prange(T, nogil=True, schedule="static", num_threads=T, use_threads_if=T > 1):
+        dense_gram_chunk(&X[0, 0], n, p, &d[0], chunk_start(m, T, c), chunk_start(m, T, c + 1),
+                         &H_out[0, 0] if c == 0 else &partials[c - 1, 0, 0],
+                         &bufs[c, 0, 0])
+    finish_gram(&H_out[0, 0], &partials[0, 0, 0], T, p, n, lam)
+
+
+def max_eig_gram(const floating[:, ::1] X, const double[::1] d, const double[::1] v0,
+                 Py_ssize_t max_iter, double tol, double[:, ::1] work):
+    """Largest eigenvalue of ``X^T diag(d) X`` (p = n, no intercept) by power iteration.
+
+    ``v = v0 / ||v0||``; repeat ``u = H v`` (one :func:`weighted_hvp` pass),
+    ``rho = <v, u>``, ``v = u / ||u||`` until ``|rho - rho_prev| <= tol |rho|`` or
+    ``max_iter`` products (the iteration of the NumPy twin).
+
+    Parameters
+    ----------
+    X : ndarray of shape (m, n)
+    d : ndarray of shape (m,), non-negative weights
+    v0 : ndarray of shape (n,), starting vector (copied, not modified)
+    max_iter : int, most Hessian-vector products
+    tol : float, relative tolerance on the Rayleigh quotient
+    work : ndarray of shape (T, n), float64 scratch
+
+    Returns
+    -------
+    float
+        The last Rayleigh quotient (0 when ``H v = 0``).
+    """
+    cdef Py_ssize_t it, m = X.shape[0], n = X.shape[1]
+    cdef double[::1] v = np.array(v0, dtype=np.float64)
+    cdef double[::1] u = np.empty(n)
+    cdef double rho = 0.0, rho_prev = 0.0
+    with nogil:
+        normalize_start(v)
+        for it in range(max_iter):
+            dense_transpose_pass(&X[0, 0], m, n, &d[0], &v[0], n, 0.0, &u[0], &work[0, 0],
+                                 work.shape[1], work.shape[0])
+            if power_step(v, u, &rho, &rho_prev):
+                break
+            if abs(rho - rho_prev) <= tol * abs(rho):
+                break
+    return rho
+
+
+# --- CSR ---------------------------------------------------------------------------------
+
+
+def matvec_csr(const floating[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
+               Py_ssize_t n_features, const double[::1] w, double[::1] z_out):
+    """CSR twin of :func:`matvec`."""
+    cdef Py_ssize_t i, m = indptr.shape[0] - 1, n = n_features
+    cdef int T = _n_threads()
+    cdef double b = w[n] if w.shape[0] > n else 0.0
+    for i in prange(m, nogil=True, schedule="static", num_threads=T,
+                    use_threads_if=T > 1 and m + data.shape[0] >= PARALLEL_MIN_WORK):
+        z_out[i] = csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1], &w[0]) + b
+
+
+def rmatvec_csr(const floating[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
+                Py_ssize_t n_features, const double[::1] u, double[::1] out,
+                double[:, ::1] work):
+    """CSR twin of :func:`rmatvec`."""
+    with nogil:
+        csr_transpose_pass(&data[0], &indices[0], &indptr[0], indptr.shape[0] - 1, n_features,
+                           &u[0], NULL, out.shape[0], 0.0, &out[0], &work[0, 0],
+                           work.shape[1], work.shape[0])
+
+
+def weighted_hvp_csr(const floating[::1] data, const index_t[::1] indices,
+                     const index_t[::1] indptr, Py_ssize_t n_features, const double[::1] d,
+                     const double[::1] v, double lam, double[::1] out, double[:, ::1] work):
+    """CSR twin of :func:`weighted_hvp`."""
+    with nogil:
+        csr_transpose_pass(&data[0], &indices[0], &indptr[0], indptr.shape[0] - 1, n_features,
+                           &d[0], &v[0], v.shape[0], lam, &out[0], &work[0, 0],
+                           work.shape[1], work.shape[0])
+
+
+def weighted_gram_csr(const floating[::1] data, const index_t[::1] indices,
+                      const index_t[::1] indptr, Py_ssize_t n_features, const double[::1] d,
+                      double lam, double[:, ::1] H_out):
+    """CSR twin of :func:`weighted_gram`: per-chunk dense p x p partials of the sparse
+    outer products (canonical CSR: sorted indices), added in chunk order."""
+    cdef Py_ssize_t m = indptr.shape[0] - 1, n = n_features, p = H_out.shape[0], c
+    cdef Py_ssize_t T = gram_chunks(m, p, GRAM_BLOCK)
+    cdef double[:, :, ::1] partials = np.empty((T - 1, p, p))
+    for c in prange(T, nogil=True, schedule="static", num_threads=T, use_threads_if=T > 1):
+        csr_gram_chunk(&data[0], &indices[0], &indptr[0], n, p, &d[0],
+                       csr_chunk_start(&indptr[0], m, T, c),
+                       csr_chunk_start(&indptr[0], m, T, c + 1),
+                       &H_out[0, 0] if c == 0 else &partials[c - 1, 0, 0])
+    finish_gram(&H_out[0, 0], &partials[0, 0, 0], T, p, n, lam)
+
+
+def max_eig_gram_csr(const floating[::1] data, const index_t[::1] indices,
+                     const index_t[::1] indptr, Py_ssize_t n_features, const double[::1] d,
+                     const double[::1] v0, Py_ssize_t max_iter, double tol,
+                     double[:, ::1] work):
+    """CSR twin of :func:`max_eig_gram`."""
+    cdef Py_ssize_t it, m = indptr.shape[0] - 1, n = n_features
+    cdef double[::1] v = np.array(v0, dtype=np.float64)
+    cdef double[::1] u = np.empty(n)
+    cdef double rho = 0.0, rho_prev = 0.0
+    with nogil:
+        normalize_start(v)
+        for it in range(max_iter):
+            csr_transpose_pass(&data[0], &indices[0], &indptr[0], m, n, &d[0], &v[0], n, 0.0,
+                               &u[0], &work[0, 0], work.shape[1], work.shape[0])
+            if power_step(v, u, &rho, &rho_prev):
+                break
+            if abs(rho - rho_prev) <= tol * abs(rho):
+                break
+    return rho
+
+
+# --- build check -------------------------------------------------------------------------
+
+
+def _openmp_team_size(int T):
+    """Number of distinct OpenMP threads that run a ``prange(T, num_threads=T)`` (T when
+    the module was built with OpenMP, 1 without it). For tests; not a kernel."""
+    cdef int c, j, used = 0
+    cdef int[::1] seen = np.zeros(max(T, 1), dtype=np.intc)
+    for c in prange(T, nogil=True, schedule="static", num_threads=T):
+        seen[threadid()] = 1
+    for j in range(seen.shape[0]):
+        used += seen[j]
+    return used
