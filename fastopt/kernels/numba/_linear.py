@@ -13,9 +13,9 @@ The public kernels of :mod:`.logistic`, :mod:`.least_squares` and :mod:`.gram` a
       Hessian weight ``wt_i``;
     * ``PREDICT``: ``d_out[i] = z_i`` (matvec), nothing else;
 
-    with ``wt_i = scale * sw_i``; if ``want_grad`` the chunk's partial gradient
-    ``work[c] = sum_i coef_i a~_i``; if ``want_d`` the weights go to ``d_out[i]``.
-    Rows are ``0..m-1`` or, if ``gather``, ``rows[0..k-1]`` (mini-batch).
+    with ``wt_i = scale * sw_i``; with ``GRAD`` the chunk's partial gradient
+    ``work[c] = sum_i coef_i a~_i``; with ``HESSW`` the weights go to ``d_out[i]``.
+    Rows are ``0..m-1`` or, with ``GATHER``, ``rows[0..k-1]`` (mini-batch).
 
 ``_hvp_chunk``: ``work[c] = sum_i coef_i a~_i`` with, by ``kind``,
 
@@ -27,8 +27,10 @@ Each core handles chunk ``c`` of ``n_chunks`` contiguous chunks (CSR chunks bala
 in blocks of :data:`._rowops.ROW_BLOCK` rows: dots, then the scalar math of the block in
 its own loop, then the axpys (see :mod:`._rowops`). ``*_parallel`` runs the chunks in
 ``prange``; ``*_serial`` runs the same chunks in order, so both give bitwise identical
-results; ``*_run`` picks one with :func:`._rowops.use_serial`. ``kind`` and the flags are
-runtime values: one branch per block, not one compiled specialization per kernel.
+results; ``*_run`` picks one with :func:`._rowops.use_serial`. ``flags`` and ``kind`` are
+runtime int64 values: one branch per block, not one compiled specialization per kernel
+(and the chunk index is passed as int64 from both drivers, so both call the very same
+compiled core).
 """
 
 from __future__ import annotations
@@ -56,9 +58,15 @@ from ._rowops import (
     zero_row,
 )
 
+# ``flags`` of the rows cores: a kind in the low two bits, plus option bits. The public
+# kernels pass ``np.int64(flags)``: a bare constant would be typed as a numba Literal and
+# compile one specialization per flag combination (several seconds each on two cores).
 LOGISTIC = 0
 LSQ = 1
 PREDICT = 2
+GRAD = 4  # reduce coef_i a~_i into work[c]
+HESSW = 8  # write the Hessian weights (PREDICT: z_i) into d_out
+GATHER = 16  # rows are rows[0..k-1] (mini-batch), not 0..m-1
 
 HVP_LOGISTIC = 0
 HVP_WEIGHTED = 1
@@ -69,6 +77,12 @@ RMATVEC = 2
 def no_rows():
     """The ``rows`` argument of a full-batch call (empty, never read)."""
     return np.empty(0, np.int64)
+
+
+@jit
+def _unpack(flags):
+    """``(kind, want_grad, want_d, gather)`` from a rows-core ``flags`` value."""
+    return flags & 3, (flags & GRAD) != 0, (flags & HESSW) != 0, (flags & GATHER) != 0
 
 
 # --- scalar phases (one block) -----------------------------------------------------------
@@ -133,8 +147,8 @@ def _hvp_scalar(kind, d, idx, nb, z, u):
 
 
 @jit
-def _rows_chunk(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d, d_out, work, c,
-                n_chunks):
+def _rows_chunk(flags, X, y, sw, w, rows, scale, d_out, work, c, n_chunks):
+    kind, want_grad, want_d, gather = _unpack(flags)
     n = X.shape[1]
     total = rows.shape[0] if gather else X.shape[0]
     lo = chunk_start(total, n_chunks, c)
@@ -157,32 +171,27 @@ def _rows_chunk(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d, d_out
 
 
 @jit_parallel
-def _rows_parallel(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d, d_out, work,
-                   n_chunks, partial):
+def _rows_parallel(flags, X, y, sw, w, rows, scale, d_out, work, n_chunks, partial):
     for c in prange(n_chunks):
-        partial[c] = _rows_chunk(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d,
-                                 d_out, work, c, n_chunks)
+        partial[c] = _rows_chunk(flags, X, y, sw, w, rows, scale, d_out, work, np.int64(c),
+                                 n_chunks)
 
 
 @jit
-def _rows_serial(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d, d_out, work,
-                 n_chunks, partial):
+def _rows_serial(flags, X, y, sw, w, rows, scale, d_out, work, n_chunks, partial):
     for c in range(n_chunks):
-        partial[c] = _rows_chunk(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d,
-                                 d_out, work, c, n_chunks)
+        partial[c] = _rows_chunk(flags, X, y, sw, w, rows, scale, d_out, work, np.int64(c),
+                                 n_chunks)
 
 
 @jit
-def rows_run(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d, d_out, work,
-             n_chunks, partial):
-    """Fill ``partial[c]`` (loss) and, if ``want_grad``, ``work[c]`` for every chunk."""
-    total = rows.shape[0] if gather else X.shape[0]
+def rows_run(flags, X, y, sw, w, rows, scale, d_out, work, n_chunks, partial):
+    """Fill ``partial[c]`` (loss) and, with ``GRAD``, ``work[c]`` for every chunk."""
+    total = rows.shape[0] if flags & GATHER else X.shape[0]
     if use_serial(total * X.shape[1], n_chunks):
-        _rows_serial(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d, d_out, work,
-                     n_chunks, partial)
+        _rows_serial(flags, X, y, sw, w, rows, scale, d_out, work, n_chunks, partial)
     else:
-        _rows_parallel(kind, X, y, sw, w, rows, gather, scale, want_grad, want_d, d_out,
-                       work, n_chunks, partial)
+        _rows_parallel(flags, X, y, sw, w, rows, scale, d_out, work, n_chunks, partial)
 
 
 @jit
@@ -211,13 +220,13 @@ def _hvp_chunk(kind, X, d, w, v, work, c, n_chunks):
 @jit_parallel
 def _hvp_parallel(kind, X, d, w, v, work, n_chunks):
     for c in prange(n_chunks):
-        _hvp_chunk(kind, X, d, w, v, work, c, n_chunks)
+        _hvp_chunk(kind, X, d, w, v, work, np.int64(c), n_chunks)
 
 
 @jit
 def _hvp_serial(kind, X, d, w, v, work, n_chunks):
     for c in range(n_chunks):
-        _hvp_chunk(kind, X, d, w, v, work, c, n_chunks)
+        _hvp_chunk(kind, X, d, w, v, work, np.int64(c), n_chunks)
 
 
 @jit
@@ -241,8 +250,9 @@ def _csr_bounds(indptr, total, gather, n_chunks, c):
 
 
 @jit
-def _rows_chunk_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather, scale,
-                    want_grad, want_d, d_out, work, c, n_chunks):
+def _rows_chunk_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, d_out, work, c,
+                    n_chunks):
+    kind, want_grad, want_d, gather = _unpack(flags)
     total = rows.shape[0] if gather else indptr.shape[0] - 1
     lo, hi = _csr_bounds(indptr, total, gather, n_chunks, c)
     b = intercept_of(w, n)
@@ -263,19 +273,19 @@ def _rows_chunk_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather, scal
 
 
 @jit_parallel
-def _rows_parallel_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather, scale,
-                       want_grad, want_d, d_out, work, n_chunks, partial):
+def _rows_parallel_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, d_out, work,
+                       n_chunks, partial):
     for c in prange(n_chunks):
-        partial[c] = _rows_chunk_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather,
-                                     scale, want_grad, want_d, d_out, work, c, n_chunks)
+        partial[c] = _rows_chunk_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale,
+                                     d_out, work, np.int64(c), n_chunks)
 
 
 @jit
-def _rows_serial_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather, scale,
-                     want_grad, want_d, d_out, work, n_chunks, partial):
+def _rows_serial_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, d_out, work,
+                     n_chunks, partial):
     for c in range(n_chunks):
-        partial[c] = _rows_chunk_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather,
-                                     scale, want_grad, want_d, d_out, work, c, n_chunks)
+        partial[c] = _rows_chunk_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale,
+                                     d_out, work, np.int64(c), n_chunks)
 
 
 @jit
@@ -290,15 +300,15 @@ def _csr_amount(indptr, rows, gather):
 
 
 @jit
-def rows_run_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather, scale, want_grad,
-                 want_d, d_out, work, n_chunks, partial):
+def rows_run_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, d_out, work,
+                 n_chunks, partial):
     """CSR twin of :func:`rows_run`."""
-    if use_serial(_csr_amount(indptr, rows, gather), n_chunks):
-        _rows_serial_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather, scale,
-                         want_grad, want_d, d_out, work, n_chunks, partial)
+    if use_serial(_csr_amount(indptr, rows, flags & GATHER), n_chunks):
+        _rows_serial_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, d_out, work,
+                         n_chunks, partial)
     else:
-        _rows_parallel_csr(kind, data, indices, indptr, n, y, sw, w, rows, gather, scale,
-                           want_grad, want_d, d_out, work, n_chunks, partial)
+        _rows_parallel_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, d_out, work,
+                           n_chunks, partial)
 
 
 @jit
@@ -326,20 +336,20 @@ def _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, c, n_chunks):
 @jit_parallel
 def _hvp_parallel_csr(kind, data, indices, indptr, n, d, w, v, work, n_chunks):
     for c in prange(n_chunks):
-        _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, c, n_chunks)
+        _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, np.int64(c), n_chunks)
 
 
 @jit
 def _hvp_serial_csr(kind, data, indices, indptr, n, d, w, v, work, n_chunks):
     for c in range(n_chunks):
-        _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, c, n_chunks)
+        _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, np.int64(c), n_chunks)
 
 
 @jit
 def hvp_run_csr(kind, data, indices, indptr, n, d, w, v, work):
     """CSR twin of :func:`hvp_run`."""
     n_chunks = work.shape[0]
-    if use_serial(_csr_amount(indptr, indptr, False), n_chunks):
+    if use_serial(_csr_amount(indptr, indptr, 0), n_chunks):
         _hvp_serial_csr(kind, data, indices, indptr, n, d, w, v, work, n_chunks)
     else:
         _hvp_parallel_csr(kind, data, indices, indptr, n, d, w, v, work, n_chunks)

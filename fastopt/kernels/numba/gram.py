@@ -31,6 +31,7 @@ from fastopt import _config
 from fastopt._config import jit, jit_parallel
 
 from ._linear import (
+    HESSW,
     HVP_WEIGHTED,
     PREDICT,
     RMATVEC,
@@ -77,7 +78,7 @@ def matvec(X, w, z_out):
     """``z_out = X w[:n] (+ w[n])``, shape (m,); rows are independent (no reduction)."""
     T = _map_chunks(X.shape[0])
     # z_out stands in for y and sw, which the PREDICT kind never reads
-    rows_run(PREDICT, X, z_out, z_out, w, no_rows(), False, 1.0, False, True, z_out,
+    rows_run(np.int64(PREDICT | HESSW), X, z_out, z_out, w, no_rows(), 1.0, z_out,
              np.empty((0, w.shape[0])), T, np.empty(T))
 
 
@@ -85,14 +86,14 @@ def matvec(X, w, z_out):
 def rmatvec(X, u, out, work):
     """``out[:n] = X^T u`` and ``out[n] = sum(u)`` when ``out`` has n + 1 entries."""
     # out stands in for w and v, which RMATVEC never reads
-    hvp_run(RMATVEC, X, u, out, out, work)
+    hvp_run(np.int64(RMATVEC), X, u, out, out, work)
     reduce_chunks(work, out)
 
 
 @jit
 def weighted_hvp(X, d, v, lam, out, work):
     """``out = X~^T diag(d) X~ v + lam v[:n]`` in one pass (dots, then axpys per block)."""
-    hvp_run(HVP_WEIGHTED, X, d, v, v, work)
+    hvp_run(np.int64(HVP_WEIGHTED), X, d, v, v, work)
     reduce_chunks(work, out)
     add_l2(out, v, X.shape[1], lam)
 
@@ -256,21 +257,21 @@ def max_eig_gram(X, d, v0, max_iter, tol, work):
 def matvec_csr(data, indices, indptr, n_features, w, z_out):
     """CSR twin of :func:`matvec`."""
     T = _map_chunks(indptr.shape[0] - 1)
-    rows_run_csr(PREDICT, data, indices, indptr, n_features, z_out, z_out, w, no_rows(), False,
-                 1.0, False, True, z_out, np.empty((0, w.shape[0])), T, np.empty(T))
+    rows_run_csr(np.int64(PREDICT | HESSW), data, indices, indptr, n_features, z_out, z_out, w,
+                 no_rows(), 1.0, z_out, np.empty((0, w.shape[0])), T, np.empty(T))
 
 
 @jit
 def rmatvec_csr(data, indices, indptr, n_features, u, out, work):
     """CSR twin of :func:`rmatvec`."""
-    hvp_run_csr(RMATVEC, data, indices, indptr, n_features, u, out, out, work)
+    hvp_run_csr(np.int64(RMATVEC), data, indices, indptr, n_features, u, out, out, work)
     reduce_chunks(work, out)
 
 
 @jit
 def weighted_hvp_csr(data, indices, indptr, n_features, d, v, lam, out, work):
     """CSR twin of :func:`weighted_hvp`."""
-    hvp_run_csr(HVP_WEIGHTED, data, indices, indptr, n_features, d, v, v, work)
+    hvp_run_csr(np.int64(HVP_WEIGHTED), data, indices, indptr, n_features, d, v, v, work)
     reduce_chunks(work, out)
     add_l2(out, v, n_features, lam)
 

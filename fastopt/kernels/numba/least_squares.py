@@ -24,6 +24,9 @@ import numpy as np
 from fastopt._config import jit
 
 from ._linear import (
+    GATHER,
+    GRAD,
+    HESSW,
     HVP_WEIGHTED,
     LSQ,
     hvp_run,
@@ -65,8 +68,8 @@ def lsq_loss(X, y, sw, w, lam, work):
     """Least-squares loss ``f(w)`` (float); one pass over ``X``."""
     T = work.shape[0]
     partial = np.empty(T)
-    # sw stands in for d_out: never written when want_d is False
-    rows_run(LSQ, X, y, sw, w, no_rows(), False, 1.0, False, False, sw, work, T, partial)
+    # sw stands in for d_out: never written without HESSW
+    rows_run(np.int64(LSQ), X, y, sw, w, no_rows(), 1.0, sw, work, T, partial)
     return sum_partials(partial) + l2_term(w, X.shape[1], lam)
 
 
@@ -75,7 +78,7 @@ def lsq_loss_grad(X, y, sw, w, lam, grad_out, work):
     """Loss (returned) and gradient (into ``grad_out``), fused in one pass over ``X``."""
     T = work.shape[0]
     partial = np.empty(T)
-    rows_run(LSQ, X, y, sw, w, no_rows(), False, 1.0, True, False, sw, work, T, partial)
+    rows_run(np.int64(LSQ | GRAD), X, y, sw, w, no_rows(), 1.0, sw, work, T, partial)
     reduce_chunks(work, grad_out)
     return sum_partials(partial) + add_l2(grad_out, w, X.shape[1], lam)
 
@@ -85,7 +88,8 @@ def lsq_grad_hess_weights(X, y, sw, w, lam, grad_out, d_out, work):
     """Loss, gradient and Hessian weights ``d_out = sw`` (the weights do not depend on w)."""
     T = work.shape[0]
     partial = np.empty(T)
-    rows_run(LSQ, X, y, sw, w, no_rows(), False, 1.0, True, True, d_out, work, T, partial)
+    rows_run(np.int64(LSQ | GRAD | HESSW), X, y, sw, w, no_rows(), 1.0, d_out, work, T,
+             partial)
     reduce_chunks(work, grad_out)
     return sum_partials(partial) + add_l2(grad_out, w, X.shape[1], lam)
 
@@ -99,7 +103,7 @@ def lsq_hess_weights(X, y, sw, w, d_out):
 @jit
 def lsq_hvp(X, y, sw, w, v, lam, out, work):
     """``out = X~^T diag(sw) X~ v + lam v[:n]`` (independent of ``w``), one pass."""
-    hvp_run(HVP_WEIGHTED, X, sw, v, v, work)
+    hvp_run(np.int64(HVP_WEIGHTED), X, sw, v, v, work)
     reduce_chunks(work, out)
     add_l2(out, v, X.shape[1], lam)
 
@@ -109,7 +113,8 @@ def lsq_loss_grad_rows(X, y, sw, w, lam, rows, scale, grad_out, work):
     """Loss and gradient over the rows ``rows`` only, weights ``scale * sw``; L2 once."""
     T = work.shape[0]
     partial = np.empty(T)
-    rows_run(LSQ, X, y, sw, w, rows, True, float(scale), True, False, sw, work, T, partial)
+    rows_run(np.int64(LSQ | GRAD | GATHER), X, y, sw, w, rows, float(scale), sw, work, T,
+             partial)
     reduce_chunks(work, grad_out)
     return sum_partials(partial) + add_l2(grad_out, w, X.shape[1], lam)
 
@@ -122,8 +127,8 @@ def lsq_loss_csr(data, indices, indptr, n_features, y, sw, w, lam, work):
     """CSR twin of :func:`lsq_loss`."""
     T = work.shape[0]
     partial = np.empty(T)
-    rows_run_csr(LSQ, data, indices, indptr, n_features, y, sw, w, no_rows(), False, 1.0,
-                 False, False, sw, work, T, partial)
+    rows_run_csr(np.int64(LSQ), data, indices, indptr, n_features, y, sw, w, no_rows(), 1.0,
+                 sw, work, T, partial)
     return sum_partials(partial) + l2_term(w, n_features, lam)
 
 
@@ -132,8 +137,8 @@ def lsq_loss_grad_csr(data, indices, indptr, n_features, y, sw, w, lam, grad_out
     """CSR twin of :func:`lsq_loss_grad`."""
     T = work.shape[0]
     partial = np.empty(T)
-    rows_run_csr(LSQ, data, indices, indptr, n_features, y, sw, w, no_rows(), False, 1.0,
-                 True, False, sw, work, T, partial)
+    rows_run_csr(np.int64(LSQ | GRAD), data, indices, indptr, n_features, y, sw, w, no_rows(),
+                 1.0, sw, work, T, partial)
     reduce_chunks(work, grad_out)
     return sum_partials(partial) + add_l2(grad_out, w, n_features, lam)
 
@@ -145,8 +150,8 @@ def lsq_grad_hess_weights_csr(
     """CSR twin of :func:`lsq_grad_hess_weights`."""
     T = work.shape[0]
     partial = np.empty(T)
-    rows_run_csr(LSQ, data, indices, indptr, n_features, y, sw, w, no_rows(), False, 1.0,
-                 True, True, d_out, work, T, partial)
+    rows_run_csr(np.int64(LSQ | GRAD | HESSW), data, indices, indptr, n_features, y, sw, w,
+                 no_rows(), 1.0, d_out, work, T, partial)
     reduce_chunks(work, grad_out)
     return sum_partials(partial) + add_l2(grad_out, w, n_features, lam)
 
@@ -160,7 +165,7 @@ def lsq_hess_weights_csr(data, indices, indptr, n_features, y, sw, w, d_out):
 @jit
 def lsq_hvp_csr(data, indices, indptr, n_features, y, sw, w, v, lam, out, work):
     """CSR twin of :func:`lsq_hvp`."""
-    hvp_run_csr(HVP_WEIGHTED, data, indices, indptr, n_features, sw, v, v, work)
+    hvp_run_csr(np.int64(HVP_WEIGHTED), data, indices, indptr, n_features, sw, v, v, work)
     reduce_chunks(work, out)
     add_l2(out, v, n_features, lam)
 
@@ -172,7 +177,7 @@ def lsq_loss_grad_rows_csr(
     """CSR twin of :func:`lsq_loss_grad_rows`."""
     T = work.shape[0]
     partial = np.empty(T)
-    rows_run_csr(LSQ, data, indices, indptr, n_features, y, sw, w, rows, True, float(scale),
-                 True, False, sw, work, T, partial)
+    rows_run_csr(np.int64(LSQ | GRAD | GATHER), data, indices, indptr, n_features, y, sw, w,
+                 rows, float(scale), sw, work, T, partial)
     reduce_chunks(work, grad_out)
     return sum_partials(partial) + add_l2(grad_out, w, n_features, lam)

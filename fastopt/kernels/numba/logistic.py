@@ -32,6 +32,9 @@ import numpy as np
 from fastopt._config import jit
 
 from ._linear import (
+    GATHER,
+    GRAD,
+    HESSW,
     HVP_LOGISTIC,
     LOGISTIC,
     hvp_run,
@@ -75,8 +78,8 @@ def logistic_loss(X, y, sw, w, lam, work):
     """Logistic loss ``f(w)`` (float); one pass over ``X``, no gradient."""
     T = work.shape[0]
     partial = np.empty(T)
-    # sw stands in for d_out: never written when want_d is False
-    rows_run(LOGISTIC, X, y, sw, w, no_rows(), False, 1.0, False, False, sw, work, T, partial)
+    # sw stands in for d_out: never written without HESSW
+    rows_run(np.int64(LOGISTIC), X, y, sw, w, no_rows(), 1.0, sw, work, T, partial)
     return sum_partials(partial) + l2_term(w, X.shape[1], lam)
 
 
@@ -85,7 +88,7 @@ def logistic_loss_grad(X, y, sw, w, lam, grad_out, work):
     """Loss (returned) and gradient (into ``grad_out``), fused in one pass over ``X``."""
     T = work.shape[0]
     partial = np.empty(T)
-    rows_run(LOGISTIC, X, y, sw, w, no_rows(), False, 1.0, True, False, sw, work, T, partial)
+    rows_run(np.int64(LOGISTIC | GRAD), X, y, sw, w, no_rows(), 1.0, sw, work, T, partial)
     reduce_chunks(work, grad_out)
     return sum_partials(partial) + add_l2(grad_out, w, X.shape[1], lam)
 
@@ -95,7 +98,7 @@ def logistic_grad_hess_weights(X, y, sw, w, lam, grad_out, d_out, work):
     """Loss (returned), gradient (``grad_out``) and Hessian weights (``d_out``), one pass."""
     T = work.shape[0]
     partial = np.empty(T)
-    rows_run(LOGISTIC, X, y, sw, w, no_rows(), False, 1.0, True, True, d_out, work, T,
+    rows_run(np.int64(LOGISTIC | GRAD | HESSW), X, y, sw, w, no_rows(), 1.0, d_out, work, T,
              partial)
     reduce_chunks(work, grad_out)
     return sum_partials(partial) + add_l2(grad_out, w, X.shape[1], lam)
@@ -105,14 +108,14 @@ def logistic_grad_hess_weights(X, y, sw, w, lam, grad_out, d_out, work):
 def logistic_hess_weights(X, y, sw, w, d_out):
     """Hessian weights ``d_out[i] = sw_i s_i (1 - s_i)``; one pass, no reduction."""
     T = _map_chunks(X.shape[0])
-    rows_run(LOGISTIC, X, y, sw, w, no_rows(), False, 1.0, False, True, d_out,
+    rows_run(np.int64(LOGISTIC | HESSW), X, y, sw, w, no_rows(), 1.0, d_out,
              np.empty((0, w.shape[0])), T, np.empty(T))
 
 
 @jit
 def logistic_hvp(X, y, sw, w, v, lam, out, work):
     """``out = X~^T diag(d(w)) X~ v + lam v[:n]``: z_i and <a~_i, v> from one read per row."""
-    hvp_run(HVP_LOGISTIC, X, sw, w, v, work)
+    hvp_run(np.int64(HVP_LOGISTIC), X, sw, w, v, work)
     reduce_chunks(work, out)
     add_l2(out, v, X.shape[1], lam)
 
@@ -122,7 +125,7 @@ def logistic_loss_grad_rows(X, y, sw, w, lam, rows, scale, grad_out, work):
     """Loss and gradient over the rows ``rows`` only, weights ``scale * sw``; L2 once."""
     T = work.shape[0]
     partial = np.empty(T)
-    rows_run(LOGISTIC, X, y, sw, w, rows, True, float(scale), True, False, sw, work, T,
+    rows_run(np.int64(LOGISTIC | GRAD | GATHER), X, y, sw, w, rows, float(scale), sw, work, T,
              partial)
     reduce_chunks(work, grad_out)
     return sum_partials(partial) + add_l2(grad_out, w, X.shape[1], lam)
@@ -136,8 +139,8 @@ def logistic_loss_csr(data, indices, indptr, n_features, y, sw, w, lam, work):
     """CSR twin of :func:`logistic_loss`."""
     T = work.shape[0]
     partial = np.empty(T)
-    rows_run_csr(LOGISTIC, data, indices, indptr, n_features, y, sw, w, no_rows(), False,
-                 1.0, False, False, sw, work, T, partial)
+    rows_run_csr(np.int64(LOGISTIC), data, indices, indptr, n_features, y, sw, w, no_rows(),
+                 1.0, sw, work, T, partial)
     return sum_partials(partial) + l2_term(w, n_features, lam)
 
 
@@ -146,8 +149,8 @@ def logistic_loss_grad_csr(data, indices, indptr, n_features, y, sw, w, lam, gra
     """CSR twin of :func:`logistic_loss_grad`."""
     T = work.shape[0]
     partial = np.empty(T)
-    rows_run_csr(LOGISTIC, data, indices, indptr, n_features, y, sw, w, no_rows(), False,
-                 1.0, True, False, sw, work, T, partial)
+    rows_run_csr(np.int64(LOGISTIC | GRAD), data, indices, indptr, n_features, y, sw, w,
+                 no_rows(), 1.0, sw, work, T, partial)
     reduce_chunks(work, grad_out)
     return sum_partials(partial) + add_l2(grad_out, w, n_features, lam)
 
@@ -159,8 +162,8 @@ def logistic_grad_hess_weights_csr(
     """CSR twin of :func:`logistic_grad_hess_weights`."""
     T = work.shape[0]
     partial = np.empty(T)
-    rows_run_csr(LOGISTIC, data, indices, indptr, n_features, y, sw, w, no_rows(), False,
-                 1.0, True, True, d_out, work, T, partial)
+    rows_run_csr(np.int64(LOGISTIC | GRAD | HESSW), data, indices, indptr, n_features, y, sw,
+                 w, no_rows(), 1.0, d_out, work, T, partial)
     reduce_chunks(work, grad_out)
     return sum_partials(partial) + add_l2(grad_out, w, n_features, lam)
 
@@ -169,14 +172,14 @@ def logistic_grad_hess_weights_csr(
 def logistic_hess_weights_csr(data, indices, indptr, n_features, y, sw, w, d_out):
     """CSR twin of :func:`logistic_hess_weights`."""
     T = _map_chunks(indptr.shape[0] - 1)
-    rows_run_csr(LOGISTIC, data, indices, indptr, n_features, y, sw, w, no_rows(), False,
-                 1.0, False, True, d_out, np.empty((0, w.shape[0])), T, np.empty(T))
+    rows_run_csr(np.int64(LOGISTIC | HESSW), data, indices, indptr, n_features, y, sw, w,
+                 no_rows(), 1.0, d_out, np.empty((0, w.shape[0])), T, np.empty(T))
 
 
 @jit
 def logistic_hvp_csr(data, indices, indptr, n_features, y, sw, w, v, lam, out, work):
     """CSR twin of :func:`logistic_hvp`."""
-    hvp_run_csr(HVP_LOGISTIC, data, indices, indptr, n_features, sw, w, v, work)
+    hvp_run_csr(np.int64(HVP_LOGISTIC), data, indices, indptr, n_features, sw, w, v, work)
     reduce_chunks(work, out)
     add_l2(out, v, n_features, lam)
 
@@ -188,7 +191,7 @@ def logistic_loss_grad_rows_csr(
     """CSR twin of :func:`logistic_loss_grad_rows`."""
     T = work.shape[0]
     partial = np.empty(T)
-    rows_run_csr(LOGISTIC, data, indices, indptr, n_features, y, sw, w, rows, True,
-                 float(scale), True, False, sw, work, T, partial)
+    rows_run_csr(np.int64(LOGISTIC | GRAD | GATHER), data, indices, indptr, n_features, y, sw,
+                 w, rows, float(scale), sw, work, T, partial)
     reduce_chunks(work, grad_out)
     return sum_partials(partial) + add_l2(grad_out, w, n_features, lam)
