@@ -345,8 +345,8 @@ class LinearObjective(Objective):
         """sum_i sw_i l(z_i, y_i) from the predictor z (O(m) NumPy)."""
         raise NotImplementedError
 
-    def _dloss_dz(self, z: np.ndarray) -> np.ndarray:
-        """u_i = sw_i dl/dz (z_i, y_i), shape (m,) (O(m) NumPy)."""
+    def _dloss_into(self, z: np.ndarray, out: np.ndarray) -> None:
+        """out_i = sw_i dl/dz (z_i, y_i), shape (m,) (O(m) NumPy, no BLAS)."""
         raise NotImplementedError
 
     # --- Objective hooks -----------------------------------------------------------------
@@ -424,6 +424,109 @@ class LinearObjective(Objective):
         self.n_passes += 1
         return out
 
+    def weighted_gram(self, d) -> np.ndarray:
+        """The Hessian ``X~^T diag(d) X~ + lam I_n`` from row weights ``d`` (one pass).
+
+        With ``d`` the Hessian weights of :meth:`grad_hess_weights` this is the exact
+        Hessian at that point (the intercept column of ones included, lam not applied to
+        it), assembled by the blocked ``weighted_gram`` kernel: no m x n temporary.
+        Counted as one Hessian evaluation and one pass over X.
+
+        Parameters
+        ----------
+        d : array_like of shape (m,)
+            Per-row weights (any real values; the result is symmetric, PSD when d >= 0).
+
+        Returns
+        -------
+        ndarray of shape (p, p), a new array
+        """
+        d = self._check_row_vector(d, "d")
+        H = self._gram(d, self.lam)
+        self.nhev += 1
+        self.n_passes += 1
+        return H
+
+    def hessian_diagonal(self, d) -> np.ndarray:
+        """``diag(X~^T diag(d) X~) + lam`` (lam not on the intercept), shape (p,): the
+        Jacobi preconditioner of Newton-CG. One pass over X (counted).
+
+        Entry j is ``sum_i d_i a_ij^2 + lam``; the intercept entry is ``sum_i d_i``.
+        Dense X is squared block by block (a few MB at a time, no m x n temporary);
+        for CSR X the squared nonzeros are computed once, on the first call (one more
+        pass, counted then), and kept (nnz floats, sharing X's index arrays).
+
+        Parameters
+        ----------
+        d : array_like of shape (m,)
+
+        Returns
+        -------
+        ndarray of shape (p,), a new array
+        """
+        d = self._check_row_vector(d, "d")
+        n = self.n_features
+        out = np.empty(self.n_params)
+        X = self._host_X()
+        if self.is_sparse:
+            out[:n] = self._squared_csr().T @ d
+        else:
+            block = max(1, (1 << 19) // max(n, 1))  # 4 MB of squares per block
+            acc = np.zeros(n)
+            sq = None
+            for start in range(0, X.shape[0], block):
+                Xb = X[start:start + block]
+                if sq is None or sq.shape != Xb.shape:
+                    sq = np.empty(Xb.shape)
+                np.square(Xb, out=sq, dtype=np.float64)
+                acc += d[start:start + block] @ sq
+            out[:n] = acc
+        out[:n] += self.lam
+        if self.n_params > n:
+            out[n] = float(np.einsum("i->", d))
+        self.n_passes += 1
+        return out
+
+    def _host_X(self):
+        """X on the host (a CUDA objective may hold a device array; copied once)."""
+        if is_device_input(self.X):
+            if getattr(self, "_X_host", None) is None:
+                self._X_host = to_host(self.X)
+            return self._X_host
+        return self.X
+
+    def _squared_csr(self):
+        """CSR matrix of the squared entries of X (computed once, counted as a pass)."""
+        if getattr(self, "_X_squared", None) is None:
+            X = self._host_X()
+            data = np.square(X.data, dtype=np.float64)
+            self._X_squared = sp.csr_matrix((data, X.indices, X.indptr), shape=X.shape,
+                                            copy=False)
+            self.n_passes += 1
+        return self._X_squared
+
+    def dloss_from_predictor(self, z, out=None) -> np.ndarray:
+        """``u_i = sw_i dl/dz (z_i, y_i)``, shape (m,), from the predictor ``z`` in O(m).
+
+        ``grad f(w) = X~^T u + lam w[:n]``, and along a line w + t v the slope is
+        ``<u(z + t X v), X v> + lam <w[:n] + t v[:n], v[:n]>``: a line search gets it
+        without a pass over X. No evaluation is counted (no pass, not a full gradient).
+
+        Parameters
+        ----------
+        z : array_like of shape (m,)
+        out : ndarray of shape (m,), float64, optional
+            Written and returned instead of a new array.
+        """
+        z = self._check_row_vector(z, "z")
+        if out is None:
+            out = np.empty(self.n_samples)
+        elif not (type(out) is np.ndarray and out.dtype == np.float64
+                  and out.shape == (self.n_samples,)):
+            raise ValueError(f"out must be a float64 array of shape ({self.n_samples},)")
+        self._dloss_into(z, out)
+        return out
+
     def loss_from_predictor(self, z, w) -> float:
         """f(w) from its predictor ``z = linear_predictor(w)`` in O(m), no pass over X.
 
@@ -435,14 +538,14 @@ class LinearObjective(Objective):
         w = self.check_x(w, "w")
         self.nfev += 1
         n = self.n_features
-        return self._loss_terms_sum(z) + 0.5 * self.lam * float(w[:n] @ w[:n])
+        return self._loss_terms_sum(z) + 0.5 * self.lam * float(np.dot(w[:n], w[:n]))
 
     def grad_from_predictor(self, z, w) -> np.ndarray:
         """grad f(w) from its predictor ``z``: one pass over X (``X~^T u + lam w[:n]``)."""
         z = self._check_row_vector(z, "z")
         w = self.check_x(w, "w")
         g = np.empty(self.n_params)
-        self._k_rmatvec(*self._data, self._dloss_dz(z), g, self._work())
+        self._k_rmatvec(*self._data, self.dloss_from_predictor(z), g, self._work())
         n = self.n_features
         g[:n] += self.lam * w[:n]
         self.njev += 1

@@ -6,6 +6,12 @@ compete with the numba threads of the data passes: on a loaded 2-core machine we
 measured a 300 x 300 Cholesky at 0.2 s and a 1500 x 300 QR at 2.8 s with two BLAS
 threads, against about 2 ms and 20 ms on one. So these calls run single-threaded;
 larger factorizations keep the library's setting.
+
+:func:`solver_blas` goes further for a whole solve on a linear-model objective whose
+passes are compiled kernels: nothing BLAS does there (p-length dots, m-length vector
+operations, a p x p factorization with p in the hundreds) is worth a thread team that
+spins against the kernels' own threads, so BLAS runs on one thread from the start of
+the solve to its end (one threadpoolctl switch per solve, not per call).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import functools
 from contextlib import nullcontext
 
-__all__ = ["small_blas"]
+__all__ = ["small_blas", "solver_blas"]
 
 #: Above this order a factorization is worth the BLAS thread team.
 SINGLE_THREAD_MAX_ORDER = 1024
@@ -34,3 +40,18 @@ def small_blas(order: int):
     if controller is None or order > SINGLE_THREAD_MAX_ORDER:
         return nullcontext()
     return controller.limit(limits=1, user_api="blas")
+
+
+#: Backends whose data passes are compiled CPU kernels with their own threads.
+_COMPILED_BACKENDS = ("numba", "cython")
+
+
+def solver_blas(objective):
+    """Context manager for a whole solve: BLAS on one thread when ``objective`` is a
+    linear model on a compiled CPU backend with p <= ``SINGLE_THREAD_MAX_ORDER``
+    (its only BLAS work is then small), the library's setting otherwise (the NumPy
+    backend's passes are BLAS calls; a user's function may rely on BLAS threads)."""
+    if (getattr(objective, "backend", None) not in _COMPILED_BACKENDS
+            or not hasattr(objective, "grad_hess_weights")):
+        return nullcontext()
+    return small_blas(int(getattr(objective, "n_params", 0)))

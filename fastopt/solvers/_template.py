@@ -9,7 +9,20 @@ Each hook says what it sets. Every phase is timed into ``timings`` (seconds per 
 as glum's diagnostics do) and the result reports it, so a caller can see where the time
 went: ``gradient`` (the passes that compute f, grad f and the Hessian weights),
 ``hessian`` (forming or sketching the Hessian), ``solve`` (the inner solve),
-``line_search``.
+``line_search`` (which includes the evaluation at x + d when
+:meth:`SecondOrderSolver.armijo_step` tests the unit step with it).
+
+Two things every solver on this template gets for free:
+
+* BLAS on one thread for the whole solve when the objective is a linear model on a
+  compiled backend (:func:`~fastopt.solvers._blas.solver_blas`): the data passes run on
+  numba/OpenMP threads, and a threaded BLAS call in between (an m-length dot, a small
+  factorization) leaves OpenBLAS threads spinning against them. On a loaded 2-core
+  machine we measured a9a Newton at 0.58 s with threaded BLAS and 0.21 s without.
+* :meth:`SecondOrderSolver.armijo_step`, the backtracking step of the Newton-type
+  methods, which first tries the unit step with the full evaluation the next iteration
+  needs anyway (``update_gradient_hessian`` at x + d: one pass for f, grad f and the
+  Hessian weights) and falls back to the O(m) predictor search only when t = 1 fails.
 """
 
 from __future__ import annotations
@@ -21,11 +34,14 @@ from contextlib import contextmanager
 import numpy as np
 
 from .._result import Status
+from ._blas import solver_blas
+from .line_search import backtracking, make_line, sufficient_decrease
 
 __all__ = ["SecondOrderSolver", "count_passes", "is_linear"]
 
 _LINEAR_METHODS = ("linear_predictor", "grad_hess_weights", "weighted_hvp",
-                   "loss_from_predictor", "grad_from_predictor")
+                   "weighted_gram", "hessian_diagonal", "loss_from_predictor",
+                   "dloss_from_predictor", "grad_from_predictor")
 
 
 def is_linear(objective) -> bool:
@@ -87,6 +103,13 @@ class SecondOrderSolver:
         self.step_norm = math.nan
         self.timings = {"gradient": 0.0, "hessian": 0.0, "solve": 0.0, "line_search": 0.0}
         self.extra = {}
+        # Predictor z = X x (linear models), carried between iterations by the predictor
+        # line search; None when unknown (then computed by a pass when needed).
+        self.z = None
+        # Whether the next armijo_step tries t = 1 with a full evaluation first (it does
+        # while unit steps keep being accepted).
+        self.unit_first = True
+        self._gradient_current = False
 
     @contextmanager
     def phase(self, name: str):
@@ -118,9 +141,69 @@ class SecondOrderSolver:
         raise NotImplementedError
 
     def gradient_is_current(self) -> bool:
-        """Whether :meth:`line_search` already set ``f`` and ``g`` at the new ``x`` (then
-        :meth:`update_gradient_hessian` only refreshes the curvature)."""
-        return False
+        """Whether :meth:`line_search` already evaluated ``update_gradient_hessian`` at the
+        new ``x`` (then the driver does not evaluate it again)."""
+        return self._gradient_current
+
+    # --- the shared backtracking step -------------------------------------------------
+
+    def predictor(self) -> np.ndarray:
+        """z = X x (+ intercept) for a linear model: carried when known, zero at x = 0
+        (no pass), else one pass."""
+        if self.z is None:
+            if not self.x.any():
+                self.z = np.zeros(self.objective.n_samples)
+            else:
+                self.z = self.objective.linear_predictor(self.x)
+        return self.z
+
+    def armijo_step(self) -> bool:
+        """Backtracking Armijo step along ``d`` from t = 1 (options ``c1``, ``shrink``,
+        ``max_line_search``); sets ``x``, ``step``, ``step_norm``.
+
+        Linear models, while unit steps are being accepted: x + d is evaluated with
+        :meth:`update_gradient_hessian` (one pass, which the next iteration needs
+        anyway); if Armijo holds, the step is taken with no other pass. Otherwise (and
+        for the other objectives) the predictor line: X d once, O(m) per trial, and z
+        carried to the next iteration as z + t X d. Returns False when no step
+        satisfies Armijo (``x``, ``f``, ``g`` then stay those of the current iterate).
+        """
+        slope = float(np.dot(self.g, self.d))
+        if not slope < 0.0:
+            # Roundoff at the optimum: the direction is no longer a descent one.
+            return False
+        c1 = self.options["c1"]
+        n_trials = 0
+        if self.linear and self.unit_first:
+            x, f, g = self.x, self.f, self.g
+            self.x = x + self.d
+            self.update_gradient_hessian()
+            n_trials = 1
+            if sufficient_decrease(self.f, f, 1.0, slope, c1):
+                self.extra["n_line_search"] = self.extra.get("n_line_search", 0) + 1
+                self.step = 1.0
+                self.step_norm = float(np.linalg.norm(self.d))
+                self.z = None  # X x is not known at the new point; no pass spent on it
+                self._gradient_current = True
+                return True
+            # Rejected: back to x (its curvature is no longer needed: d is fixed).
+            self.x, self.f, self.g = x, f, g
+            self.unit_first = False
+        line = make_line(self.objective, self.x, self.d,
+                         self.predictor() if self.linear else None)
+        ls = backtracking(line, self.f, slope, t0=1.0, c1=c1, shrink=self.options["shrink"],
+                          max_iter=self.options["max_line_search"])
+        self.extra["n_line_search"] = self.extra.get("n_line_search", 0) + ls.n_trials + n_trials
+        if not ls.success:
+            return False
+        self.step = ls.step
+        self.step_norm = ls.step * float(np.linalg.norm(self.d))
+        self.x = self.x + ls.step * self.d
+        if self.linear:
+            # z_{k+1} = z_k + t X d: the next line search needs no pass to rebuild it.
+            self.z = line.point_predictor(ls.step)
+            self.unit_first = ls.step == 1.0
+        return True
 
     def check_convergence(self, k: int):
         """The run's stopping tests at iterate ``k``; a Status or None."""
@@ -136,6 +219,10 @@ class SecondOrderSolver:
 
     def solve(self):
         """Run the template loop and return the result."""
+        with solver_blas(self.objective):
+            return self._run_loop()
+
+    def _run_loop(self):
         self.setup()
         with self.phase("gradient"):
             self.update_gradient_hessian()
@@ -154,7 +241,10 @@ class SecondOrderSolver:
                 status = Status.LINE_SEARCH
                 break
             k += 1
-            with self.phase("gradient"):
-                self.update_gradient_hessian()
+            if self._gradient_current:
+                self._gradient_current = False
+            else:
+                with self.phase("gradient"):
+                    self.update_gradient_hessian()
             status = self.check_convergence(k)
         return self.finalize(status, k)

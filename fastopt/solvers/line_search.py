@@ -45,7 +45,12 @@ __all__ = [
     "backtracking",
     "make_line",
     "strong_wolfe",
+    "sufficient_decrease",
 ]
+
+
+#: 64 ulps of 1: the relative roundoff level of a computed f (see :func:`_noise`).
+_NOISE_ULPS = 64.0 * float(np.finfo(np.float64).eps)
 
 
 @dataclass
@@ -161,12 +166,12 @@ class PredictorLine:
         self._values = {}  # t -> phi(t) of the trials so far
         self._g_of = None  # the step whose full gradient is in _g
         self._g = None
-        self._dloss = (getattr(objective, "dloss_from_predictor", None)
-                       or getattr(objective, "_dloss_dz", None))
+        self._dloss = getattr(objective, "dloss_from_predictor", None)
+        self._u = None  # buffer of the per-row derivatives (allocated on first slope)
         n = getattr(objective, "n_features", w.shape[0])
         self._lam = float(getattr(objective, "lam", 0.0))
-        self._wd = float(w[:n] @ d[:n])
-        self._dd = float(d[:n] @ d[:n])
+        self._wd = float(np.dot(w[:n], d[:n]))
+        self._dd = float(np.dot(d[:n], d[:n]))
 
     def _fill(self, t):
         if self._zt_of != t:
@@ -187,7 +192,9 @@ class PredictorLine:
         """phi'(t): O(m) from the per-row loss derivative when the objective gives it,
         else from the gradient at w + t d (one pass over X, kept for :meth:`point`)."""
         if self._dloss is not None:
-            u = self._dloss(self._fill(t))
+            if self._u is None:
+                self._u = np.empty_like(self.z)
+            u = self._dloss(self._fill(t), out=self._u)
             # einsum, not BLAS ddot: a threaded m-length dot competes with the numba
             # threads of the data passes for nothing (it is memory bound).
             return float(np.einsum("i,i->", u, self.dz)) + self._lam * (self._wd
@@ -250,23 +257,31 @@ def backtracking(line, f0: float, slope0: float, t0: float = 1.0, c1: float = 1e
     """
     t = float(t0)
     f = math.nan
-    noise = _noise(f0)
     for k in range(1, max_iter + 1):
         f = line.value(t)
-        if f <= f0 + c1 * t * slope0:
-            return LineSearchResult(t, f, k, True)
-        # Near the optimum the predicted decrease -t phi'(0) falls below the roundoff of
-        # f itself; the value test cannot tell a good step from a bad one there, so a
-        # step that does not raise f beyond that roundoff is accepted, not shrunk away.
-        if -slope0 * t <= noise and f <= f0 + noise:
+        if sufficient_decrease(f, f0, t, slope0, c1):
             return LineSearchResult(t, f, k, True)
         t *= shrink
     return LineSearchResult(t / shrink, f, max_iter, False)
 
 
+def sufficient_decrease(f: float, f0: float, t: float, slope0: float, c1: float) -> bool:
+    """The Armijo test f <= f0 + c1 t slope0 of :func:`backtracking`, roundoff-aware.
+
+    Near the optimum the predicted decrease -t phi'(0) falls below the roundoff of f
+    itself; the value test cannot tell a good step from a bad one there, so a step that
+    does not raise f beyond that roundoff is accepted, not shrunk away. False for a NaN
+    f.
+    """
+    if f <= f0 + c1 * t * slope0:
+        return True
+    noise = _noise(f0)
+    return -slope0 * t <= noise and f <= f0 + noise
+
+
 def _noise(f0: float) -> float:
     """Roundoff level of a computed f near f0 (a sum over m rows: a few ulps and more)."""
-    return 64.0 * np.finfo(np.float64).eps * max(1.0, abs(f0))
+    return _NOISE_ULPS * max(1.0, abs(f0))
 
 
 def _interpolate(t_lo, f_lo, g_lo, t_hi, f_hi):

@@ -12,10 +12,12 @@ satisfies the Armijo condition.
 For a linear-model objective each iteration costs:
 
 * one pass for f, grad f and the Hessian weights d (``grad_hess_weights``);
-* one blocked pass for H = X~^T diag(d) X~ + lam I (the ``weighted_gram`` kernel);
-* one pass for X d, after which every trial step of the line search costs O(m)
-  (``loss_from_predictor``); the predictor z = X x is carried from one iteration to
-  the next as z + t X d, so it is computed from X only once.
+* one blocked pass for H = X~^T diag(d) X~ + lam I (``weighted_gram``);
+* the line search: while unit steps are accepted (near the solution, and on logistic
+  regression from x0 = 0 usually from the start), t = 1 is tested with the first pass
+  of the next iteration, so it costs nothing more; after a rejected unit step, one pass
+  for X d, after which every trial costs O(m) (``loss_from_predictor``), the predictor
+  z = X x being carried to the next iteration as z + t X d.
 
 Near the solution the unit step is accepted and the convergence is quadratic:
 ||g_{k+1}|| <= C ||g_k||^2.
@@ -26,9 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._cholesky import damped_cholesky_solve
-from ._linear import gram, line_for
 from ._template import SecondOrderSolver
-from .line_search import backtracking
 from .registry import register
 
 __all__ = ["newton"]
@@ -48,7 +48,6 @@ class NewtonSolver(SecondOrderSolver):
 
     def setup(self):
         self.d_weights = None
-        self.z = None
         self.extra.update(damping=0.0, n_damped=0, n_line_search=0)
 
     def update_gradient_hessian(self):
@@ -62,7 +61,7 @@ class NewtonSolver(SecondOrderSolver):
         """Sets ``d`` = -(H + tau I)^{-1} g by (damped) Cholesky."""
         with self.phase("hessian"):
             if self.linear:
-                H = gram(self.objective, self.d_weights)
+                H = self.objective.weighted_gram(self.d_weights)
             else:
                 H = np.asarray(self.objective.hessian(self.x), dtype=np.float64)
         with self.phase("solve"):
@@ -73,28 +72,9 @@ class NewtonSolver(SecondOrderSolver):
             self.extra["damping"] = max(self.extra["damping"], sol.damping)
 
     def line_search(self):
-        """Backtracking from t = 1; for a linear model X d is computed once and each trial
-        costs O(m). Sets ``x``, ``step``, ``step_norm``."""
-        slope = float(self.g @ self.d)
-        if not slope < 0.0:
-            # Roundoff at the optimum: the direction is no longer a descent one.
-            return False
-        if self.linear and self.z is None:
-            self.z = self.objective.linear_predictor(self.x)
-        line = line_for(self.objective, self.x, self.d, self.z)
-        ls = backtracking(line, self.f, slope, t0=1.0, c1=self.options["c1"],
-                          shrink=self.options["shrink"],
-                          max_iter=self.options["max_line_search"])
-        self.extra["n_line_search"] += ls.n_trials
-        if not ls.success:
-            return False
-        self.step = ls.step
-        self.step_norm = ls.step * float(np.linalg.norm(self.d))
-        self.x = self.x + ls.step * self.d
-        if self.linear:
-            # z_{k+1} = z_k + t X d: the next line search needs no pass to rebuild it.
-            self.z = line.point_predictor(ls.step)
-        return True
+        """Backtracking from t = 1 (:meth:`SecondOrderSolver.armijo_step`). Sets ``x``,
+        ``step``, ``step_norm``."""
+        return self.armijo_step()
 
 
 @register("newton", options=OPTIONS, order=2)

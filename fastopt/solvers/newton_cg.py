@@ -12,8 +12,10 @@
   ||g_{k-1}||)^2, safeguarded by max(eta_k, 0.9 eta_{k-1}^2) when the latter exceeds
   0.1, capped at ``eta_max`` and never below 0.5 tol / ||g_k|| (solving further than the
   stopping rule needs buys nothing). Superlinear local convergence.
-* Line search: X d once (one pass), then each trial step costs O(m); the predictor
-  z = X x is carried between iterations as z + t X d.
+* Line search (:meth:`~fastopt.solvers._template.SecondOrderSolver.armijo_step`): the
+  unit step is tested by the next iteration's gradient pass while unit steps are
+  accepted; otherwise X d once (one pass), then each trial step costs O(m), and the
+  predictor z = X x is carried between iterations as z + t X d.
 
 If CG meets a direction of non-positive curvature (H not positive definite, e.g. on a
 nonconvex objective) it stops with the last iterate, or at the first iteration with the
@@ -25,12 +27,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.sparse as sp
 
 from ._cg import conjugate_gradient
-from ._linear import hessian_diagonal, line_for
-from ._template import SecondOrderSolver, count_passes
-from .line_search import backtracking
+from ._template import SecondOrderSolver
 from .registry import register
 
 __all__ = ["newton_cg"]
@@ -52,14 +51,8 @@ class NewtonCGSolver(SecondOrderSolver):
 
     def setup(self):
         self.weights = None
-        self.z = None
         self.eta = self.options["eta_max"]
         self.g_norm_prev = math.nan
-        self.X_squared = None
-        if self.linear and self.options["precondition"] and sp.issparse(self.objective.X):
-            X = self.objective.X
-            self.X_squared = X.multiply(X).tocsr()
-            count_passes(self.objective, 1)
         self.hv = np.empty(self.x.shape[0])
         self.extra.update(n_cg=0, n_line_search=0, negative_curvature=0)
 
@@ -97,7 +90,7 @@ class NewtonCGSolver(SecondOrderSolver):
         precond = None
         if self.linear and self.options["precondition"]:
             with self.phase("hessian"):
-                precond = hessian_diagonal(self.objective, self.weights, self.X_squared)
+                precond = self.objective.hessian_diagonal(self.weights)
                 # A zero column with lam = 0 has a zero diagonal entry: leave it unscaled.
                 precond[precond <= 0.0] = 1.0
         with self.phase("solve"):
@@ -107,25 +100,8 @@ class NewtonCGSolver(SecondOrderSolver):
         self.d = cg.x
 
     def line_search(self):
-        """Backtracking from t = 1 with X d computed once (O(m) per trial)."""
-        slope = float(self.g @ self.d)
-        if not slope < 0.0:
-            return False
-        if self.linear and self.z is None:
-            self.z = self.objective.linear_predictor(self.x)
-        line = line_for(self.objective, self.x, self.d, self.z)
-        ls = backtracking(line, self.f, slope, t0=1.0, c1=self.options["c1"],
-                          shrink=self.options["shrink"],
-                          max_iter=self.options["max_line_search"])
-        self.extra["n_line_search"] += ls.n_trials
-        if not ls.success:
-            return False
-        self.step = ls.step
-        self.step_norm = ls.step * float(np.linalg.norm(self.d))
-        self.x = self.x + ls.step * self.d
-        if self.linear:
-            self.z = line.point_predictor(ls.step)
-        return True
+        """Backtracking from t = 1 (:meth:`SecondOrderSolver.armijo_step`)."""
+        return self.armijo_step()
 
 
 @register("newton-cg", options=OPTIONS, order=2)

@@ -32,12 +32,17 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse as sp
 
 from ._cholesky import damped_cholesky_solve
-from ._linear import line_for
-from ._sketch import approximate_leverage_scores, sample_rows, sampled_gram, sketch_size
+from ._sketch import (
+    approximate_leverage_scores,
+    csr_row_of,
+    sample_rows,
+    sampled_gram,
+    sketch_size,
+)
 from ._template import SecondOrderSolver, count_passes
-from .line_search import backtracking
 from .registry import register
 
 __all__ = ["sketch_newton"]
@@ -92,7 +97,7 @@ class SketchNewtonSolver(SecondOrderSolver):
         self.rng = np.random.default_rng(getattr(self.run, "seed", None))
         self.h = None
         self.low_rank = None
-        self.z = None
+        self.row_of = None
         self.timings["sketch"] = 0.0
         self.extra.update(sketch_size=self.s, damping=0.0, n_damped=0, n_line_search=0)
 
@@ -112,8 +117,10 @@ class SketchNewtonSolver(SecondOrderSolver):
         m = self.R.shape[0]
         scores = None
         if self.options["sampling"] == "leverage":
+            if self.row_of is None and sp.issparse(self.R):
+                self.row_of = csr_row_of(self.R)  # kept: the same for every sketch
             scores = approximate_leverage_scores(self.R, self.h, self.ridge, self.intercept,
-                                                 self.rng)
+                                                 self.rng, row_of=self.row_of)
             count_passes(self.objective, 2)
         rows, scale = sample_rows(m, self.s, self.rng, scores)
         H = sampled_gram(self.R, rows, self.h[rows] * scale, self.intercept)
@@ -155,24 +162,7 @@ class SketchNewtonSolver(SecondOrderSolver):
             self.step_norm = float(np.linalg.norm(self.d))
             self.x = self.x + self.d
             return True
-        slope = float(self.g @ self.d)
-        if not slope < 0.0:
-            return False
-        if self.linear and self.z is None:
-            self.z = self.objective.linear_predictor(self.x)
-        line = line_for(self.objective, self.x, self.d, self.z if self.linear else None)
-        ls = backtracking(line, self.f, slope, t0=1.0, c1=self.options["c1"],
-                          shrink=self.options["shrink"],
-                          max_iter=self.options["max_line_search"])
-        self.extra["n_line_search"] += ls.n_trials
-        if not ls.success:
-            return False
-        self.step = ls.step
-        self.step_norm = ls.step * float(np.linalg.norm(self.d))
-        self.x = self.x + ls.step * self.d
-        if self.linear:
-            self.z = line.point_predictor(ls.step)
-        return True
+        return self.armijo_step()
 
 
 @register("sketch-newton", options=OPTIONS, order=2)

@@ -233,6 +233,34 @@ def test_predictor_methods_reuse_the_linear_predictor(backend, sparse, intercept
                                atol=1e-14)
 
 
+def test_hessian_pieces_for_second_order_solvers(backend, sparse, intercept):
+    # weighted_gram, hessian_diagonal and dloss_from_predictor against dense math, and
+    # their pass counts (one each; the CSR squares once more on the first diagonal).
+    X, y = make_data(sparse=sparse)
+    obj = Logistic(X, y, lam=0.1, fit_intercept=intercept, backend=backend)
+    rng = np.random.default_rng(5)
+    w, v = rng.standard_normal((2, obj.n_params)) * 0.3
+    _, g, dw = obj.grad_hess_weights(w)
+    Xd = X.toarray() if sparse else X
+    H = dense_hessian(Xd, obj.y, w, 0.1, intercept)
+    obj.reset_counters()
+    np.testing.assert_allclose(obj.weighted_gram(dw), H, rtol=1e-12, atol=1e-15)
+    assert (obj.n_passes, obj.nhev) == (1, 1)
+    np.testing.assert_allclose(obj.hessian_diagonal(dw), np.diag(H), rtol=1e-12)
+    assert obj.n_passes == 2 + int(sparse)
+    z = obj.linear_predictor(w)
+    u = obj.dloss_from_predictor(z)
+    # grad f = X~^T u + lam w[:n]; the slope along v needs only u and X v.
+    A = np.hstack([Xd, np.ones((M, 1))]) if intercept else Xd
+    lam_w = np.concatenate([0.1 * w[:N], [0.0] * intercept])
+    np.testing.assert_allclose(A.T @ u + lam_w, g, rtol=1e-11, atol=1e-15)
+    out = np.empty(M)
+    assert obj.dloss_from_predictor(z, out=out) is out
+    np.testing.assert_array_equal(out, u)
+    with pytest.raises(ValueError, match="d must have shape"):
+        obj.weighted_gram(dw[:-1])
+
+
 def test_batch_loss_grad(backend, sparse):
     X, y = make_data(sparse=sparse)
     obj = Logistic(X, y, lam=0.1, backend=backend)

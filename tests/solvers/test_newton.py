@@ -18,9 +18,11 @@ def test_reaches_published_optimum(name):
     # x is the final iterate: f(x) is the reported value.
     obj, _ = objective(name)
     assert obj.value(res.x) == pytest.approx(res.fun, abs=1e-14)
-    # Honest pass counting: at least one pass per iteration for the gradient and one for
-    # the Hessian.
-    assert res.n_passes >= 2 * res.nit
+    # Honest pass counting: one pass per iteration for the gradient (which also tests
+    # the unit step) and one for the Hessian; every unit step is accepted on these
+    # problems, so no X d pass is ever needed.
+    assert res.n_line_search == res.nit
+    assert res.n_passes == 2 * res.nit + 1
     assert res.damping == 0.0 and res.n_damped == 0  # logistic + L2: H is PD
     assert set(res.timings) >= {"gradient", "hessian", "solve", "line_search"}
 
@@ -91,3 +93,21 @@ def test_line_searches_meet_their_conditions():
     g = grad(x + ls.step * d)
     assert obj.value(x + ls.step * d) <= f0 + 1e-4 * ls.step * slope0
     assert abs(g @ d) <= 0.9 * abs(slope0)
+
+
+def test_backtracking_after_a_rejected_unit_step(rng):
+    # From a far start the unit step overshoots: the fused t = 1 trial is rejected, the
+    # O(m) predictor search takes over, and the run still converges to the same point.
+    X = rng.standard_normal((500, 8))
+    y = np.where(X @ rng.standard_normal(8) + 0.5 * rng.standard_normal(500) > 0, 1.0, -1.0)
+    obj = fo.problems.Logistic(X, y, lam=1e-3)
+    ref = fo.minimize(obj, np.zeros(8), method="newton", tol=1e-10)
+    for method in ("newton", "newton-cg"):
+        res = fo.minimize(obj, np.full(8, -5.0), method=method, tol=1e-10)
+        assert res.success, res.message
+        assert res.fun == pytest.approx(ref.fun, abs=1e-12)
+        assert res.n_line_search > res.nit  # some steps were shortened
+        if method == "newton":
+            # Per iteration: the gradient and Hessian passes, and at most a rejected unit
+            # trial, X x and X d.
+            assert 2 * res.nit + 1 <= res.n_passes <= 5 * res.nit + 1

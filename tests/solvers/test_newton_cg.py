@@ -6,7 +6,6 @@ import pytest
 
 import fastopt as fo
 from fastopt.solvers._cg import conjugate_gradient
-from fastopt.solvers._linear import hessian_diagonal
 
 from ._logistic_optima import DATASETS, fit, objective
 
@@ -60,13 +59,18 @@ def test_jacobi_preconditioner_is_hessian_diagonal(rng):
 
     X = sp.random(300, 12, density=0.3, random_state=1, format="csr")
     y = np.where(rng.random(300) > 0.5, 1.0, -1.0)
-    for data in (X, X.toarray()):
+    for data in (X, X.toarray(), X.toarray().astype(np.float32)):
         obj = fo.problems.Logistic(data, y, lam=0.1, fit_intercept=True, backend="numpy")
         w = rng.standard_normal(13) * 0.1
         _, _, d = obj.grad_hess_weights(w)
-        Xs = data.multiply(data).tocsr() if sp.issparse(data) else None
-        np.testing.assert_allclose(hessian_diagonal(obj, d, Xs), np.diag(obj.hessian(w)),
-                                   rtol=1e-12)
+        passes = obj.n_passes
+        diag = obj.hessian_diagonal(d)
+        # One pass, plus (CSR, first call only) the one that squares the nonzeros.
+        assert obj.n_passes == passes + 1 + int(sp.issparse(data))
+        np.testing.assert_allclose(diag, np.diag(obj.hessian(w)), rtol=1e-12)
+        passes = obj.n_passes
+        np.testing.assert_allclose(obj.hessian_diagonal(d), diag, rtol=0, atol=0)
+        assert obj.n_passes == passes + 1
 
 
 def test_intercept_and_backends_agree(rng):
