@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from .._checks import check_int, check_interval, check_positive
 from ._blas import small_blas
 
 __all__ = ["DampedSolve", "damped_cholesky_solve"]
@@ -51,7 +52,18 @@ def damped_cholesky_solve(H, b, tau0: float = 1e-8, growth: float = 10.0,
     Returns
     -------
     DampedSolve
+
+    Raises
+    ------
+    ValueError
+        If tau0 <= 0, growth <= 1 or max_attempts < 1 (a shift that does not grow
+        would repeat the same failed factorization ``max_attempts`` times).
+    numpy.linalg.LinAlgError
+        If no shift in ``max_attempts`` factorizations made H + tau I positive definite.
     """
+    tau0 = check_positive("tau0", tau0)
+    growth = check_interval("growth", growth, 1.0, float("inf"), closed_low=False)
+    max_attempts = check_int("max_attempts", max_attempts, 1)
     with small_blas(H.shape[0]):
         return _damped_cholesky_solve(H, b, tau0, growth, max_attempts)
 

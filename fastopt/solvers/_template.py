@@ -37,7 +37,7 @@ from .._result import Status
 from ._blas import solver_blas
 from .line_search import backtracking, make_line, sufficient_decrease
 
-__all__ = ["SecondOrderSolver", "count_passes", "is_linear"]
+__all__ = ["SecondOrderSolver", "check_flag", "count_passes", "is_linear"]
 
 _LINEAR_METHODS = ("linear_predictor", "grad_hess_weights", "weighted_hvp",
                    "weighted_gram", "hessian_diagonal", "loss_from_predictor",
@@ -48,6 +48,14 @@ def is_linear(objective) -> bool:
     """Whether ``objective`` is a linear-model objective (docs/contract.md), i.e. whether
     the O(m) line search on the predictor z = X w applies."""
     return all(callable(getattr(objective, name, None)) for name in _LINEAR_METHODS)
+
+
+def check_flag(name: str, value) -> bool:
+    """A boolean option (``bool`` or ``numpy.bool_``); ``TypeError`` naming ``name``
+    otherwise, so that ``line_search="no"`` is not silently truthy."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def count_passes(objective, n: int = 1, hessian: bool = False) -> None:
@@ -93,6 +101,9 @@ class SecondOrderSolver:
     def __init__(self, objective, x0, options, run):
         self.objective = objective
         self.options = options
+        # Every option is checked once, before any work: a bad value is a ValueError
+        # naming it, never a run that ends in a misleading status.
+        self.check_options()
         self.run = run
         self.x = np.array(x0, dtype=np.float64, copy=True).reshape(-1)
         self.linear = is_linear(objective)
@@ -121,6 +132,11 @@ class SecondOrderSolver:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
 
     # --- hooks ------------------------------------------------------------------------
+
+    def check_options(self) -> None:
+        """Validate ``self.options`` (``ValueError``/``TypeError`` naming the option);
+        subclasses check theirs, the line-search ones through
+        :func:`~fastopt.solvers.line_search.check_line_search_options`."""
 
     def setup(self) -> None:
         """Allocate buffers and read options (nothing is evaluated yet)."""

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_int
 from ..kernels import available_backends, get_backend
 from ._linear import line_for
-from ._template import SecondOrderSolver
-from .line_search import strong_wolfe
+from ._template import SecondOrderSolver, check_flag
+from .line_search import check_line_search_options, strong_wolfe
 from .registry import register
 
 __all__ = ["lbfgs"]
@@ -60,10 +61,18 @@ class LBFGSSolver(SecondOrderSolver):
 
     method = "lbfgs"
 
+    def check_options(self):
+        """memory >= 1, 0 < c1 < c2 < 1, max_line_search >= 1, a boolean
+        ``reuse_predictor`` and refresh_predictor >= 1."""
+        opts = self.options
+        opts["memory"] = check_int("memory", opts["memory"], 1)
+        check_line_search_options(opts, wolfe=True)
+        opts["reuse_predictor"] = check_flag("reuse_predictor", opts["reuse_predictor"])
+        opts["refresh_predictor"] = check_int("refresh_predictor",
+                                              opts["refresh_predictor"], 1)
+
     def setup(self):
-        k = int(self.options["memory"])
-        if k < 1:
-            raise ValueError(f"memory must be >= 1, got {k}")
+        k = self.options["memory"]
         p = self.x.shape[0]
         self.S = np.zeros((k, p))
         self.Y = np.zeros((k, p))

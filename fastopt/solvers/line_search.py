@@ -27,8 +27,9 @@ Two lines are provided:
     recomputed from X.
 
 Both searches return a :class:`LineSearchResult`; ``success=False`` means that no step
-met the conditions within ``max_iter`` trials (the caller reports
-``Status.LINE_SEARCH``).
+met the conditions within ``max_iter`` trials, or (backtracking) that the trials reached
+the roundoff level of f without one (the caller reports ``Status.LINE_SEARCH``). The
+options of both are checked once per solve by :func:`check_line_search_options`.
 """
 
 from __future__ import annotations
@@ -38,11 +39,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import check_int, check_interval
+
 __all__ = [
     "LineSearchResult",
     "ObjectiveLine",
     "PredictorLine",
     "backtracking",
+    "check_line_search_options",
     "make_line",
     "strong_wolfe",
     "sufficient_decrease",
@@ -51,6 +55,57 @@ __all__ = [
 
 #: 64 ulps of 1: the relative roundoff level of a computed f (see :func:`_noise`).
 _NOISE_ULPS = 64.0 * float(np.finfo(np.float64).eps)
+
+#: A search may accept a step on the roundoff rule of :func:`sufficient_decrease` only
+#: when its *first* trial promised a decrease -t0 phi'(0) of at most this many roundoffs
+#: of f (the direction is at the optimum to working precision). Without the bound, any
+#: continuous phi passes that rule once t is small enough, so a search along a direction
+#: that does not descend (a wrong gradient, a bad model) would end on a step of ~1e-15
+#: and report success instead of failing.
+_NOISE_BAND = 1e4
+
+
+def check_line_search_options(options: dict, *, wolfe: bool = False) -> dict:
+    """Validate (and normalize in place) the line-search options of a solver.
+
+    The one place where every second-order method checks them, so a bad value is the
+    same ``ValueError``/``TypeError`` naming the parameter for all of them:
+
+    ``c1``
+        Sufficient-decrease constant, 0 < c1 < 1.
+    ``c2``
+        Curvature constant of the strong Wolfe conditions (``wolfe=True`` only),
+        0 < c1 < c2 < 1: with c2 <= c1 a Wolfe point need not exist.
+    ``shrink``
+        Backtracking factor, 0 < shrink < 1 (checked when present): shrink <= 0 tries
+        t = 0 or negative steps, shrink >= 1 never backtracks.
+    ``max_line_search``
+        Trials per search, an integer >= 1.
+
+    Parameters
+    ----------
+    options : dict
+        Method options with their defaults filled in.
+    wolfe : bool
+        Whether the method uses the strong-Wolfe search (then ``c2`` is checked).
+
+    Returns
+    -------
+    dict
+        ``options`` itself, with the checked values as float/int.
+    """
+    options["c1"] = check_interval("c1", options["c1"], 0.0, 1.0, closed_low=False)
+    if wolfe:
+        c2 = check_interval("c2", options["c2"], 0.0, 1.0, closed_low=False)
+        if not c2 > options["c1"]:
+            raise ValueError(f"c2 must be > c1 (strong Wolfe needs 0 < c1 < c2 < 1), got "
+                             f"c1={options['c1']!r}, c2={c2!r}")
+        options["c2"] = c2
+    if "shrink" in options:
+        options["shrink"] = check_interval("shrink", options["shrink"], 0.0, 1.0,
+                                           closed_low=False)
+    options["max_line_search"] = check_int("max_line_search", options["max_line_search"], 1)
+    return options
 
 
 @dataclass
@@ -254,29 +309,49 @@ def backtracking(line, f0: float, slope0: float, t0: float = 1.0, c1: float = 1e
     Returns
     -------
     LineSearchResult
+        ``success=False`` also when the trials reach the roundoff level of f (predicted
+        decrease -t phi'(0) below it) without an acceptable step, unless the first
+        trial's predicted decrease was itself within ``_NOISE_BAND`` roundoffs (the
+        optimum to working precision): no step of ~1e-15 is ever passed off as
+        progress.
     """
     t = float(t0)
     f = math.nan
+    noise = _noise(f0)
+    near = -slope0 * t <= _NOISE_BAND * noise
     for k in range(1, max_iter + 1):
+        if not near and -slope0 * t <= noise:
+            # Shrunk from far above the roundoff of f down to it without an acceptable
+            # step: from here on the values cannot certify a decrease (at the end
+            # x + t d == x and f == f0 "passes"), so the search has failed.
+            return LineSearchResult(t / shrink, f, k - 1, False)
         f = line.value(t)
-        if sufficient_decrease(f, f0, t, slope0, c1):
+        if sufficient_decrease(f, f0, t, slope0, c1, t0=t0):
             return LineSearchResult(t, f, k, True)
         t *= shrink
     return LineSearchResult(t / shrink, f, max_iter, False)
 
 
-def sufficient_decrease(f: float, f0: float, t: float, slope0: float, c1: float) -> bool:
+def sufficient_decrease(f: float, f0: float, t: float, slope0: float, c1: float,
+                        t0: float | None = None) -> bool:
     """The Armijo test f <= f0 + c1 t slope0 of :func:`backtracking`, roundoff-aware.
 
     Near the optimum the predicted decrease -t phi'(0) falls below the roundoff of f
     itself; the value test cannot tell a good step from a bad one there, so a step that
-    does not raise f beyond that roundoff is accepted, not shrunk away. False for a NaN
-    f.
+    does not raise f beyond that roundoff is accepted, not shrunk away. That rule only
+    applies when the search's first trial ``t0`` (default: ``t``) promised a decrease
+    within ``_NOISE_BAND`` roundoffs: a search that started far above the roundoff and
+    only got there by shrinking has failed (the direction does not descend), and must
+    say so rather than take a step of ~1e-15. False for a NaN f.
     """
-    if f <= f0 + c1 * t * slope0:
-        return True
     noise = _noise(f0)
-    return -slope0 * t <= noise and f <= f0 + noise
+    first = t if t0 is None else t0
+    near = -slope0 * first <= _NOISE_BAND * noise
+    # f0 + c1 t slope0 < f0 in exact arithmetic; f >= f0 passes only by the rounding of
+    # that sum (a tiny t, or x + t d == x), which certifies nothing away from the optimum.
+    if f <= f0 + c1 * t * slope0 and (f < f0 or near):
+        return True
+    return near and -slope0 * t <= noise and f <= f0 + noise
 
 
 def _noise(f0: float) -> float:

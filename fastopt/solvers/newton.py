@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_positive
 from ._cholesky import damped_cholesky_solve
 from ._template import SecondOrderSolver
+from .line_search import check_line_search_options
 from .registry import register
 
 __all__ = ["newton"]
@@ -45,6 +47,12 @@ class NewtonSolver(SecondOrderSolver):
     """Newton's method on the template of :class:`SecondOrderSolver`."""
 
     method = "newton"
+
+    def check_options(self):
+        """0 < c1 < 1, 0 < shrink < 1, max_line_search >= 1, damping0 > 0 (a zero shift
+        would retry the same failed factorization until the attempts run out)."""
+        check_line_search_options(self.options)
+        self.options["damping0"] = check_positive("damping0", self.options["damping0"])
 
     def setup(self):
         self.d_weights = None

@@ -28,8 +28,10 @@ import math
 
 import numpy as np
 
+from .._checks import check_int, check_interval
 from ._cg import conjugate_gradient
-from ._template import SecondOrderSolver
+from ._template import SecondOrderSolver, check_flag
+from .line_search import check_line_search_options
 from .registry import register
 
 __all__ = ["newton_cg"]
@@ -48,6 +50,17 @@ class NewtonCGSolver(SecondOrderSolver):
     """Inexact Newton with PCG on the template of :class:`SecondOrderSolver`."""
 
     method = "newton-cg"
+
+    def check_options(self):
+        """max_cg >= 1, 0 < eta_max < 1 (a forcing term >= 1 accepts d = 0 and the
+        search then has no descent direction), a boolean ``precondition`` and the
+        line-search options."""
+        opts = self.options
+        opts["max_cg"] = check_int("max_cg", opts["max_cg"], 1)
+        opts["eta_max"] = check_interval("eta_max", opts["eta_max"], 0.0, 1.0,
+                                         closed_low=False)
+        opts["precondition"] = check_flag("precondition", opts["precondition"])
+        check_line_search_options(opts)
 
     def setup(self):
         self.weights = None

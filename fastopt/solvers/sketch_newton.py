@@ -34,6 +34,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
+from .._checks import check_int, check_interval, check_positive
 from ._cholesky import damped_cholesky_solve
 from ._sketch import (
     approximate_leverage_scores,
@@ -42,7 +43,8 @@ from ._sketch import (
     sampled_gram,
     sketch_size,
 )
-from ._template import SecondOrderSolver, count_passes
+from ._template import SecondOrderSolver, check_flag, count_passes
+from .line_search import check_line_search_options
 from .registry import register
 
 __all__ = ["sketch_newton"]
@@ -65,12 +67,26 @@ class SketchNewtonSolver(SecondOrderSolver):
 
     method = "sketch-newton"
 
-    def setup(self):
-        obj = self.objective
+    def check_options(self):
+        """sketch_size None or >= 1, 0 < eps < 1, sketch_constant > 0, ``sampling`` one
+        of "uniform"/"leverage", a boolean ``line_search``, damping0 > 0 and the
+        line-search options (checked even for the greedy unit step, so that a bad value
+        is never silently ignored)."""
         opts = self.options
+        if opts["sketch_size"] is not None:
+            opts["sketch_size"] = check_int("sketch_size", opts["sketch_size"], 1)
+        opts["eps"] = check_interval("eps", opts["eps"], 0.0, 1.0, closed_low=False)
+        opts["sketch_constant"] = check_positive("sketch_constant", opts["sketch_constant"])
         if opts["sampling"] not in ("uniform", "leverage"):
             raise ValueError(f"sampling must be 'uniform' or 'leverage', got "
                              f"{opts['sampling']!r}")
+        opts["line_search"] = check_flag("line_search", opts["line_search"])
+        opts["damping0"] = check_positive("damping0", opts["damping0"])
+        check_line_search_options(opts)
+
+    def setup(self):
+        obj = self.objective
+        opts = self.options
         self.factored = not self.linear and callable(getattr(obj, "hessian_factors", None))
         if not (self.linear or self.factored):
             raise TypeError("sketch-newton needs a linear-model objective (Logistic, "
@@ -89,10 +105,7 @@ class SketchNewtonSolver(SecondOrderSolver):
         m = self.R.shape[0]
         s = opts["sketch_size"]
         if s is None:
-            s = sketch_size(obj.n_params, float(opts["eps"]), float(opts["sketch_constant"]))
-        s = int(s)
-        if s < 1:
-            raise ValueError(f"sketch_size must be >= 1, got {s}")
+            s = sketch_size(obj.n_params, opts["eps"], opts["sketch_constant"])
         self.s = min(s, m) if opts["sampling"] == "uniform" else s
         self.rng = np.random.default_rng(getattr(self.run, "seed", None))
         self.h = None
