@@ -168,6 +168,21 @@ def test_constants_bound_the_hessian(small_objective, rng):
     assert eig[0] >= 0.05 * (1 - 1e-9)
 
 
+@pytest.mark.parametrize("intercept", [False, True], ids=["no_intercept", "intercept"])
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_lipschitz_is_half_the_weighted_gram_eigenvalue(layout, intercept, rng):
+    # float32 X: the power iteration runs on the Gram kernels in X's dtype; the result
+    # must still match the float64 eigenvalue of X~^T diag(sw) X~ to ~float32 rounding.
+    X, y, sw, _, _ = _problem(rng, m=50, n=6, K=3, dtype=np.float32, intercept=intercept)
+    data = sp.csr_matrix(X) if layout == "csr" else X
+    obj = Multinomial(data, y, lam=0.1, sample_weight=sw, fit_intercept=intercept)
+    Xt = X.astype(np.float64)
+    if intercept:
+        Xt = np.hstack([Xt, np.ones((Xt.shape[0], 1))])
+    lam_max = np.linalg.eigvalsh(Xt.T @ (sw[:, None] * Xt))[-1]
+    assert obj.lipschitz() == pytest.approx(0.5 * lam_max + 0.1, rel=1e-6)
+
+
 def test_float32_data_is_used_without_a_copy(rng):
     X = rng.standard_normal((30, 4)).astype(np.float32)
     obj = Multinomial(X, rng.integers(0, 3, 30), lam=0.1)

@@ -17,12 +17,10 @@ lam = 1 / (C sum_i s_i). The kernels are ``multinomial_*`` (see
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from .. import _config
-from ..kernels import get_backend, resolve_backend
-from ._validation import check_data, check_dtype_option, check_lam, check_sample_weight
-from .base import Objective
+from ._spectral import gram_max_eig
+from .base import Objective, setup_linear_data
 
 __all__ = ["Multinomial", "encode_labels"]
 
@@ -106,28 +104,15 @@ class Multinomial(Objective):
     def __init__(self, X, y, lam=0.0, sample_weight=None, fit_intercept=False,
                  backend="auto", dtype=None) -> None:
         super().__init__()
-        self.X = check_data(X, "X", check_dtype_option(dtype))
-        m, n = self.X.shape
-        self.classes, self.y = encode_labels(y, m)
-        self.sw = check_sample_weight(sample_weight, m)
-        self.lam = check_lam(lam)
-        if not isinstance(fit_intercept, (bool, np.bool_)):
-            raise TypeError(f"fit_intercept must be a bool; got {fit_intercept!r}")
-        self.fit_intercept = bool(fit_intercept)
-        if not isinstance(backend, str):
-            raise TypeError(f"backend must be a string; got {backend!r}")
-        self.backend = resolve_backend(backend)
-        self.kernels = get_backend(self.backend)
+        # The data checks and backend choice of every linear model (host data only: there
+        # are no CUDA multinomial kernels).
+        setup_linear_data(self, X, y, lam, sample_weight, fit_intercept, backend, dtype,
+                          allow_device=False)
         if not hasattr(self.kernels, "multinomial_loss_grad"):
             raise ValueError(f"backend {self.backend!r} has no multinomial kernels; "
                              "use 'numba' or 'numpy'")
-        self.n_samples, self.n_features = m, n
         self.n_classes = int(self.classes.size)
-        self.n_params = self.n_classes * (n + int(self.fit_intercept))
-        self.dtype = self.X.dtype
-        self.is_sparse = sp.issparse(self.X)
-        self._data = ((self.X.data, self.X.indices, self.X.indptr, n) if self.is_sparse
-                      else (self.X,))
+        self.n_params = self.n_classes * (self.n_features + int(self.fit_intercept))
         suffix = "_csr" if self.is_sparse else ""
         k = self.kernels
         self._k_loss = getattr(k, "multinomial_loss" + suffix)
@@ -141,6 +126,11 @@ class Multinomial(Objective):
         self._proba = None
         self._proba_at = None
         self._lipschitz = None
+
+    def _check_targets(self, y, m: int) -> np.ndarray:
+        """Class indices of the labels ``y`` (sets :attr:`classes`); see :func:`encode_labels`."""
+        self.classes, c = encode_labels(y, m)
+        return c
 
     def _work_cols(self) -> int:
         # Partial gradient, two K-vectors of per-row scratch, one partial loss.
@@ -227,28 +217,19 @@ class Multinomial(Objective):
         return 0.0 if self.fit_intercept else self.lam
 
     def _max_eig_gram(self, max_iter: int = 1000, tol: float = 1e-10) -> float:
-        X, sw, n = self.X, self.sw, self.n_features
-        p = n + int(self.fit_intercept)
-        v = np.abs(np.random.default_rng(0).standard_normal(p)) + 1.0
-        v /= np.linalg.norm(v)
-        rho = 0.0
-        for _ in range(max_iter):
-            z = np.asarray(X @ v[:n], dtype=np.float64)
-            if self.fit_intercept:
-                z += v[n]
-            z *= sw
-            u = np.empty(p)
-            u[:n] = np.asarray(X.T @ z, dtype=np.float64).reshape(-1)
-            if self.fit_intercept:
-                u[n] = z.sum()
-            rho_prev, rho = rho, float(v @ u)
-            norm = float(np.linalg.norm(u))
-            if norm == 0.0:
-                return 0.0
-            v = u / norm
-            if abs(rho - rho_prev) <= tol * abs(rho):
-                break
-        return rho
+        """lambda_max(X~^T diag(sw) X~) by power iteration over the backend's Gram kernels.
+
+        One pass over X per product, in X's dtype by the kernel (float32 X is never
+        upcast to an m x n float64 temporary). The scratch is the (T, p) one of the Gram
+        kernels, allocated once here (the multinomial scratch has another layout).
+        """
+        suffix = "_csr" if self.is_sparse else ""
+        k = self.kernels
+        p = self.n_features + int(self.fit_intercept)
+        return gram_max_eig(getattr(k, "max_eig_gram" + suffix),
+                            getattr(k, "weighted_hvp" + suffix), self._data, self.sw,
+                            self.n_features, self.fit_intercept,
+                            np.zeros((_config.n_chunks(), p)), max_iter, tol)
 
     # --- predictions ----------------------------------------------------------------------
 

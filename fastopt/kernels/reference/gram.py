@@ -15,8 +15,9 @@ With ``A`` the (m, n) data matrix and ``A~ = [A, 1]`` when the coefficient vecto
 
 The public helpers :func:`linear_predictor`, :func:`transpose_product`, :func:`add_l2`
 and :func:`as_csr` are shared with the other reference modules (they are not kernels and
-are not in ``__all__``). Everything is accumulated in float64: a float32 ``X`` times a
-float64 vector is promoted by NumPy and SciPy.
+are not in ``__all__``). Everything is accumulated in float64: a dense float32 ``X`` is
+converted to float64 a block of rows at a time (never as a whole m x n copy), a CSR one
+is promoted by SciPy.
 """
 
 from __future__ import annotations
@@ -44,19 +45,62 @@ def as_csr(data, indices, indptr, n_features):
     return sp.csr_matrix((data, indices, indptr), shape=(m, int(n_features)), copy=False)
 
 
+#: Rows of a float32 ``X`` converted to float64 at a time (about 4 MB per block), so that
+#: the reference never makes an m x n float64 copy of X yet accumulates in float64.
+_BLOCK_ELEMENTS = 1 << 19
+
+
+def _float64_row_blocks(A):
+    """``(start, stop, block)`` over the rows of a dense ``A``, each block float64.
+
+    float64 ``A`` is yielded whole (a view, no copy); any other dtype is converted one
+    block of rows at a time into one reused buffer.
+    """
+    m, n = A.shape
+    if A.dtype == np.float64:
+        yield 0, m, A
+        return
+    rows = max(1, _BLOCK_ELEMENTS // max(n, 1))
+    buf = np.empty((min(rows, m), n))
+    for start in range(0, m, rows):
+        stop = min(start + rows, m)
+        block = buf[: stop - start]
+        block[...] = A[start:stop]
+        yield start, stop, block
+
+
 def linear_predictor(A, w):
-    """``z = A w[:n] (+ w[n])`` in float64, shape (m,), for an ndarray or CSR ``A``."""
+    """``z = A w[:n] (+ w[n])`` in float64, shape (m,), for an ndarray or CSR ``A``.
+
+    Dense float32 ``A`` is multiplied block by block in float64 (no m x n copy).
+    """
     n = A.shape[1]
-    z = np.asarray(A @ np.asarray(w[:n], dtype=np.float64), dtype=np.float64)
+    wn = np.asarray(w[:n], dtype=np.float64)
+    if sp.issparse(A):
+        z = np.asarray(A @ wn, dtype=np.float64)
+    else:
+        z = np.empty(A.shape[0])
+        for start, stop, block in _float64_row_blocks(A):
+            np.matmul(block, wn, out=z[start:stop])
     if w.shape[0] > n:
-        z = z + w[n]
+        z += w[n]
     return z
 
 
 def transpose_product(A, u, out):
-    """``out[:n] = A^T u`` and, when ``len(out) = n + 1``, ``out[n] = sum(u)``."""
+    """``out[:n] = A^T u`` and, when ``len(out) = n + 1``, ``out[n] = sum(u)``.
+
+    Dense float32 ``A`` is multiplied block by block in float64 (no m x n copy).
+    """
     n = A.shape[1]
-    out[:n] = A.T @ np.asarray(u, dtype=np.float64)
+    u = np.asarray(u, dtype=np.float64)
+    if sp.issparse(A):
+        out[:n] = A.T @ u
+    else:
+        acc = np.zeros(n)
+        for start, stop, block in _float64_row_blocks(A):
+            acc += u[start:stop] @ block
+        out[:n] = acc
     if out.shape[0] > n:
         out[n] = np.sum(u)
 
