@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 
 import numpy as np
 
+from ._checks import check_int, check_nonnegative, check_positive
 from ._result import OptimizeResult
 
 __all__ = ["minimize", "COMMON_OPTIONS"]
@@ -38,18 +38,6 @@ _COUNTERS = ("nfev", "njev", "nhev", "n_passes")
 
 def _is_objective(fun) -> bool:
     return all(hasattr(fun, a) for a in ("n_params", "loss_grad", "value", "grad"))
-
-
-def _check_nonneg(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
-
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _wrap_callback(callback):
@@ -80,6 +68,9 @@ def _check_x0(x0, p):
         raise ValueError("x0 is empty")
     if not np.all(np.isfinite(x)):
         raise ValueError("x0 contains NaN or inf")
+    # A finite but huge x0 (|x_i| >= ~1e154) is accepted: its f or gradient norm overflows
+    # to inf and the run reports DIVERGED at k = 0 with x = x0, in both loops, without an
+    # overflow warning (the norms are computed under np.errstate, see solvers.run).
     return x
 
 
@@ -159,21 +150,26 @@ def minimize(fun, x0, args=(), method="gd", jac=None, hess=None, hessp=None, cal
     else:
         raise TypeError(f"fun must be an objective or a callable, got {type(fun).__name__}")
 
-    tol = _check_nonneg("tol", common["tol"])
-    xtol = _check_nonneg("xtol", common["xtol"])
-    ftol = _check_nonneg("ftol", common["ftol"])
-    max_iter = _check_int("max_iter", common["max_iter"], 0)
+    tol = check_nonnegative("tol", common["tol"])
+    xtol = check_nonnegative("xtol", common["xtol"])
+    ftol = check_nonnegative("ftol", common["ftol"])
+    max_iter = check_int("max_iter", common["max_iter"], 0)
     max_time = common["max_time"]
-    if isinstance(max_time, bool) or not isinstance(max_time, numbers.Real) or not max_time > 0:
-        raise ValueError(f"max_time must be a number > 0, got {max_time!r}")
-    history_every = _check_int("history_every", common["history_every"], 0)
+    # inf (the default) disables the time limit; anything else must be a finite time > 0.
+    if not (isinstance(max_time, float) and max_time == math.inf):
+        max_time = check_positive("max_time", max_time)
+    history_every = check_int("history_every", common["history_every"], 0)
     batch_size = common["batch_size"]
     if batch_size is not None:
-        batch_size = _check_int("batch_size", batch_size, 1)
+        batch_size = check_int("batch_size", batch_size, 1)
+        if spec.order == 2:
+            # Second-order methods use full gradients and curvature: a batch_size they
+            # would ignore is refused rather than silently dropped.
+            raise ValueError(f"batch_size is not supported by method {spec.name!r} "
+                             "(a second-order method uses full gradients)")
     seed = common["seed"]
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-                             or seed < 0):
-        raise ValueError(f"seed must be None or an integer >= 0, got {seed!r}")
+    if seed is not None:
+        seed = check_int("seed", seed, 0)
     backend = common["backend"]
     if not isinstance(backend, str):
         raise TypeError(f"backend must be a string, got {backend!r}")

@@ -15,6 +15,16 @@ Step-size schedules (alpha_0 = ``init``):
     inverse_sqrt    alpha_t = alpha_0 / sqrt(1 + t / tau)
     warmup          linear ramp from ``start`` to schedule(0) over w steps, then schedule(t - w)
 
+Parameters are checked when the schedule is built (``ValueError``/``TypeError`` naming
+the parameter): ``init`` > 0 for the decays that only make sense as learning rates
+(:func:`step`, :func:`exponential`, :func:`cosine`, :func:`inverse_sqrt`, whose ``gamma``
+and ``tau`` must be > 0 too); ``end`` >= 0 (:func:`linear`, :func:`cosine`) and ``start``
+>= 0 (:func:`warmup`), since a ramp or a decay may touch 0; :func:`constant` and
+:func:`linear` also serve as momentum schedules and accept 0. The solvers check each
+value they use: a learning rate must be > 0 at every step it is used (so a decay to
+``end = 0`` or a warm-up from ``start = 0`` is refused at the step where it reaches 0:
+give ``end > 0`` / ``start > 0`` for a solver), and a momentum must be in [0, 1).
+
 Momentum schedules: :func:`constant` and :func:`nesterov_momentum` (rho_k = (k - 1)/(k + 2)),
 and :class:`AdaptiveRestart` (O'Donoghue and Candes, 2015), which restarts the
 momentum sequence whenever the solver reports that a step went uphill.
@@ -22,10 +32,11 @@ momentum sequence whenever the solver reports that a step went uphill.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
+
+from ._checks import check_int, check_nonnegative, check_positive, check_real
 
 __all__ = [
     "Schedule", "constant", "linear", "step", "exponential", "cosine", "inverse_sqrt",
@@ -58,31 +69,21 @@ class Schedule:
         return f"{self.name}({params})"
 
 
-def _finite(**values):
-    for name, v in values.items():
-        if not (isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v)):
-            raise ValueError(f"{name} must be a finite number, got {v!r}")
-
-
-def _positive_int(**values):
-    for name, v in values.items():
-        if int(v) != v or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-
-
 def constant(value: float) -> Schedule:
-    """alpha_t = value."""
-    _finite(value=value)
+    """alpha_t = value (any finite number: also a momentum schedule, where 0 is valid)."""
+    check_real("value", value)
     return Schedule("constant", lambda t: np.full(t.shape, float(value)), value=value)
 
 
 def linear(init: float, end: float, steps: int) -> Schedule:
     """Linear ramp: (1 - t/tau) init + (t/tau) end for t < tau = ``steps``, then ``end``.
 
-    A warm-up when ``end > init``, a decay when ``end < init``.
+    A warm-up when ``end > init``, a decay when ``end < init``. ``init`` and ``end``
+    must be >= 0 (a learning-rate ramp may start at 0; a momentum ramp too).
     """
-    _finite(init=init, end=end)
-    _positive_int(steps=steps)
+    check_nonnegative("init", init)
+    check_nonnegative("end", end)
+    check_int("steps", steps, 1)
 
     def f(t):
         frac = np.minimum(t / steps, 1.0)
@@ -92,25 +93,30 @@ def linear(init: float, end: float, steps: int) -> Schedule:
 
 
 def step(init: float, step_size: int, gamma: float = 0.1) -> Schedule:
-    """alpha_t = init * gamma^floor(t / step_size)."""
-    _finite(init=init, gamma=gamma)
-    _positive_int(step_size=step_size)
+    """alpha_t = init * gamma^floor(t / step_size), a learning rate: init > 0, gamma > 0."""
+    check_positive("init", init)
+    check_positive("gamma", gamma)
+    check_int("step_size", step_size, 1)
     return Schedule("step", lambda t: init * gamma ** np.floor(t / step_size),
                     init=init, step_size=step_size, gamma=gamma)
 
 
 def exponential(init: float, gamma: float) -> Schedule:
-    """alpha_t = init * gamma^t."""
-    _finite(init=init, gamma=gamma)
-    if not gamma > 0:
-        raise ValueError(f"gamma must be > 0, got {gamma}")
+    """alpha_t = init * gamma^t, a learning rate: init > 0, gamma > 0."""
+    check_positive("init", init)
+    check_positive("gamma", gamma)
     return Schedule("exponential", lambda t: init * gamma ** t, init=init, gamma=gamma)
 
 
 def cosine(init: float, steps: int, end: float = 0.0) -> Schedule:
-    """Cosine decay from ``init`` to ``end`` over tau = ``steps``, then ``end``."""
-    _finite(init=init, end=end)
-    _positive_int(steps=steps)
+    """Cosine decay from ``init`` (> 0) to ``end`` (>= 0) over tau = ``steps``, then ``end``.
+
+    With the default ``end = 0`` the rate is 0 from t = tau on, which the solvers refuse
+    at that step: give ``end > 0`` or ``max_iter < steps``.
+    """
+    check_positive("init", init)
+    check_nonnegative("end", end)
+    check_int("steps", steps, 1)
 
     def f(t):
         frac = np.minimum(t, steps) / steps
@@ -120,10 +126,9 @@ def cosine(init: float, steps: int, end: float = 0.0) -> Schedule:
 
 
 def inverse_sqrt(init: float, tau: float = 1.0) -> Schedule:
-    """alpha_t = init / sqrt(1 + t / tau)."""
-    _finite(init=init, tau=tau)
-    if not tau > 0:
-        raise ValueError(f"tau must be > 0, got {tau}")
+    """alpha_t = init / sqrt(1 + t / tau), a learning rate: init > 0, tau > 0."""
+    check_positive("init", init)
+    check_positive("tau", tau)
     return Schedule("inverse_sqrt", lambda t: init / np.sqrt(1.0 + t / tau), init=init, tau=tau)
 
 
@@ -131,13 +136,15 @@ def warmup(schedule, steps: int, start: float = 0.0) -> Schedule:
     """Linear warm-up from ``start`` to ``schedule(0)`` over w = ``steps``, then shifted.
 
     alpha_t = start + (schedule(0) - start) t / w for t < w, schedule(t - w) afterwards.
+    ``start`` >= 0; with the default ``start = 0`` alpha_0 = 0, which the solvers refuse
+    as a learning rate: give ``start > 0`` there.
     """
     base = as_schedule(schedule)
-    _positive_int(steps=steps)
-    _finite(start=start)
+    check_int("steps", steps, 1)
+    check_nonnegative("start", start)
 
     def f(t):
-        top = base(0)
+        top = float(_evaluate(base, np.zeros(1, np.int64))[0])
         after = _evaluate(base, np.maximum(t - steps, 0).astype(np.int64))
         ramp = start + (top - start) * t / steps
         return np.where(t < steps, ramp, after)
@@ -154,9 +161,21 @@ class AdaptiveRestart:
     """Momentum schedule with adaptive restart (O'Donoghue and Candes, 2015).
 
     rho_k = base(k - k_r), where k_r is the iteration of the last restart. The solver
-    restarts (``restart(k)``) when the step went uphill: with ``scheme="gradient"``
-    when grad f(y_k)^T (x_{k+1} - x_k) > 0, with ``scheme="function"`` when
-    f(x_{k+1}) > f(x_k). A restart also zeroes the momentum state s.
+    restarts (``restart(k + 1)``) after the step from iterate k when it went uphill. With
+    x_{k+1} = y_k - alpha grad f(y_k) and y_k = x_k + rho_k (x_k - x_{k-1}) the
+    look-ahead point (the point Nesterov evaluates, see :func:`fastopt.updates.nesterov_`):
+
+    - ``scheme="gradient"``: grad f(y_k)^T (x_{k+1} - x_k) > 0, O'Donoghue and Candes'
+      gradient scheme exactly.
+    - ``scheme="function"``: f(y_k) > f(y_{k-1}), the function values at *consecutive
+      look-ahead points*. This is a variant of O'Donoghue and Candes' function scheme,
+      which compares f(x_{k+1}) > f(x_k) at the gradient-step iterates: the solver has
+      f only at the look-ahead points, and evaluating f(x_{k+1}) as well would cost one
+      more pass over the data per iteration. Without momentum (rho = 0, y_k = x_k) it
+      is their test applied one step later. It uses full function values, so the
+      solvers refuse it with ``batch_size``.
+
+    A restart sets x (the stored y_{k+1}) to x_{k+1} and zeroes the momentum state s.
 
     Parameters
     ----------
@@ -189,7 +208,13 @@ class AdaptiveRestart:
 
 
 def adaptive_restart(base=None, scheme: str = "gradient") -> AdaptiveRestart:
-    """A fresh :class:`AdaptiveRestart` momentum schedule."""
+    """A fresh :class:`AdaptiveRestart` momentum schedule.
+
+    ``scheme="gradient"`` restarts when grad f(y_k)^T (x_{k+1} - x_k) > 0;
+    ``scheme="function"`` restarts when f(y_k) > f(y_{k-1}), at consecutive look-ahead
+    points y_k, a variant of O'Donoghue and Candes' f(x_{k+1}) > f(x_k) that needs no
+    extra function evaluation (see :class:`AdaptiveRestart`).
+    """
     return AdaptiveRestart(base, scheme)
 
 
@@ -201,9 +226,14 @@ def as_schedule(value):
 
 
 def _evaluate(schedule, t: np.ndarray) -> np.ndarray:
+    """``schedule`` at the integer array ``t`` (any shape, 0-d included), same shape."""
+    t = np.asarray(t)
     if isinstance(schedule, (Schedule, AdaptiveRestart)):
         return np.asarray(schedule(t), dtype=np.float64)
-    return np.array([float(schedule(int(k))) for k in t], dtype=np.float64)
+    # A user callable takes one int at a time; a 0-d t is iterated as a 1-element array.
+    flat = np.atleast_1d(t).ravel()
+    values = np.array([float(schedule(int(k))) for k in flat], dtype=np.float64)
+    return values.reshape(t.shape)
 
 
 def tabulate(schedule, n: int) -> np.ndarray:

@@ -22,6 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# The formulas the solvers use for their defaults live at the solvers level (a layer
+# below); they are public here under their theory names.
+from .solvers._parameters import check_L_mu, heavy_ball_parameters, nesterov_parameters
+
 __all__ = [
     "hessian_extremes", "lipschitz_estimate", "strong_convexity_estimate",
     "condition_number", "heavy_ball_parameters", "nesterov_parameters", "step_bound",
@@ -106,46 +110,15 @@ def strong_convexity_estimate(objective, x, method: str = "lanczos", **kwargs) -
     return hessian_extremes(objective, x, method, **kwargs)[0]
 
 
-def _check_L_mu(L, mu, need_mu=True):
-    if not (math.isfinite(L) and L > 0):
-        raise ValueError(f"L must be a finite number > 0, got {L}")
-    if need_mu and not (math.isfinite(mu) and 0 < mu <= L):
-        raise ValueError(f"mu must satisfy 0 < mu <= L, got mu={mu}, L={L}")
-
-
 def condition_number(L: float, mu: float) -> float:
     """kappa = L / mu."""
-    _check_L_mu(L, mu)
+    check_L_mu(L, mu)
     return L / mu
-
-
-def heavy_ball_parameters(L: float, mu: float) -> tuple[float, float]:
-    """(alpha*, rho*) of Polyak's heavy ball, optimal on quadratics with spectrum in [mu, L].
-
-    alpha* = 4 / (sqrt L + sqrt mu)^2, rho* = ((sqrt L - sqrt mu) / (sqrt L + sqrt mu))^2;
-    the iterates then converge at the rate (sqrt kappa - 1)/(sqrt kappa + 1) per step.
-    """
-    _check_L_mu(L, mu)
-    sL, sm = math.sqrt(L), math.sqrt(mu)
-    return 4.0 / (sL + sm) ** 2, ((sL - sm) / (sL + sm)) ** 2
-
-
-def nesterov_parameters(L: float, mu: float = 0.0) -> tuple[float, float | None]:
-    """(alpha, rho) for Nesterov: 1/L and (sqrt kappa - 1)/(sqrt kappa + 1) if mu > 0.
-
-    With ``mu == 0`` rho is None: use the schedule (k - 1)/(k + 2)
-    (:func:`fastopt.schedules.nesterov_momentum`).
-    """
-    _check_L_mu(L, mu, need_mu=mu > 0)
-    if mu <= 0:
-        return 1.0 / L, None
-    sk = math.sqrt(L / mu)
-    return 1.0 / L, (sk - 1.0) / (sk + 1.0)
 
 
 def step_bound(L: float) -> float:
     """2 / L: gradient descent with a constant step is stable below it (on quadratics, iff)."""
-    _check_L_mu(L, 0.0, need_mu=False)
+    check_L_mu(L, 0.0, need_mu=False)
     return 2.0 / L
 
 

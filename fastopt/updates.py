@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_interval, check_nonnegative, check_positive
 from .kernels import get_backend
 
 __all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_"]
@@ -62,15 +63,15 @@ def _check_arrays(x, state: dict, g) -> None:
 
 
 def _check_positive(**values) -> None:
+    """Each value a finite number > 0 (``ValueError``/``TypeError`` naming it)."""
     for name, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{name} must be > 0, got {value}")
+        check_positive(name, value)
 
 
 def _check_unit(**values) -> None:
+    """Each value a finite number in [0, 1)."""
     for name, value in values.items():
-        if not 0.0 <= value < 1.0:
-            raise ValueError(f"{name} must be in [0, 1), got {value}")
+        check_interval(name, value, 0.0, 1.0)
 
 
 def gd_(x, g, lr, *, backend="numba"):
@@ -201,7 +202,6 @@ def adamw_(x, m, v, g, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_deca
     ``weight_decay`` (>= 0) is decoupled from the gradient (Loshchilov and Hutter).
     """
     vm = _adam_checks(x, m, v, g, t, lr, beta1, beta2, eps, v_max)
-    if not weight_decay >= 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    check_nonnegative("weight_decay", weight_decay)
     _kernels(backend).adamw_(x, m, v, g, int(t), float(lr), float(beta1), float(beta2),
                              float(eps), float(weight_decay), vm)

@@ -1,5 +1,7 @@
 """fo.minimize: the scipy contract, options, callbacks, validation, robustness, history."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -58,11 +60,19 @@ def test_unknown_options_are_named():
     ("adamw", {"weight_decay": -1.0}, "weight_decay"),
     ("sam", {"rho": 0.0, "lr": 0.1}, "rho"),
     ("gd", {"lr": 0.1, "tol": -1.0}, "tol"),
-    ("gd", {"lr": 0.1, "max_iter": 1.5}, "max_iter"),
+    ("gd", {"lr": 0.1, "max_iter": -1}, "max_iter"),
+    ("gd", {"lr": 0.1, "max_time": float("nan")}, "max_time"),
 ])
 def test_invalid_hyperparameters_name_the_parameter(method, opts, name):
     with pytest.raises(ValueError, match=name):
         fo.minimize(quad, np.ones(2), jac=quad_grad, method=method, **opts)
+
+
+@pytest.mark.parametrize("opts,name", [({"max_iter": 1.5}, "max_iter"), ({"seed": 1.0}, "seed"),
+                                       ({"tol": "1e-6"}, "tol")])
+def test_options_of_the_wrong_type_name_the_parameter(opts, name):
+    with pytest.raises(TypeError, match=name):
+        fo.minimize(quad, np.ones(2), jac=quad_grad, method="gd", lr=0.1, **opts)
 
 
 def test_x0_validation():
@@ -135,3 +145,61 @@ def test_counters_count_this_run_only():
     obj.value(np.ones(1))
     res = fo.minimize(obj, np.array([3.0]), method="gd", max_iter=5, tol=0.0)
     assert res.nfev == 6 and res.njev == 6
+
+
+@pytest.mark.parametrize("loop", ["python", "compiled"])
+def test_xtol_zero_does_not_stop_on_a_zero_step(loop):
+    # At x = 1e20 a step of lr * g = 1e-40 * 5e19 is lost to rounding: x_{k+1} == x_k
+    # exactly. With the default xtol = 0 that is not convergence: the run hits max_iter.
+    obj = fo.problems.LeastSquares(np.eye(2), np.zeros(2), backend="numba")
+    res = fo.minimize(obj, np.full(2, 1e20), method="gd", lr=1e-40, max_iter=5, loop=loop)
+    assert res.loop == loop
+    assert np.all(res.history.step_norm[1:] == 0.0)  # the steps were zero
+    assert res.status == Status.MAX_ITER and not res.success and res.nit == 5
+
+
+@pytest.mark.parametrize("loop", ["python", "compiled"])
+def test_divergence_at_the_start_returns_x0_without_warnings(loop):
+    obj = fo.problems.LeastSquares(np.eye(3), np.ones(3), backend="numba")
+    x0 = np.full(3, 1e200)  # finite, but ||grad f(x0)||^2 overflows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = fo.minimize(obj, x0, method="gd", lr=0.1, loop=loop)
+    assert res.loop == loop
+    assert res.status == Status.DIVERGED and res.nit == 0
+    np.testing.assert_array_equal(res.x, x0)  # x0 itself, never uninitialized memory
+    assert not np.isfinite(res.fun) and not np.isfinite(res.history.grad_norm[0])
+
+
+def test_divergence_at_the_start_is_the_same_in_both_loops():
+    obj = fo.problems.LeastSquares(np.eye(3), np.ones(3), backend="numba")
+    a, b = (fo.minimize(obj, np.full(3, 1e200), method="gd", lr=0.1, loop=loop)
+            for loop in ("python", "compiled"))
+    np.testing.assert_array_equal(a.x, b.x)
+    np.testing.assert_array_equal([a.fun, a.status, a.nit], [b.fun, b.status, b.nit])
+
+
+def test_nan_gradient_with_finite_objective_diverges():
+    def f(x):
+        return float(np.sum(np.nan_to_num(x) ** 2))  # finite even at a NaN x
+
+    def grad(x):
+        return np.full_like(x, np.nan) if not x[0] >= 0.5 else 2 * x
+
+    res = fo.minimize(f, np.ones(2), jac=grad, method="gd", lr=0.4, max_iter=50)
+    # x1 = 0.2 has a NaN gradient: divergence, and the best iterate with a finite
+    # gradient (x0) is returned.
+    assert res.status == Status.DIVERGED and res.nit == 1
+    np.testing.assert_array_equal(res.x, [1.0, 1.0])
+    assert res.fun == 2.0 and np.all(np.isfinite(res.jac))
+
+
+def test_batch_size_is_refused_by_second_order_methods():
+    from fastopt.solvers import registry
+
+    obj = fo.problems.LeastSquares(np.eye(3), np.ones(3), backend="numba")
+    second = [n for n in registry.names() if registry.get(n).order == 2]
+    assert {"newton", "lbfgs"} <= set(second)
+    for method in second:
+        with pytest.raises(ValueError, match=f"batch_size is not supported by method '{method}'"):
+            fo.minimize(obj, np.zeros(3), method=method, batch_size=2)

@@ -61,3 +61,27 @@ def test_invalid_parameters_are_named():
         S.cosine(float("nan"), 10)
     with pytest.raises(ValueError, match="t must be >= 0"):
         S.constant(1.0)(-1)
+
+
+def test_warmup_of_a_user_callable_at_a_scalar_step():
+    s = S.warmup(lambda t: 0.1 * 0.5 ** t, 3, start=0.01)
+    assert s(5) == pytest.approx(0.1 * 0.5 ** 2, rel=1e-15)
+    assert s(1) == pytest.approx(0.01 + 0.09 / 3, rel=1e-15)
+    np.testing.assert_allclose(s(np.arange(6)), [s(t) for t in range(6)], rtol=1e-15)
+    assert S.warmup(lambda t: 0.1, 3)(5) == 0.1
+
+
+@pytest.mark.parametrize("build,name", [
+    (lambda: S.step(1.0, 4, gamma=0.0), "gamma"),
+    (lambda: S.step(1.0, 4, gamma=-0.5), "gamma"),
+    (lambda: S.step(0.0, 4), "init"),
+    (lambda: S.exponential(-1.0, 0.9), "init"),
+    (lambda: S.cosine(0.0, 10), "init"),
+    (lambda: S.cosine(1.0, 10, end=-0.1), "end"),
+    (lambda: S.inverse_sqrt(-1.0), "init"),
+    (lambda: S.linear(-0.1, 1.0, 10), "init"),
+    (lambda: S.warmup(S.constant(0.5), 4, start=-0.1), "start"),
+])
+def test_learning_rate_schedules_refuse_nonpositive_rates(build, name):
+    with pytest.raises(ValueError, match=name):
+        build()

@@ -78,3 +78,20 @@ def test_certificate_holds_on_a_gd_run_and_catches_a_violation():
     # small for the first gradient: the certificate must say violated.
     bad = theory.certify_gd(res, f_star=float(res.history.fun[0]) - 1e-6)
     assert not bad.held and bad.worst_ratio > 1.0
+
+
+def test_parameter_formulas_live_below_theory():
+    import ast
+    import pathlib
+
+    from fastopt.solvers import _parameters
+
+    # The public names stay in fo.theory; the solvers take them from their own layer.
+    assert theory.heavy_ball_parameters is _parameters.heavy_ball_parameters
+    assert theory.nesterov_parameters is _parameters.nesterov_parameters
+    solvers = pathlib.Path(_parameters.__file__).parent
+    for path in solvers.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.level == 2 and node.module == "theory"), path.name
+                assert node.module != "fastopt.theory", path.name

@@ -157,6 +157,12 @@ def test_public_api_validation():
     g = np.zeros(4, np.float32)
     with pytest.raises(ValueError, match="lr"):
         fo.updates.gd_(x, g, 0.0)
+    with pytest.raises(ValueError, match="lr must be finite"):
+        fo.updates.gd_(x, g, float("inf"))
+    with pytest.raises(ValueError, match="momentum must be finite"):
+        fo.updates.heavy_ball_(x, np.zeros_like(x), g, 0.1, float("nan"))
+    with pytest.raises(TypeError, match="lr"):
+        fo.updates.gd_(x, g, "0.1")
     with pytest.raises(ValueError, match="momentum"):
         fo.updates.heavy_ball_(x, np.zeros_like(x), g, 0.1, 1.0)
     with pytest.raises(ValueError, match="eps"):

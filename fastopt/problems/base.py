@@ -14,12 +14,15 @@ the per-row loss of a linear predictor and their constants L and mu.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 
 from .. import _config
 from ..kernels import get_backend, resolve_backend
 from ._cuda import attach_device, check_device_data, is_device_input, to_host
+from ._spectral import gram_max_eig
 from ._validation import (
     check_data,
     check_dtype_option,
@@ -29,6 +32,57 @@ from ._validation import (
 )
 
 __all__ = ["LinearObjective", "Objective"]
+
+
+def setup_linear_data(obj, X, y, lam, sample_weight, fit_intercept, backend, dtype,
+                      allow_device: bool = True) -> None:
+    """Validate the data of a linear-model objective and pick its backend (shared setup).
+
+    The one constructor path of :class:`LinearObjective` and
+    :class:`~fastopt.problems.Multinomial`. Checks, in this order, ``dtype``, ``X``,
+    ``y`` (by ``obj._check_targets(y, m)``, which returns the stored targets), the sample
+    weights, ``lam``, ``fit_intercept`` and ``backend``, and sets on ``obj``: ``X``, ``y``,
+    ``sw``, ``lam``, ``fit_intercept``, ``backend`` (resolved), ``kernels``,
+    ``n_samples``, ``n_features``, ``dtype``, ``is_sparse`` and ``_data`` (``(X,)`` or the
+    CSR arrays ``(data, indices, indptr, n)`` that the kernels take). The caller sets
+    ``n_params``, its kernels and its scratch.
+
+    Parameters
+    ----------
+    obj : object
+        The objective being constructed.
+    X, y, lam, sample_weight, fit_intercept, backend, dtype
+        As in :class:`LinearObjective`.
+    allow_device : bool
+        Accept a GPU array X (used in place; needs ``backend="cuda"``). When False a GPU
+        array goes through the host checks like any other input.
+    """
+    forced = check_dtype_option(dtype)
+    if allow_device and is_device_input(X):
+        # A GPU array (numba, CuPy, PyTorch) is used in place, checked on the device;
+        # y and the sample weights are small and validated on the host.
+        if backend != "cuda":
+            raise ValueError(f"X is a GPU array; it needs backend='cuda', not {backend!r}")
+        obj.X = check_device_data(X, "X", forced)
+        y, sample_weight = to_host(y), to_host(sample_weight)
+    else:
+        obj.X = check_data(X, "X", forced)
+    m, n = obj.X.shape
+    obj.y = obj._check_targets(y, m)
+    obj.sw = check_sample_weight(sample_weight, m)
+    obj.lam = check_lam(lam)
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"fit_intercept must be a bool; got {fit_intercept!r}")
+    obj.fit_intercept = bool(fit_intercept)
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a string; got {backend!r}")
+    obj.backend = resolve_backend(backend)
+    obj.kernels = get_backend(obj.backend)
+    obj.n_samples = m
+    obj.n_features = n
+    obj.dtype = obj.X.dtype
+    obj.is_sparse = sp.issparse(obj.X)
+    obj._data = (obj.X.data, obj.X.indices, obj.X.indptr, n) if obj.is_sparse else (obj.X,)
 
 
 class Objective:
@@ -215,6 +269,22 @@ class Objective:
         return f"{type(self).__name__}(n_params={getattr(self, 'n_params', None)})"
 
 
+class KernelArguments(NamedTuple):
+    """What a compiled solver loop passes to a linear objective's kernels.
+
+    ``prefix`` names the kernel family (``"logistic"``, ``"lsq"``); ``data`` is ``(X,)``
+    (dense) or ``(data, indices, indptr, n_features)`` (CSR); ``work`` the scratch of the
+    parallel reductions, of shape (n_chunks, p).
+    """
+
+    prefix: str
+    data: tuple
+    y: np.ndarray
+    sw: np.ndarray
+    lam: float
+    work: np.ndarray
+
+
 class LinearObjective(Objective):
     """Shared machinery of objectives of a linear predictor ``z = X w[:n] (+ w[n])``.
 
@@ -265,36 +335,8 @@ class LinearObjective(Objective):
     def __init__(self, X, y, lam, sample_weight=None, fit_intercept=False, backend="auto",
                  dtype=None) -> None:
         super().__init__()
-        forced = check_dtype_option(dtype)
-        if is_device_input(X):
-            # A GPU array (numba, CuPy, PyTorch) is used in place, checked on the device;
-            # y and the sample weights are small and validated on the host.
-            if backend != "cuda":
-                raise ValueError(f"X is a GPU array; it needs backend='cuda', not {backend!r}")
-            self.X = check_device_data(X, "X", forced)
-            y, sample_weight = to_host(y), to_host(sample_weight)
-        else:
-            self.X = check_data(X, "X", forced)
-        m, n = self.X.shape
-        self.y = self._check_targets(y, m)
-        self.sw = check_sample_weight(sample_weight, m)
-        self.lam = check_lam(lam)
-        if not isinstance(fit_intercept, (bool, np.bool_)):
-            raise TypeError(f"fit_intercept must be a bool; got {fit_intercept!r}")
-        self.fit_intercept = bool(fit_intercept)
-        if not isinstance(backend, str):
-            raise TypeError(f"backend must be a string; got {backend!r}")
-        self.backend = resolve_backend(backend)
-        self.kernels = get_backend(self.backend)
-        self.n_samples = m
-        self.n_features = n
-        self.n_params = n + int(self.fit_intercept)
-        self.dtype = self.X.dtype
-        self.is_sparse = sp.issparse(self.X)
-        if self.is_sparse:
-            self._data = (self.X.data, self.X.indices, self.X.indptr, n)
-        else:
-            self._data = (self.X,)
+        setup_linear_data(self, X, y, lam, sample_weight, fit_intercept, backend, dtype)
+        self.n_params = self.n_features + int(self.fit_intercept)
         self._bind_kernels()
         self.work = np.zeros((_config.n_chunks(), self.n_params))
         self._lipschitz: float | None = None
@@ -335,6 +377,15 @@ class LinearObjective(Objective):
         if self.work.shape[0] != T:
             self.work = np.zeros((T, self.n_params))
         return self.work
+
+    def kernel_arguments(self) -> KernelArguments:
+        """The arguments of this objective's kernels, for loops that call them directly.
+
+        The arrays are the objective's own (no copy); ``work`` is sized for the current
+        thread count.
+        """
+        return KernelArguments(self._prefix, self._data, self.y, self.sw, self.lam,
+                               self._work())
 
     # --- subclass hooks ------------------------------------------------------------------
 
@@ -624,25 +675,10 @@ class LinearObjective(Objective):
         ``weighted_hvp`` kernel with lam = 0 (X is never copied to append the column).
         The start vector is fixed (seeded), so the result is reproducible. Power
         iteration approaches lambda_max from below; it stops when the Rayleigh quotient
-        changes by at most ``tol`` relatively.
+        changes by at most ``tol`` relatively (:mod:`fastopt.problems._spectral`).
         """
-        p = self.n_params
-        v0 = np.abs(np.random.default_rng(0).standard_normal(p)) + 1.0
-        if not self.fit_intercept:
-            return float(self._k_max_eig_gram(*self._data, d, v0, max_iter, tol, self._work()))
-        v = v0 / np.linalg.norm(v0)
-        u = np.empty(p)
-        rho = 0.0
-        for _ in range(max_iter):
-            self._k_weighted_hvp(*self._data, d, v, 0.0, u, self._work())
-            rho_prev, rho = rho, float(v @ u)
-            norm = float(np.linalg.norm(u))
-            if norm == 0.0:
-                return 0.0
-            v = u / norm
-            if abs(rho - rho_prev) <= tol * abs(rho):
-                break
-        return rho
+        return gram_max_eig(self._k_max_eig_gram, self._k_weighted_hvp, self._data, d,
+                            self.n_features, self.fit_intercept, self._work(), max_iter, tol)
 
     def __repr__(self) -> str:
         kind = "CSR" if self.is_sparse else "dense"

@@ -48,7 +48,17 @@ from ..kernels.numba.logistic import (
     logistic_loss_grad_rows_csr,
 )
 from ..kernels.numba.updates import adagrad_, adamw_, gd_, heavy_ball_, nesterov_, rmsprop_
-from .first_order import GD, AdaGrad, Adam, HeavyBall, Nesterov, RMSProp, seed_state, shuffle_
+from .first_order import (
+    GD,
+    AdaGrad,
+    Adam,
+    HeavyBall,
+    Nesterov,
+    RMSProp,
+    check_schedule_value,
+    seed_state,
+    shuffle_,
+)
 
 __all__ = ["solve", "unsupported", "gradient_loop"]
 
@@ -208,7 +218,9 @@ def _fo_loop(kind, data, y, sw, lam, work, x, g, gb, x_prev, hv, s1, s2, s3,
                 best_g[:] = g
             if gnorm <= tol:
                 status = 0
-            elif k > 0 and step_norm <= xtol:
+            elif k > 0 and xtol > 0 and step_norm <= xtol:
+                # xtol = 0 disables the test: a zero step (a rounding-lost update) is
+                # not convergence.
                 status = 1
             elif k > 0 and ftol > 0 and abs(f_prev - f) <= ftol * max(1.0, abs(f_prev)):
                 status = 2
@@ -295,12 +307,14 @@ def gradient_loop(kind, data, y, sw, lam, work, x, g, iters):
 # --- Python side ---------------------------------------------------------------------------------
 
 def _objective_kind(objective):
-    prefix = getattr(objective, "_prefix", None)
+    from ..problems.base import LinearObjective
+
+    if not isinstance(objective, LinearObjective):
+        return None
+    prefix = objective.kernel_arguments().prefix
     if prefix not in _KIND:
         return None
     # A subclass that overrides the evaluation would not be what the kernels compute.
-    from ..problems.base import LinearObjective
-
     for name in ("_loss_grad_into", "_hvp_into", "batch_loss_grad_into"):
         if getattr(type(objective), name) is not getattr(LinearObjective, name):
             return None
@@ -334,35 +348,43 @@ def _is_constant(sched):
     return isinstance(sched, _sched.Schedule) and sched.is_constant
 
 
-def _tab(sched, n):
+def _tab(sched, n, name, used):
+    """The schedule's values at t = 0..n-1 (one entry if constant).
+
+    The first ``used`` entries, those the loop can reach, are checked as the Python loop
+    checks each value it uses (:func:`~.first_order.check_schedule_value`), so both loops
+    accept and refuse the same schedules (the Python loop refuses when it gets there).
+    """
     if sched is None:
         return np.zeros(1)
     if isinstance(sched, _sched.AdaptiveRestart):
         sched = sched.base
     if _is_constant(sched):
-        return np.array([sched(0)], dtype=np.float64)
-    tab = _sched.tabulate(sched, n)
-    if not np.all(np.isfinite(tab)):
-        raise ValueError("a schedule gave a non-finite value")
+        tab = np.array([sched(0)], dtype=np.float64)
+    else:
+        tab = _sched.tabulate(sched, n)
+    head = tab[:used]
+    if name == "lr":
+        bad = ~(np.isfinite(head) & (head > 0))
+    else:
+        bad = ~(np.isfinite(head) & (head >= 0) & (head < 1))
+    if bad.any():
+        k = int(np.argmax(bad))
+        check_schedule_value(name, k, head[k])  # raises the error naming the parameter
     return tab
 
 
 def solve(objective, x, opt, run, batch, seed, method):
     """Run ``opt`` compiled; returns the OptimizeResult built by ``run``."""
-    from .first_order import _unit  # hyper-parameter checks on tabulated momenta
-
     kind = _objective_kind(objective)
     p = x.shape[0]
     n = run.max_iter + 2
     code = opt.code
-    lr_tab = _tab(None if (isinstance(opt, GD) and opt.step == "exact") else opt.lr, n)
-    if not np.all(lr_tab > 0) and not (isinstance(opt, GD) and opt.step == "exact"):
-        raise ValueError("lr must be > 0 at every step; the schedule gave "
-                         f"{lr_tab[lr_tab <= 0][0]}")
-    mom_tab = _tab(getattr(opt, "momentum", None), n)
-    if code in (1, 2):
-        for v in (mom_tab[0], mom_tab.min(), mom_tab.max()):
-            _unit("momentum", float(v))
+    # Steps are taken at k = 0..max_iter-1; Nesterov also reads the momentum at k + 1.
+    lr_tab = _tab(None if (isinstance(opt, GD) and opt.step == "exact") else opt.lr, n, "lr",
+                  run.max_iter)
+    mom_tab = _tab(getattr(opt, "momentum", None), n, "momentum",
+                   run.max_iter + (code == 2))
     s1 = np.zeros(p)
     s2 = np.zeros(p) if code == 5 else np.zeros(0)
     s3 = np.zeros(p) if (code == 5 and opt.amsgrad) else np.zeros(0)
@@ -384,14 +406,15 @@ def solve(objective, x, opt, run, batch, seed, method):
         shuffle_(perm, rng)
     else:
         perm, rng = np.zeros(0, np.int64), np.zeros(1, np.uint64)
-    best_x, best_g = np.empty(p), np.empty(p)
+    # Written at every finite iterate; a run that diverges at k = 0 never writes them, and
+    # the result is then x0 with its (non-finite) value, as in the Python loop.
+    best_x, best_g = x.copy(), np.full(p, np.nan)
     g, gb, x_prev, hv = np.empty(p), np.empty(p), np.empty(p), np.empty(p)
     counts = np.zeros(5)
-    work = objective._work()
-    data = objective._data
+    args = objective.kernel_arguments()
     t_start, c_start = time.perf_counter(), int(_cycles_py())
     status, nit, f, best_f, n_hist = _fo_loop(
-        kind, data, objective.y, objective.sw, objective.lam, work, x, g, gb, x_prev, hv,
+        kind, args.data, args.y, args.sw, args.lam, args.work, x, g, gb, x_prev, hv,
         s1, s2, s3, code, exact, lr_tab, mom_tab, restart, fparams,
         run.tol, run.xtol, run.ftol, run.max_iter, run.divergence_factor, every, hist,
         perm, int(batch or 0), rng, best_x, best_g, counts)
@@ -409,7 +432,7 @@ def solve(objective, x, opt, run, batch, seed, method):
         rows[:, 5] = t_offset + np.linspace(0, t_end - t_start, n_hist)
     run.history.extend(rows)
     status = Status(status)
-    if status == Status.DIVERGED:
+    if status == Status.DIVERGED and best_f < math.inf:
         run.best_x, run.best_f, run.best_g = best_x, best_f, best_g
     extra = {"loop": "compiled"}
     if method == "gd":

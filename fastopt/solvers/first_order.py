@@ -33,10 +33,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import schedules as _sched
+from .._checks import check_interval, check_nonnegative, check_positive
 from .._config import jit
 from .._result import Status
 from ..kernels import get_backend
+from ._parameters import heavy_ball_parameters, nesterov_parameters
 from .registry import get, register
+from .run import vector_norm
 
 __all__ = ["GD", "HeavyBall", "Nesterov", "AdaGrad", "RMSProp", "Adam", "make_optimizer",
            "python_loop", "shuffle_", "seed_state", "FIRST_ORDER"]
@@ -44,25 +47,31 @@ __all__ = ["GD", "HeavyBall", "Nesterov", "AdaGrad", "RMSProp", "Adam", "make_op
 
 # --- hyper-parameter checks -------------------------------------------------------------
 
-def _positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
 def _unit(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    return float(value)
+    return check_interval(name, value, 0.0, 1.0)
+
+
+def check_schedule_value(name, k, value) -> float:
+    """A scheduled hyper-parameter at step ``k``, checked where the solver uses it.
+
+    ``lr`` must be finite and >= 0 (a negative step is gradient ascent; a zero step,
+    as at the end of a cosine schedule, leaves x where it is, and the step-norm test
+    applies only when ``xtol`` > 0); ``momentum`` must be in [0, 1). Both loops
+    apply this check: the Python loop to each value it uses, the compiled loop to its
+    tabulated schedule before the run. Raises ``ValueError`` naming the parameter and
+    the step.
+    """
+    label = f"{name} (schedule value at step {k})"
+    if name == "lr":
+        return check_nonnegative(label, float(value))
+    return check_interval(label, float(value), 0.0, 1.0)
 
 
 def _lr_schedule(lr):
-    """A number (> 0) or a schedule; schedules are checked on their first values."""
+    """A number (> 0) or a schedule; a schedule's values are checked where they are used."""
     if callable(lr):
         return lr
-    return _sched.constant(_positive("lr", lr))
+    return _sched.constant(check_positive("lr", lr))
 
 
 def _momentum_schedule(momentum):
@@ -81,10 +90,7 @@ def _known(objective, name):
 
 
 def _value_at(schedule, k, name):
-    v = float(schedule(k))
-    if not math.isfinite(v):
-        raise ValueError(f"{name} schedule gave {v} at step {k}")
-    return v
+    return check_schedule_value(name, k, schedule(k))
 
 
 # --- optimizers -------------------------------------------------------------------------
@@ -124,7 +130,7 @@ class GD:
         self.objective = objective
         self.c1 = c1
         self.shrink = shrink
-        self._alpha = None if step != "armijo" else float(lr(0))
+        self._alpha = None if step != "armijo" else _value_at(lr, 0, "lr")
 
     def init(self, x):
         self._trial = np.empty_like(x)
@@ -302,12 +308,8 @@ def make_optimizer(method, objective, options, kernels):
             lr = _lr_schedule(o["lr"])
         else:
             lr = _lr_schedule(1.0 if o["lr"] is None else o["lr"])
-        c1 = float(o["c1"])
-        if not 0 < c1 < 1:
-            raise ValueError(f"c1 must be in (0, 1), got {o['c1']!r}")
-        shrink = float(o["shrink"])
-        if not 0 < shrink < 1:
-            raise ValueError(f"shrink must be in (0, 1), got {o['shrink']!r}")
+        c1 = check_interval("c1", o["c1"], 0.0, 1.0, closed_low=False)
+        shrink = check_interval("shrink", o["shrink"], 0.0, 1.0, closed_low=False)
         if step == "exact" and not callable(getattr(objective, "hvp_into", None)):
             raise ValueError("step='exact' needs Hessian-vector products (hvp)")
         return GD(lr, kernels, step, objective, c1, shrink)
@@ -315,8 +317,6 @@ def make_optimizer(method, objective, options, kernels):
         lr, mom = o["lr"], o["momentum"]
         L, mu = _known(objective, "lipschitz"), _known(objective, "strong_convexity")
         if method == "heavy-ball" and lr is None and mom is None and L and mu and mu > 0:
-            from ..theory import heavy_ball_parameters
-
             lr, mom = heavy_ball_parameters(L, min(mu, L))
         if mom is None:
             mom = 0.9
@@ -336,8 +336,6 @@ def make_optimizer(method, objective, options, kernels):
             lr = 1.0 / L
         if mom is None:
             if L and mu and mu > 0:
-                from ..theory import nesterov_parameters
-
                 mom = nesterov_parameters(L, min(mu, L))[1]
             else:
                 mom = _sched.nesterov_momentum()
@@ -349,16 +347,14 @@ def make_optimizer(method, objective, options, kernels):
             mom = _sched.AdaptiveRestart(base, o["restart"])
         return Nesterov(_lr_schedule(lr), _momentum_schedule(mom), kernels)
     if method == "adagrad":
-        return AdaGrad(_lr_schedule(o["lr"]), _positive("eps", o["eps"]), kernels)
+        return AdaGrad(_lr_schedule(o["lr"]), check_positive("eps", o["eps"]), kernels)
     if method == "rmsprop":
         return RMSProp(_lr_schedule(o["lr"]), _unit("rho", o["rho"]),
-                       _positive("eps", o["eps"]), kernels)
+                       check_positive("eps", o["eps"]), kernels)
     if method in ("adam", "adamw"):
-        wd = float(o.get("weight_decay", 0.0))
-        if not (math.isfinite(wd) and wd >= 0):
-            raise ValueError(f"weight_decay must be >= 0, got {o.get('weight_decay')!r}")
+        wd = check_nonnegative("weight_decay", o.get("weight_decay", 0.0))
         return Adam(_lr_schedule(o["lr"]), _unit("beta1", o["beta1"]), _unit("beta2", o["beta2"]),
-                    _positive("eps", o["eps"]), wd, bool(o["amsgrad"]), kernels)
+                    check_positive("eps", o["eps"]), wd, bool(o["amsgrad"]), kernels)
     raise ValueError(f"{method!r} is not a first-order method")
 
 
@@ -446,7 +442,7 @@ def python_loop(objective, x, opt, run, batch_size=None, seed=None, sam_rho=None
         else:
             f_step, g_step = f, g
         if sam_rho is not None:
-            gn = float(np.linalg.norm(g_step))
+            gn = vector_norm(g_step)
             np.multiply(g_step, sam_rho / gn if gn > 0 else 0.0, out=x_sam)
             x_sam += x
             if batch_size is not None:
@@ -462,7 +458,7 @@ def python_loop(objective, x, opt, run, batch_size=None, seed=None, sam_rho=None
                 else Status.DIVERGED
             return status, k, f, g
         x_prev -= x
-        step_norm = float(np.linalg.norm(x_prev))
+        step_norm = vector_norm(x_prev)
         k += 1
         observe = batch_size is None or pos >= m or k >= run.max_iter
         if batch_size is not None and not observe and run.max_time < math.inf \
@@ -495,12 +491,21 @@ def _kernels_for(objective, run):
     return backend, get_backend(backend)
 
 
-def _check_batch(objective, run):
+def _check_batch(objective, run, opt):
     b = getattr(run, "batch_size", None)
     if b is None:
         return None
     if not hasattr(objective, "batch_loss_grad_into"):
         raise ValueError("batch_size needs a finite-sum objective (Logistic, LeastSquares)")
+    # These rules compare full-objective quantities (f along -g, f at consecutive
+    # iterates); with a mini-batch gradient they would mix batch and full values.
+    if isinstance(opt, GD) and opt.step in ("armijo", "exact"):
+        raise ValueError(f"batch_size cannot be combined with step={opt.step!r} (the step "
+                         "rule needs full gradients); give lr, or drop batch_size")
+    restart = getattr(opt, "restart", None)
+    if restart is not None and restart.scheme == "function":
+        raise ValueError("batch_size cannot be combined with restart='function' (it compares "
+                         "full function values); use restart='gradient'")
     return min(int(b), int(objective.n_samples))
 
 
@@ -510,7 +515,7 @@ def _solve(method, objective, x0, options, run, sam_rho=None):
     loop = options.get("loop", "auto")
     if loop not in ("auto", "python", "compiled"):
         raise ValueError(f"loop must be 'auto', 'python' or 'compiled'; got {loop!r}")
-    batch = _check_batch(objective, run)
+    batch = _check_batch(objective, run, opt)
     x = np.array(x0, dtype=np.float64, copy=True)
     seed = getattr(run, "seed", None)
     if loop != "python" and sam_rho is None and getattr(objective, "backend", None) == "cuda":
@@ -557,7 +562,7 @@ def solve_sam(objective, x0, options, run):
     ``base_options["lr"]``). Two gradients per iteration; the stopping tests use the
     gradient at x.
     """
-    rho = _positive("rho", options["rho"])
+    rho = check_positive("rho", options["rho"])
     base = options["base"]
     if base not in FIRST_ORDER:
         raise ValueError(f"base must be one of {sorted(FIRST_ORDER)}; got {base!r}")

@@ -16,6 +16,16 @@ import numpy as np
 from .._result import MESSAGES, History, OptimizeResult, Status
 
 
+def vector_norm(v) -> float:
+    """||v||_2 as a float, silently inf when it overflows (|v_i| ~ 1e155 and above).
+
+    The loops then report divergence from the non-finite norm, as the compiled loop
+    (which computes sqrt(v . v) in the same way) does; no RuntimeWarning escapes.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.linalg.norm(v))
+
+
 class Run:
     """Stopping rules and records of one optimization run.
 
@@ -93,7 +103,9 @@ class Run:
         g : ndarray of shape (p,), optional
             grad f(x_k) (used for its norm and kept with the best iterate).
         g_norm : float, optional
-            ||grad f(x_k)|| when ``g`` is not passed.
+            ||grad f(x_k)|| when ``g`` is not passed. With neither ``g`` nor ``g_norm``
+            the gradient tests are skipped; a given NaN or infinite gradient norm is
+            divergence.
         step_norm, step_size : float
             ||x_k - x_{k-1}|| and the step size used to reach x_k.
 
@@ -103,13 +115,14 @@ class Run:
             The reason to stop, or None to continue.
         """
         f = float(f)
+        no_gradient = g is None and g_norm is None
         if g_norm is None:
-            g_norm = float(np.linalg.norm(g)) if g is not None else math.nan
+            g_norm = vector_norm(g) if g is not None else math.nan
         if self.f0 is None:
             self.f0 = f
         if self.record_history and self.history.wants(k):
             self.history.record(k, f, g_norm, step_norm, step_size, self.elapsed())
-        if self.diverged(f, 0.0 if math.isnan(g_norm) else g_norm):
+        if self.diverged(f, 0.0 if no_gradient else g_norm):
             return Status.DIVERGED
         if f <= self.best_f:
             self.best_f = f
@@ -127,7 +140,9 @@ class Run:
         status = None
         if g_norm <= self.tol:
             status = Status.GTOL
-        elif k > 0 and step_norm <= self.xtol:
+        elif k > 0 and self.xtol > 0 and step_norm <= self.xtol:
+            # xtol = 0 disables the test: a zero step (a zero or rounding-lost update)
+            # is not convergence.
             status = Status.XTOL
         elif (k > 0 and self.ftol > 0 and self.f_prev is not None
               and abs(self.f_prev - f) <= self.ftol * max(1.0, abs(self.f_prev))):
@@ -154,7 +169,9 @@ class Run:
         """Build the :class:`OptimizeResult`.
 
         For a diverged run the best finite iterate seen replaces ``x`` (and its value
-        replaces ``f``), as promised by the ``DIVERGED`` status.
+        replaces ``f``), as promised by the ``DIVERGED`` status. A run that diverged at
+        its starting point has no finite iterate: it returns x0 with its non-finite value
+        as evaluated.
         """
         status = Status(status)
         if status == Status.DIVERGED and self.best_x is not None:

@@ -256,3 +256,51 @@ def test_compiled_loop_falls_back_where_it_cannot_run(small_logistic):
                     callback=lambda intermediate_result: False)
     f = fo.problems.Function(lambda x: float(x @ x), grad=lambda x: 2 * x)
     assert fo.minimize(f, np.ones(2), method="gd", lr=0.1).loop == "python"
+
+
+# --- hyper-parameter schedules and option combinations ----------------------------------------
+
+@pytest.mark.parametrize("loop", ["compiled", "python"])
+@pytest.mark.parametrize("method,opts,name", [
+    ("gd", {"lr": lambda t: 0.1 if t < 3 else -0.1}, "lr"),
+    ("adam", {"lr": lambda t: 0.01 if t < 3 else -0.01}, "lr"),
+    ("heavy-ball", {"lr": 0.1, "momentum": lambda t: 0.5 if t < 3 else 1.5}, "momentum"),
+    ("nesterov", {"lr": 0.1, "momentum": lambda t: -0.5 if t > 3 else 0.5}, "momentum"),
+])
+def test_schedule_values_are_checked_in_both_loops(small_logistic, loop, method, opts, name):
+    with pytest.raises(ValueError, match=rf"{name} \(schedule value at step [34]\)"):
+        fo.minimize(small_logistic, np.zeros(10), method=method, tol=0.0, max_iter=10,
+                    loop=loop, **opts)
+    # A value the run never reaches is not refused (the same in both loops).
+    res = fo.minimize(small_logistic, np.zeros(10), method=method, tol=0.0, max_iter=3,
+                      loop=loop, **opts)
+    assert res.nit == 3 and res.loop == loop
+
+
+@pytest.mark.parametrize("loop", ["compiled", "python"])
+def test_schedule_decaying_to_zero_runs_and_is_not_called_converged(small_logistic, loop):
+    # cosine(end=0) reaches lr = 0 at step 5: x stops moving, which is neither an error
+    # nor convergence (the step-norm test is off with the default xtol = 0).
+    res = fo.minimize(small_logistic, np.zeros(10), method="gd", tol=0.0, max_iter=20,
+                      lr=fo.schedules.cosine(0.1, 5), loop=loop)
+    assert res.nit == 20 and not res.success
+    assert res.status == fo.Status.MAX_ITER
+
+
+@pytest.mark.parametrize("opts", [{"step": "armijo"}, {"step": "exact"}])
+def test_gd_line_search_steps_refuse_mini_batches(small_logistic, opts):
+    with pytest.raises(ValueError, match="batch_size"):
+        fo.minimize(small_logistic, np.zeros(10), method="gd", batch_size=32, **opts)
+
+
+def test_function_restart_refuses_mini_batches(small_logistic):
+    with pytest.raises(ValueError, match="batch_size"):
+        fo.minimize(small_logistic, np.zeros(10), method="nesterov", lr=0.1,
+                    restart="function", batch_size=32)
+
+
+def test_kernel_arguments_are_the_objectives_own_arrays(small_logistic):
+    args = small_logistic.kernel_arguments()
+    assert args.prefix == "logistic" and args.data[0] is small_logistic.X
+    assert args.y is small_logistic.y and args.sw is small_logistic.sw
+    assert args.lam == small_logistic.lam and args.work.shape[1] == small_logistic.n_params
