@@ -2,9 +2,9 @@
 
 Every compiled CPU kernel in fastopt is decorated with :func:`jit` (or
 :func:`jit_parallel`) from this module, so cache, fastmath and threading policy are set
-once (DESIGN.md, rule 5). fastmath keeps IEEE semantics for NaN and inf: the flags
-below omit ``nnan`` and ``ninf`` so that a non-finite value is never optimized away and
-a diverging solver can still see it.
+once (DESIGN.md, rule 5). The on-disk cache is off (see :data:`CACHE`). fastmath keeps
+IEEE semantics for NaN and inf: the flags below omit ``nnan`` and ``ninf`` so that a
+non-finite value is never optimized away and a diverging solver can still see it.
 """
 
 from __future__ import annotations
@@ -32,9 +32,18 @@ PARALLEL_MIN_WORK = 200_000
 THREADS_PER_BLOCK = 256
 
 
+#: Numba's on-disk cache is off. Parallel (``prange``) code is lowered into a gufunc named
+#: after ``hash(parfor)``, an address, so two libraries cached by different processes can
+#: hold different gufuncs of the same name; loaded into one process, calls resolve to the
+#: wrong one and crash. We reproduced such segfaults after a sequence of programs sharing
+#: one cache (bench scripts, then an estimator fit); every kernel family here reaches a
+#: parallel driver, so each process compiles what it uses once (tens of seconds in all).
+CACHE = False
+
+
 def jit(*args, **kwargs):
     """Numba ``njit`` with fastopt's cache and fastmath policy (serial kernels)."""
-    kwargs.setdefault("cache", True)
+    kwargs.setdefault("cache", CACHE)
     kwargs.setdefault("fastmath", set(FASTMATH))
     kwargs.setdefault("nogil", True)
     kwargs.setdefault("error_model", "numpy")
