@@ -106,7 +106,7 @@ def loop_overhead(iters=20_000, m=1000, n=10, repeats=5, include_tiny=True):
     obj = fo.problems.Logistic(X, y, lam=1e-3, backend="numba")
     x0 = 0.1 * rng.standard_normal(n)
     g = np.empty(n)
-    work = obj._work()
+    args = obj.kernel_arguments()
 
     def run(every):
         return lambda: fo.minimize(obj, x0, method="gd", lr=1e-2, tol=0.0, max_iter=iters,
@@ -116,7 +116,7 @@ def loop_overhead(iters=20_000, m=1000, n=10, repeats=5, include_tiny=True):
 
     def grad_only():
         for w in (x0, x_end):
-            gradient_loop(0, obj._data, obj.y, obj.sw, obj.lam, work, w, g, iters // 2)
+            gradient_loop(0, args.data, args.y, args.sw, args.lam, args.work, w, g, iters // 2)
 
     out = {}
     for every in (1, 100):
