@@ -35,8 +35,6 @@ compiled core).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import prange
 
@@ -57,6 +55,7 @@ from ._rowops import (
     use_serial,
     zero_row,
 )
+from ._vecmath import logistic_curvature, logistic_terms
 
 # ``flags`` of the rows cores: a kind in the low two bits, plus option bits. The public
 # kernels pass ``np.int64(flags)``: a bare constant would be typed as a numba Literal and
@@ -89,27 +88,36 @@ def _unpack(flags):
 
 
 @jit
-def _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out):
+def _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out, scratch):
     """Per-row math of one block; ``z[k]`` is replaced by the axpy coefficient.
 
-    Returns the block's loss. Logistic, with ``t = y_i z_i`` and ``e = exp(-|t|) <= 1``:
-    ``log(1 + exp(-t)) = log1p(e) + max(-t, 0)``, ``sigma(-t) = e / (1 + e)`` for t > 0
-    and ``1 / (1 + e)`` otherwise, curvature ``e / (1 + e)^2``: no overflow for any
-    finite t, one ``exp``, one ``log1p`` and one division per row.
+    Returns the block's loss. Logistic, with ``t = y_i z_i``: ``log(1 + exp(-t))``,
+    ``sigma(-t)`` and the curvature come from :func:`._vecmath.logistic_terms`, one
+    vectorized loop over the block's margins (no overflow for any finite t); the gathers
+    of ``y_i``, ``sw_i`` and the scatter into ``d_out`` stay in scalar loops around it,
+    since AVX2 has no scatter and a gather in the loop would keep it from vectorizing.
+    ``scratch`` is a (5, ROW_BLOCK) float64 buffer of the chunk.
     """
     acc = 0.0
     if kind == LOGISTIC:
+        t = scratch[0]
+        loss = scratch[1]
+        slope = scratch[2]
+        curvature = scratch[3]
+        weight = scratch[4]
         for k in range(nb):
             i = idx[k]
             yi = y[i]
-            t = yi * z[k]
-            e = math.exp(-abs(t))
-            r = 1.0 / (1.0 + e)
-            wt = scale * sw[i]
-            acc += wt * (math.log1p(e) + max(-t, 0.0))
-            z[k] = -wt * yi * (e * r if t > 0.0 else r)
-            if want_d:
-                d_out[i] = wt * (e * r * r)
+            t[k] = yi * z[k]
+            weight[k] = scale * sw[i]
+            z[k] = -yi  # times weight * slope below
+        logistic_terms(t, nb, loss, slope, curvature)
+        for k in range(nb):
+            acc += weight[k] * loss[k]
+            z[k] *= weight[k] * slope[k]
+        if want_d:
+            for k in range(nb):
+                d_out[idx[k]] = weight[k] * curvature[k]
     elif kind == LSQ:
         for k in range(nb):
             i = idx[k]
@@ -128,13 +136,12 @@ def _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out):
 
 
 @jit
-def _hvp_scalar(kind, d, idx, nb, z, u):
+def _hvp_scalar(kind, d, idx, nb, z, u, curvature):
     """Per-row coefficient of one HVP block into ``u[k]`` (see the module docstring)."""
     if kind == HVP_LOGISTIC:
+        logistic_curvature(z, nb, curvature)
         for k in range(nb):
-            e = math.exp(-abs(z[k]))
-            r = 1.0 / (1.0 + e)
-            u[k] = d[idx[k]] * (e * r * r) * u[k]
+            u[k] = d[idx[k]] * curvature[k] * u[k]
     elif kind == HVP_WEIGHTED:
         for k in range(nb):
             u[k] = d[idx[k]] * u[k]
@@ -157,6 +164,7 @@ def _rows_chunk(flags, X, y, sw, w, rows, scale, d_out, work, c, n_chunks):
     has_b = w.shape[0] > n
     idx = np.empty(ROW_BLOCK, np.int64)
     z = np.empty(ROW_BLOCK)
+    scratch = np.empty((5, ROW_BLOCK))
     if want_grad:
         zero_row(work, c)
     acc = 0.0
@@ -164,7 +172,7 @@ def _rows_chunk(flags, X, y, sw, w, rows, scale, d_out, work, c, n_chunks):
         nb = min(ROW_BLOCK, hi - r0)
         block_index(idx, rows, gather, r0, nb)
         dense_block_dot(X, idx, nb, w, b, z)
-        acc += _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out)
+        acc += _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out, scratch)
         if want_grad:
             dense_block_axpy(work, c, X, idx, nb, z, has_b)
     return acc
@@ -205,6 +213,7 @@ def _hvp_chunk(kind, X, d, w, v, work, c, n_chunks):
     idx = np.empty(ROW_BLOCK, np.int64)
     z = np.empty(ROW_BLOCK)
     u = np.empty(ROW_BLOCK)
+    curvature = np.empty(ROW_BLOCK)
     zero_row(work, c)
     for r0 in range(lo, hi, ROW_BLOCK):
         nb = min(ROW_BLOCK, hi - r0)
@@ -213,7 +222,7 @@ def _hvp_chunk(kind, X, d, w, v, work, c, n_chunks):
             dense_block_dot2(X, idx, nb, w, v, b, vb, z, u)
         elif kind == HVP_WEIGHTED:
             dense_block_dot(X, idx, nb, v, vb, u)
-        _hvp_scalar(kind, d, idx, nb, z, u)
+        _hvp_scalar(kind, d, idx, nb, z, u, curvature)
         dense_block_axpy(work, c, X, idx, nb, u, has_b)
 
 
@@ -259,6 +268,7 @@ def _rows_chunk_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, d_ou
     has_b = w.shape[0] > n
     idx = np.empty(ROW_BLOCK, np.int64)
     z = np.empty(ROW_BLOCK)
+    scratch = np.empty((5, ROW_BLOCK))
     if want_grad:
         zero_row(work, c)
     acc = 0.0
@@ -266,7 +276,7 @@ def _rows_chunk_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, d_ou
         nb = min(ROW_BLOCK, hi - r0)
         block_index(idx, rows, gather, r0, nb)
         csr_block_dot(data, indices, indptr, idx, nb, w, b, z)
-        acc += _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out)
+        acc += _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out, scratch)
         if want_grad:
             csr_block_axpy(work, c, n, data, indices, indptr, idx, nb, z, has_b)
     return acc
@@ -321,6 +331,7 @@ def _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, c, n_chunks):
     idx = np.empty(ROW_BLOCK, np.int64)
     z = np.empty(ROW_BLOCK)
     u = np.empty(ROW_BLOCK)
+    curvature = np.empty(ROW_BLOCK)
     zero_row(work, c)
     for r0 in range(lo, hi, ROW_BLOCK):
         nb = min(ROW_BLOCK, hi - r0)
@@ -329,7 +340,7 @@ def _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, c, n_chunks):
             csr_block_dot2(data, indices, indptr, idx, nb, w, v, b, vb, z, u)
         elif kind == HVP_WEIGHTED:
             csr_block_dot(data, indices, indptr, idx, nb, v, vb, u)
-        _hvp_scalar(kind, d, idx, nb, z, u)
+        _hvp_scalar(kind, d, idx, nb, z, u, curvature)
         csr_block_axpy(work, c, n, data, indices, indptr, idx, nb, u, has_b)
 
 
