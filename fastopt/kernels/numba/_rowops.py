@@ -180,11 +180,14 @@ def dense_block_axpy(work, c, X, idx, nb, coef, has_b):
 
 # --- CSR blocks --------------------------------------------------------------------------
 #
-# The nonzero loops run over int64 bounds and index with ``np.uint64(indices[q])``: with
+# The nonzero loops run over uint64 bounds and index with ``np.uint64(indices[q])``: with
 # int32 ``indptr`` the loop counter would otherwise be int32 (sign extension in the
-# loop), and an unsigned index needs no negative-index wraparound select. Measured on
-# 1e7 nonzeros this takes the gather dot from ~2.4x to ~1.0x the time of scipy's C++
-# matvec and the scatter from ~3x to ~1x scipy's transposed product.
+# loop), and unsigned indices need no negative-index wraparound select, neither for
+# ``w[indices[q]]`` nor for ``data[q]``. Measured on 1e7 nonzeros, int64 bounds took the
+# gather dot from ~2.4x to ~1.0x the time of scipy's C++ matvec and the scatter from ~3x
+# to ~1x scipy's transposed product; uint64 bounds (no select on ``data[q]`` either) cut
+# another 25-45% from the dot and 15-30% from the scatter (float64 and float32, in
+# cache and streaming, single thread).
 
 
 @jit
@@ -193,7 +196,7 @@ def csr_block_dot(data, indices, indptr, idx, nb, w, b, z):
     for k in range(nb):
         i = idx[k]
         s = 0.0
-        for q in range(np.int64(indptr[i]), np.int64(indptr[i + 1])):
+        for q in range(np.uint64(indptr[i]), np.uint64(indptr[i + 1])):
             s += np.float64(data[q]) * w[np.uint64(indices[q])]
         z[k] = s + b
 
@@ -205,7 +208,7 @@ def csr_block_dot2(data, indices, indptr, idx, nb, w, v, b, vb, z, u):
         i = idx[k]
         zk = 0.0
         uk = 0.0
-        for q in range(np.int64(indptr[i]), np.int64(indptr[i + 1])):
+        for q in range(np.uint64(indptr[i]), np.uint64(indptr[i + 1])):
             x = np.float64(data[q])
             j = np.uint64(indices[q])
             zk += x * w[j]
@@ -225,7 +228,7 @@ def csr_block_axpy(work, c, n, data, indices, indptr, idx, nb, coef, has_b):
         i = idx[k]
         a = coef[k]
         s += a
-        for q in range(np.int64(indptr[i]), np.int64(indptr[i + 1])):
+        for q in range(np.uint64(indptr[i]), np.uint64(indptr[i + 1])):
             work[c, np.uint64(indices[q])] += a * np.float64(data[q])
     if has_b:
         work[c, n] += s
