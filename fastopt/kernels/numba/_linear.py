@@ -36,7 +36,7 @@ compiled core).
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
+from numba import carray, prange
 
 from fastopt._config import jit, jit_parallel
 
@@ -55,6 +55,7 @@ from ._rowops import (
     use_serial,
     zero_row,
 )
+from ._stack import stack_pointer
 from ._vecmath import logistic_curvature, logistic_terms
 
 # ``flags`` of the rows cores: a kind in the low two bits, plus option bits. The public
@@ -67,15 +68,25 @@ GRAD = 4  # reduce coef_i a~_i into work[c]
 HESSW = 8  # write the Hessian weights (PREDICT: z_i) into d_out
 GATHER = 16  # rows are rows[0..k-1] (mini-batch), not 0..m-1
 
+#: Scratch of a rows core (stack): margins, loss, slope, curvature and weight of a block.
+_SCRATCH_ROWS = 5
+_SCRATCH_SIZE = _SCRATCH_ROWS * ROW_BLOCK
+
 HVP_LOGISTIC = 0
 HVP_WEIGHTED = 1
 RMATVEC = 2
 
 
-@jit
+@jit(inline="always")
 def no_rows():
-    """The ``rows`` argument of a full-batch call (empty, never read)."""
-    return np.empty(0, np.int64)
+    """The ``rows`` argument of a full-batch call (empty, never read; no allocation)."""
+    return carray(stack_pointer(1, np.int64), 0)
+
+
+@jit(inline="always")
+def no_work(p):
+    """A (0, p) ``work`` argument for calls that reduce nothing (never read; no allocation)."""
+    return carray(stack_pointer(1, np.float64), (0, p))
 
 
 @jit
@@ -96,7 +107,7 @@ def _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out, scratch):
     vectorized loop over the block's margins (no overflow for any finite t); the gathers
     of ``y_i``, ``sw_i`` and the scatter into ``d_out`` stay in scalar loops around it,
     since AVX2 has no scatter and a gather in the loop would keep it from vectorizing.
-    ``scratch`` is a (5, ROW_BLOCK) float64 buffer of the chunk.
+    ``scratch`` is a (5, ROW_BLOCK) float64 buffer of the chunk (on its stack).
     """
     acc = 0.0
     if kind == LOGISTIC:
@@ -162,9 +173,9 @@ def _rows_chunk(flags, X, y, sw, w, rows, scale, d_out, work, c, n_chunks):
     hi = chunk_start(total, n_chunks, c + 1)
     b = intercept_of(w, n)
     has_b = w.shape[0] > n
-    idx = np.empty(ROW_BLOCK, np.int64)
-    z = np.empty(ROW_BLOCK)
-    scratch = np.empty((5, ROW_BLOCK))
+    idx = carray(stack_pointer(ROW_BLOCK, np.int64), ROW_BLOCK)
+    z = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
+    scratch = carray(stack_pointer(_SCRATCH_SIZE, np.float64), (_SCRATCH_ROWS, ROW_BLOCK))
     if want_grad:
         zero_row(work, c)
     acc = 0.0
@@ -210,10 +221,10 @@ def _hvp_chunk(kind, X, d, w, v, work, c, n_chunks):
     has_b = work.shape[1] > n
     b = intercept_of(w, n)
     vb = intercept_of(v, n)
-    idx = np.empty(ROW_BLOCK, np.int64)
-    z = np.empty(ROW_BLOCK)
-    u = np.empty(ROW_BLOCK)
-    curvature = np.empty(ROW_BLOCK)
+    idx = carray(stack_pointer(ROW_BLOCK, np.int64), ROW_BLOCK)
+    z = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
+    u = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
+    curvature = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     zero_row(work, c)
     for r0 in range(lo, hi, ROW_BLOCK):
         nb = min(ROW_BLOCK, hi - r0)
@@ -266,9 +277,9 @@ def _rows_chunk_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, d_ou
     lo, hi = _csr_bounds(indptr, total, gather, n_chunks, c)
     b = intercept_of(w, n)
     has_b = w.shape[0] > n
-    idx = np.empty(ROW_BLOCK, np.int64)
-    z = np.empty(ROW_BLOCK)
-    scratch = np.empty((5, ROW_BLOCK))
+    idx = carray(stack_pointer(ROW_BLOCK, np.int64), ROW_BLOCK)
+    z = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
+    scratch = carray(stack_pointer(_SCRATCH_SIZE, np.float64), (_SCRATCH_ROWS, ROW_BLOCK))
     if want_grad:
         zero_row(work, c)
     acc = 0.0
@@ -328,10 +339,10 @@ def _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, c, n_chunks):
     has_b = work.shape[1] > n
     b = intercept_of(w, n)
     vb = intercept_of(v, n)
-    idx = np.empty(ROW_BLOCK, np.int64)
-    z = np.empty(ROW_BLOCK)
-    u = np.empty(ROW_BLOCK)
-    curvature = np.empty(ROW_BLOCK)
+    idx = carray(stack_pointer(ROW_BLOCK, np.int64), ROW_BLOCK)
+    z = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
+    u = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
+    curvature = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     zero_row(work, c)
     for r0 in range(lo, hi, ROW_BLOCK):
         nb = min(ROW_BLOCK, hi - r0)

@@ -36,6 +36,7 @@ from ._linear import (
     rows_run_csr,
 )
 from ._rowops import add_l2, l2_term, reduce_chunks, sum_partials
+from ._stack import chunk_partials
 
 __all__ = [
     "lsq_loss",
@@ -67,7 +68,7 @@ def _copy_weights(sw, d_out):
 def lsq_loss(X, y, sw, w, lam, work):
     """Least-squares loss ``f(w)`` (float); one pass over ``X``."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     # sw stands in for d_out: never written without HESSW
     rows_run(np.int64(LSQ), X, y, sw, w, no_rows(), 1.0, sw, work, T, partial)
     return sum_partials(partial) + l2_term(w, X.shape[1], lam)
@@ -77,7 +78,7 @@ def lsq_loss(X, y, sw, w, lam, work):
 def lsq_loss_grad(X, y, sw, w, lam, grad_out, work):
     """Loss (returned) and gradient (into ``grad_out``), fused in one pass over ``X``."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     rows_run(np.int64(LSQ | GRAD), X, y, sw, w, no_rows(), 1.0, sw, work, T, partial)
     reduce_chunks(work, grad_out)
     return sum_partials(partial) + add_l2(grad_out, w, X.shape[1], lam)
@@ -87,7 +88,7 @@ def lsq_loss_grad(X, y, sw, w, lam, grad_out, work):
 def lsq_grad_hess_weights(X, y, sw, w, lam, grad_out, d_out, work):
     """Loss, gradient and Hessian weights ``d_out = sw`` (the weights do not depend on w)."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     rows_run(np.int64(LSQ | GRAD | HESSW), X, y, sw, w, no_rows(), 1.0, d_out, work, T,
              partial)
     reduce_chunks(work, grad_out)
@@ -112,7 +113,7 @@ def lsq_hvp(X, y, sw, w, v, lam, out, work):
 def lsq_loss_grad_rows(X, y, sw, w, lam, rows, scale, grad_out, work):
     """Loss and gradient over the rows ``rows`` only, weights ``scale * sw``; L2 once."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     rows_run(np.int64(LSQ | GRAD | GATHER), X, y, sw, w, rows, float(scale), sw, work, T,
              partial)
     reduce_chunks(work, grad_out)
@@ -126,7 +127,7 @@ def lsq_loss_grad_rows(X, y, sw, w, lam, rows, scale, grad_out, work):
 def lsq_loss_csr(data, indices, indptr, n_features, y, sw, w, lam, work):
     """CSR twin of :func:`lsq_loss`."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     rows_run_csr(np.int64(LSQ), data, indices, indptr, n_features, y, sw, w, no_rows(), 1.0,
                  sw, work, T, partial)
     return sum_partials(partial) + l2_term(w, n_features, lam)
@@ -136,7 +137,7 @@ def lsq_loss_csr(data, indices, indptr, n_features, y, sw, w, lam, work):
 def lsq_loss_grad_csr(data, indices, indptr, n_features, y, sw, w, lam, grad_out, work):
     """CSR twin of :func:`lsq_loss_grad`."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     rows_run_csr(np.int64(LSQ | GRAD), data, indices, indptr, n_features, y, sw, w, no_rows(),
                  1.0, sw, work, T, partial)
     reduce_chunks(work, grad_out)
@@ -149,7 +150,7 @@ def lsq_grad_hess_weights_csr(
 ):
     """CSR twin of :func:`lsq_grad_hess_weights`."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     rows_run_csr(np.int64(LSQ | GRAD | HESSW), data, indices, indptr, n_features, y, sw, w,
                  no_rows(), 1.0, d_out, work, T, partial)
     reduce_chunks(work, grad_out)
@@ -176,7 +177,7 @@ def lsq_loss_grad_rows_csr(
 ):
     """CSR twin of :func:`lsq_loss_grad_rows`."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     rows_run_csr(np.int64(LSQ | GRAD | GATHER), data, indices, indptr, n_features, y, sw, w,
                  rows, float(scale), sw, work, T, partial)
     reduce_chunks(work, grad_out)

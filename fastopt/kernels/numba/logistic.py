@@ -40,10 +40,12 @@ from ._linear import (
     hvp_run,
     hvp_run_csr,
     no_rows,
+    no_work,
     rows_run,
     rows_run_csr,
 )
 from ._rowops import add_l2, l2_term, reduce_chunks, sum_partials
+from ._stack import chunk_partials
 
 __all__ = [
     "logistic_loss",
@@ -77,7 +79,7 @@ def _map_chunks(m):
 def logistic_loss(X, y, sw, w, lam, work):
     """Logistic loss ``f(w)`` (float); one pass over ``X``, no gradient."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     # sw stands in for d_out: never written without HESSW
     rows_run(np.int64(LOGISTIC), X, y, sw, w, no_rows(), 1.0, sw, work, T, partial)
     return sum_partials(partial) + l2_term(w, X.shape[1], lam)
@@ -87,7 +89,7 @@ def logistic_loss(X, y, sw, w, lam, work):
 def logistic_loss_grad(X, y, sw, w, lam, grad_out, work):
     """Loss (returned) and gradient (into ``grad_out``), fused in one pass over ``X``."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     rows_run(np.int64(LOGISTIC | GRAD), X, y, sw, w, no_rows(), 1.0, sw, work, T, partial)
     reduce_chunks(work, grad_out)
     return sum_partials(partial) + add_l2(grad_out, w, X.shape[1], lam)
@@ -97,7 +99,7 @@ def logistic_loss_grad(X, y, sw, w, lam, grad_out, work):
 def logistic_grad_hess_weights(X, y, sw, w, lam, grad_out, d_out, work):
     """Loss (returned), gradient (``grad_out``) and Hessian weights (``d_out``), one pass."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     rows_run(np.int64(LOGISTIC | GRAD | HESSW), X, y, sw, w, no_rows(), 1.0, d_out, work, T,
              partial)
     reduce_chunks(work, grad_out)
@@ -109,7 +111,7 @@ def logistic_hess_weights(X, y, sw, w, d_out):
     """Hessian weights ``d_out[i] = sw_i s_i (1 - s_i)``; one pass, no reduction."""
     T = _map_chunks(X.shape[0])
     rows_run(np.int64(LOGISTIC | HESSW), X, y, sw, w, no_rows(), 1.0, d_out,
-             np.empty((0, w.shape[0])), T, np.empty(T))
+             no_work(w.shape[0]), T, chunk_partials(T))
 
 
 @jit
@@ -124,7 +126,7 @@ def logistic_hvp(X, y, sw, w, v, lam, out, work):
 def logistic_loss_grad_rows(X, y, sw, w, lam, rows, scale, grad_out, work):
     """Loss and gradient over the rows ``rows`` only, weights ``scale * sw``; L2 once."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     rows_run(np.int64(LOGISTIC | GRAD | GATHER), X, y, sw, w, rows, float(scale), sw, work, T,
              partial)
     reduce_chunks(work, grad_out)
@@ -138,7 +140,7 @@ def logistic_loss_grad_rows(X, y, sw, w, lam, rows, scale, grad_out, work):
 def logistic_loss_csr(data, indices, indptr, n_features, y, sw, w, lam, work):
     """CSR twin of :func:`logistic_loss`."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     rows_run_csr(np.int64(LOGISTIC), data, indices, indptr, n_features, y, sw, w, no_rows(),
                  1.0, sw, work, T, partial)
     return sum_partials(partial) + l2_term(w, n_features, lam)
@@ -148,7 +150,7 @@ def logistic_loss_csr(data, indices, indptr, n_features, y, sw, w, lam, work):
 def logistic_loss_grad_csr(data, indices, indptr, n_features, y, sw, w, lam, grad_out, work):
     """CSR twin of :func:`logistic_loss_grad`."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     rows_run_csr(np.int64(LOGISTIC | GRAD), data, indices, indptr, n_features, y, sw, w,
                  no_rows(), 1.0, sw, work, T, partial)
     reduce_chunks(work, grad_out)
@@ -161,7 +163,7 @@ def logistic_grad_hess_weights_csr(
 ):
     """CSR twin of :func:`logistic_grad_hess_weights`."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     rows_run_csr(np.int64(LOGISTIC | GRAD | HESSW), data, indices, indptr, n_features, y, sw,
                  w, no_rows(), 1.0, d_out, work, T, partial)
     reduce_chunks(work, grad_out)
@@ -173,7 +175,7 @@ def logistic_hess_weights_csr(data, indices, indptr, n_features, y, sw, w, d_out
     """CSR twin of :func:`logistic_hess_weights`."""
     T = _map_chunks(indptr.shape[0] - 1)
     rows_run_csr(np.int64(LOGISTIC | HESSW), data, indices, indptr, n_features, y, sw, w,
-                 no_rows(), 1.0, d_out, np.empty((0, w.shape[0])), T, np.empty(T))
+                 no_rows(), 1.0, d_out, no_work(w.shape[0]), T, chunk_partials(T))
 
 
 @jit
@@ -190,7 +192,7 @@ def logistic_loss_grad_rows_csr(
 ):
     """CSR twin of :func:`logistic_loss_grad_rows`."""
     T = work.shape[0]
-    partial = np.empty(T)
+    partial = chunk_partials(T)
     rows_run_csr(np.int64(LOGISTIC | GRAD | GATHER), data, indices, indptr, n_features, y, sw,
                  w, rows, float(scale), sw, work, T, partial)
     reduce_chunks(work, grad_out)

@@ -1,0 +1,56 @@
+"""Fixed-size scratch arrays on the stack for the numba kernels (private).
+
+DESIGN.md rule 2: kernels allocate nothing per call on hot paths. The per-chunk cores
+need a few blocks of :data:`._rowops.ROW_BLOCK` values and the public kernels one loss
+partial per chunk; ``np.empty`` would take them from numba's heap allocator (NRT) on
+every call. :func:`stack_pointer` reserves them in the calling function's frame instead
+(an LLVM ``alloca`` in its entry block, so a loop around the call does not grow the
+stack), and ``numba.carray`` views them as arrays.
+
+The memory lives as long as the *function whose code contains the alloca*: use the
+arrays only in that function and its callees, never return them, except from a helper
+compiled with ``inline="always"`` (numba then lowers the helper's code inside the
+caller, so the alloca is the caller's).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import carray, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from fastopt._config import jit
+
+#: Loss partials up to this many chunks live on the stack (8 kB); more use the heap.
+MAX_STACK_CHUNKS = 1024
+
+
+@intrinsic
+def stack_pointer(typingctx, size, dtype):
+    """A pointer to ``size`` uninitialized elements of ``dtype`` in the caller's frame.
+
+    ``size`` must be a compile-time integer (a literal or a module-level int constant).
+    """
+    if not isinstance(size, types.IntegerLiteral):
+        return None
+    if not isinstance(dtype, (types.DType, types.NumberClass)):
+        return None
+    elem = dtype.dtype
+    count = size.literal_value
+
+    def codegen(context, builder, signature, args):
+        ty = context.get_value_type(elem)
+        return cgutils.alloca_once(builder, ty, size=context.get_constant(types.intp, count))
+
+    return types.CPointer(elem)(size, dtype), codegen
+
+
+@jit(inline="always")
+def chunk_partials(n_chunks):
+    """An uninitialized float64 array of ``n_chunks`` loss partials, on the stack when it
+    fits (:data:`MAX_STACK_CHUNKS`), else on the heap."""
+    buf = carray(stack_pointer(MAX_STACK_CHUNKS, np.float64), MAX_STACK_CHUNKS)
+    if n_chunks <= MAX_STACK_CHUNKS:
+        return buf[:n_chunks]
+    return np.empty(n_chunks)
