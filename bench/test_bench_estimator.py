@@ -2,7 +2,9 @@
 
 Both estimators fit L2 logistic regression with the same C (= 1) and an intercept on the
 bundled data sets; scikit-learn runs with its defaults (lbfgs, tol 1e-4), fastopt with
-its own (solver "auto", tol 1e-6 on the gradient norm: a more accurate fit).
+its own (solver "auto", tol 1e-4 on the Euclidean gradient norm of the same normalized
+objective, where scikit-learn's lbfgs stops on the largest gradient entry: a more accurate
+fit).
 ``FASTOPT_BENCH_QUICK=1`` (CI) uses the first 2,000 rows of each set only. The table
 with the time ratios and the coefficient agreement is ``bench/report_estimator.py``.
 """
@@ -50,11 +52,28 @@ def test_sklearn_default_fit(benchmark, data):
 
 
 def test_same_model(data):
-    """Not timed: the two fits of the benchmark agree to sklearn's default tolerance."""
+    """Not timed: fastopt's default fit is closer to the optimum than scikit-learn's.
+
+    The optimum is scikit-learn's newton-cholesky at tol 1e-12; both defaults are
+    compared with it in coefficients (relative) and in the normalized objective.
+    """
     _, X, y = data
+    from fastopt.problems import Logistic
+
     ours = LogisticRegression(C=1.0).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        sk = SkLogisticRegression(C=1.0, tol=1e-8, max_iter=10_000).fit(X, y)
-    rel = np.linalg.norm(ours.coef_ - sk.coef_) / np.linalg.norm(sk.coef_)
-    assert rel < 1e-3
+        sk = SkLogisticRegression(C=1.0).fit(X, y)
+        star = SkLogisticRegression(C=1.0, solver="newton-cholesky", tol=1e-12,
+                                    max_iter=1000).fit(X, y)
+    obj = Logistic(X, y, lam=1.0 / X.shape[0], fit_intercept=True)
+
+    def errors(clf):
+        rel = np.linalg.norm(clf.coef_ - star.coef_) / np.linalg.norm(star.coef_)
+        gap = (obj.value(np.r_[clf.coef_[0], clf.intercept_])
+               - obj.value(np.r_[star.coef_[0], star.intercept_]))
+        return rel, gap
+
+    (ours_rel, ours_gap), (sk_rel, sk_gap) = errors(ours), errors(sk)
+    assert ours_rel < 1e-3 or ours_rel <= 0.5 * sk_rel
+    assert ours_gap <= max(0.5 * sk_gap, 1e-12)

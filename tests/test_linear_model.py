@@ -12,7 +12,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import fastopt as fo
 from fastopt import datasets
-from fastopt.linear_model import LogisticRegression, auto_solver
+from fastopt.linear_model import (
+    AUTO_NEWTON_MAX_GRAM_RATIO,
+    LogisticRegression,
+    _encode_labels,
+    auto_solver,
+    gram_work_ratio,
+)
 
 
 @parametrize_with_checks([LogisticRegression()])
@@ -123,6 +129,87 @@ def test_auto_solver_rule():
     assert auto_solver(124, 2) == "newton"
     assert auto_solver(5000, 2) == "newton-cg"
     assert auto_solver(30, 3) == "newton-cg"
+    # Sparse X: Newton only while forming the Hessian is cheap per nonzero.
+    assert auto_solver(124, 2, AUTO_NEWTON_MAX_GRAM_RATIO) == "newton"
+    assert auto_solver(124, 2, AUTO_NEWTON_MAX_GRAM_RATIO + 0.5) == "newton-cg"
+    assert auto_solver(5000, 2, 1.0) == "newton-cg"
+    assert auto_solver(30, 3, 1.0) == "newton-cg"
+
+
+def test_gram_work_ratio():
+    X = sp.csr_matrix(np.array([[1.0, 2.0, 0.0, 3.0], [0.0, 0.0, 0.0, 0.0],
+                                [0.0, 4.0, 0.0, 0.0]]))
+    # rows with 3, 0 and 1 nonzeros: (9 + 0 + 1) / (2 * 4)
+    assert gram_work_ratio(X) == pytest.approx(10 / 8)
+    assert gram_work_ratio(X.toarray()) is None
+    assert gram_work_ratio(sp.csr_matrix((3, 4))) == 0.0
+
+
+@pytest.mark.parametrize("name", datasets.names())
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_auto_picks_newton_on_the_bundled_sets(name):
+    X, y = datasets.load(name)
+    assert gram_work_ratio(X) <= AUTO_NEWTON_MAX_GRAM_RATIO
+    assert LogisticRegression(max_iter=1).fit(X, y).solver_ == "newton"
+
+
+def test_auto_picks_newton_cg_for_dense_rows_of_sparse_data(rng):
+    # 60 nonzeros per row: forming the Hessian costs about 30 multiply-adds per nonzero.
+    X = sp.random(300, 100, density=0.6, format="csr", random_state=0)
+    y = (X @ rng.standard_normal(100) > 0).astype(int)
+    assert gram_work_ratio(X) > AUTO_NEWTON_MAX_GRAM_RATIO
+    clf = LogisticRegression(tol=1e-10).fit(X, y)
+    assert clf.solver_ == "newton-cg"
+    # the dense copy of the same data still gets Newton, and the same coefficients
+    dense = LogisticRegression(tol=1e-10).fit(X.toarray(), y)
+    assert dense.solver_ == "newton"
+    np.testing.assert_allclose(clf.coef_, dense.coef_, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("y", [
+    np.array([-1.0, 1.0, 1.0, -1.0, 1.0]), np.array([3, 7, 7, 3, 3]),
+    np.array([True, False, True, True, False]), np.array([0.5, 2.5, 0.5, 0.5, 2.5]),
+    np.array([2, 0, 1, 1, 2]), np.array(["b", "a", "a", "b", "b"]),
+    np.array([4.0, 4.0, 4.0, 4.0, 4.0]),
+])
+def test_label_encoding_is_numpy_unique(y):
+    classes, index = _encode_labels(y)
+    expected_classes, expected_index = np.unique(y, return_inverse=True)
+    np.testing.assert_array_equal(classes, expected_classes)
+    assert classes.dtype == expected_classes.dtype
+    np.testing.assert_array_equal(index, expected_index)
+
+
+def test_continuous_and_two_valued_labels():
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    with pytest.raises(ValueError, match="continuous"):
+        LogisticRegression().fit(X, [0.5, 1.5, 1.5, 0.5])
+    clf = LogisticRegression().fit(X, np.array([2.0, 5.0, 5.0, 2.0]))
+    np.testing.assert_array_equal(clf.classes_, [2.0, 5.0])
+    np.testing.assert_array_equal(clf.predict(X), [2.0, 5.0, 5.0, 2.0])
+
+
+@pytest.mark.parametrize("name", ["mushrooms", "ijcnn1"])
+def test_default_fit_is_closer_to_the_optimum_than_sklearns_default(name):
+    """tol=1e-4 on the Euclidean gradient norm is never looser than scikit-learn's lbfgs
+    rule (largest gradient entry <= 1e-4 on the same normalized objective)."""
+    X, y = datasets.load(name)
+    X, y = X[:_ROWS[name]], y[:_ROWS[name]]
+    star = _sklearn_tight(X, y, C=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk = SkLogisticRegression(C=1.0).fit(X, y)
+    ours = LogisticRegression(C=1.0).fit(X, y)
+    assert ours.tol == sk.tol == 1e-4
+    obj = fo.problems.Logistic(X, y, lam=1.0 / X.shape[0], fit_intercept=True)
+
+    def gap(clf):
+        return (obj.value(np.r_[clf.coef_[0], clf.intercept_])
+                - obj.value(np.r_[star.coef_[0], star.intercept_]))
+
+    assert np.linalg.norm(obj.grad(np.r_[ours.coef_[0], ours.intercept_])) <= 1e-4
+    assert gap(ours) <= 0.5 * gap(sk)
+    assert _rel(ours.coef_, star.coef_) <= 0.5 * _rel(sk.coef_, star.coef_)
 
 
 def test_fitted_attributes_history_and_warm_start(rng):
