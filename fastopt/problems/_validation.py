@@ -200,6 +200,24 @@ def _as_1d(y, name: str, m: int) -> np.ndarray:
     return arr
 
 
+def split_two_numeric_classes(y: np.ndarray):
+    """``(classes, upper)`` when the 1-D numeric ``y`` takes exactly two values, else None.
+
+    ``classes`` is ``[min, max]`` in y's dtype and ``upper`` the boolean mask ``y == max``.
+    Two passes (min/max, then the comparisons) in place of a sort: sorting the labels was
+    a few milliseconds of every fit on 10^4 - 10^5 rows. NaN gives None.
+    """
+    if y.ndim != 1 or y.size == 0 or y.dtype.kind not in "biuf":
+        return None
+    lo, hi = y.min(), y.max()
+    if not lo < hi:  # one value, or NaN
+        return None
+    upper = y == hi
+    if np.count_nonzero(upper) + np.count_nonzero(y == lo) != y.size:
+        return None
+    return np.array([lo, hi], dtype=y.dtype), upper
+
+
 def check_binary_labels(y, m: int, name: str = "y") -> tuple[np.ndarray, np.ndarray]:
     """Map two-valued labels to {-1, +1}.
 
@@ -223,6 +241,10 @@ def check_binary_labels(y, m: int, name: str = "y") -> tuple[np.ndarray, np.ndar
         raise TypeError(f"{name} must not be complex; got dtype {arr.dtype}")
     if arr.dtype.kind == "f" and not _all_finite(arr):
         raise ValueError(f"{name} contains NaN or infinity")
+    split = split_two_numeric_classes(arr)
+    if split is not None:
+        values, upper = split
+        return np.where(upper, 1.0, -1.0), values
     try:
         values, inverse = np.unique(arr, return_inverse=True)
     except TypeError as exc:

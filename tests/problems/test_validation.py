@@ -252,3 +252,22 @@ def test_sample_weights_are_normalized():
     obj = Logistic(X, y, sample_weight=np.r_[np.zeros(M - 2), 1.0, 3.0], backend="numpy")
     np.testing.assert_allclose(obj.sw[-2:], [0.25, 0.75])
     np.testing.assert_allclose(Logistic(X, y, backend="numpy").sw, np.full(M, 1 / M))
+
+
+@pytest.mark.parametrize("y", [
+    np.array([0, 1, 1, 0, 1]), np.array([2.0, -3.5, 2.0]), np.array([True, False, True]),
+    np.array([7, 7, 9], dtype=np.uint8), np.array([1.0, 2.0, 3.0]), np.array([4, 4, 4]),
+    np.array([np.nan, 1.0, 0.0]), np.array(["a", "b", "a"]),
+])
+def test_split_two_numeric_classes_agrees_with_unique(y):
+    from fastopt.problems._validation import split_two_numeric_classes
+
+    split = split_two_numeric_classes(y)
+    values, inverse = np.unique(y, return_inverse=True)
+    if y.dtype.kind not in "biuf" or values.size != 2 or np.isnan(values).any():
+        assert split is None
+        return
+    classes, upper = split
+    np.testing.assert_array_equal(classes, values)
+    assert classes.dtype == y.dtype
+    np.testing.assert_array_equal(upper, inverse == 1)
