@@ -11,13 +11,16 @@ larger factorizations keep the library's setting.
 passes are compiled kernels: nothing BLAS does there (p-length dots, m-length vector
 operations, a p x p factorization with p in the hundreds) is worth a thread team that
 spins against the kernels' own threads, so BLAS runs on one thread from the start of
-the solve to its end (one threadpoolctl switch per solve, not per call).
+the solve to its end (one threadpoolctl switch per solve, not per call). Inside it,
+:func:`small_blas` does nothing: entering a threadpoolctl limit queries every loaded
+library (about 0.05 ms), which the Newton loop would otherwise pay each iteration.
 """
 
 from __future__ import annotations
 
 import functools
-from contextlib import nullcontext
+import threading
+from contextlib import contextmanager, nullcontext
 
 __all__ = ["small_blas", "solver_blas"]
 
@@ -34,12 +37,34 @@ def _controller():
     return ThreadpoolController()
 
 
+#: Per thread: how many :func:`solver_blas` single-thread limits are active (the limit is
+#: process-wide, but only the thread that set it knows when it ends).
+_state = threading.local()
+
+
+def _single_thread_depth() -> int:
+    return getattr(_state, "depth", 0)
+
+
 def small_blas(order: int):
-    """Context manager: BLAS on one thread for a factorization of order ``order``."""
+    """Context manager: BLAS on one thread for a factorization of order ``order``.
+
+    A no-op where BLAS already runs on one thread by :func:`solver_blas` (in this thread).
+    """
     controller = _controller()
-    if controller is None or order > SINGLE_THREAD_MAX_ORDER:
+    if controller is None or order > SINGLE_THREAD_MAX_ORDER or _single_thread_depth():
         return nullcontext()
     return controller.limit(limits=1, user_api="blas")
+
+
+@contextmanager
+def _single_thread_solve(order: int):
+    with small_blas(order):
+        _state.depth = _single_thread_depth() + 1
+        try:
+            yield
+        finally:
+            _state.depth -= 1
 
 
 #: Backends whose data passes are compiled CPU kernels with their own threads.
@@ -51,7 +76,9 @@ def solver_blas(objective):
     linear model on a compiled CPU backend with p <= ``SINGLE_THREAD_MAX_ORDER``
     (its only BLAS work is then small), the library's setting otherwise (the NumPy
     backend's passes are BLAS calls; a user's function may rely on BLAS threads)."""
+    order = int(getattr(objective, "n_params", 0))
     if (getattr(objective, "backend", None) not in _COMPILED_BACKENDS
-            or not hasattr(objective, "grad_hess_weights")):
+            or not hasattr(objective, "grad_hess_weights")
+            or _controller() is None or order > SINGLE_THREAD_MAX_ORDER):
         return nullcontext()
-    return small_blas(int(getattr(objective, "n_params", 0)))
+    return _single_thread_solve(order)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
+from scipy.linalg.lapack import dpotrf, dpotrs
 
 from .._checks import check_int, check_interval, check_positive
 from ._blas import small_blas
@@ -69,16 +69,24 @@ def damped_cholesky_solve(H, b, tau0: float = 1e-8, growth: float = 10.0,
 
 
 def _damped_cholesky_solve(H, b, tau0, growth, max_attempts):
+    if H.shape[0] == 0:  # LAPACK's wrappers refuse empty operands
+        return DampedSolve(np.zeros(0), 0.0, 1)
     scale = max(1.0, float(np.max(np.abs(np.diag(H))))) if H.size else 1.0
     tau = 0.0
     for attempt in range(1, max_attempts + 1):
         A = H if tau == 0.0 else H + tau * np.eye(H.shape[0])
-        try:
-            # H itself is never overwritten: a failed attempt must leave it intact.
-            c = scipy.linalg.cho_factor(A, lower=True, check_finite=False)
-        except np.linalg.LinAlgError:
+        # LAPACK directly: scipy's cho_factor/cho_solve wrappers cost more than the
+        # factorization itself for p in the tens (0.03 ms against 0.007 ms at p = 22).
+        # H itself is never overwritten (overwrite_a=0): a failed attempt must leave it
+        # intact.
+        L, info = dpotrf(A, lower=1, clean=0, overwrite_a=0)
+        if info > 0:  # not positive definite: grow the shift
             tau = tau0 * scale if tau == 0.0 else tau * growth
             continue
-        x = scipy.linalg.cho_solve(c, b, check_finite=False)
+        if info < 0:
+            raise ValueError(f"dpotrf: illegal argument {-info}")
+        x, info = dpotrs(L, b, lower=1)
+        if info != 0:
+            raise ValueError(f"dpotrs: illegal argument {-info}")
         return DampedSolve(x, tau, attempt)
     raise np.linalg.LinAlgError("matrix could not be made positive definite by damping")

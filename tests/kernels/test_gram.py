@@ -117,3 +117,29 @@ def test_gram_blocking_with_more_features(backend, rng):
     H = np.empty((prob.p, prob.p))
     call(backend, "weighted_gram", prob, d, 0.5, H)
     np.testing.assert_allclose(H, expected_outputs(prob, d, 0.5)["weighted_gram"], rtol=1e-11)
+
+
+@pytest.mark.parametrize("intercept", [False, True], ids=["no_b", "b"])
+@pytest.mark.parametrize(
+    "m, n, density, dense_blocks",
+    # short rows (0 to 4 nonzeros, below the 4-row tile), long rows (every length mod 4)
+    # in enough work for the threaded driver, and rows dense enough for dense blocks
+    [(517, 37, 0.03, False), (3001, 200, 0.2, False), (517, 37, 0.8, True)],
+    ids=["sparse_short", "sparse_long", "dense_blocks"])
+def test_numba_csr_gram_algorithms(dtype, intercept, m, n, density, dense_blocks, rng):
+    """Both algorithms of the numba CSR weighted_gram (4-row sparse tiles, dense blocks)
+    match the reference for any sign of d and 1 to 3 chunks, and are symmetric."""
+    from fastopt.kernels.numba import gram as numba_gram
+
+    prob = make_problem(rng, m, n, dtype, "csr", intercept, density=density)
+    A = prob.X
+    assert numba_gram._csr_gram_plan(A.indptr, prob.n, prob.p)[0] == dense_blocks
+    d = rng.standard_normal(prob.m)
+    want = np.empty((prob.p, prob.p))
+    call("numpy", "weighted_gram", prob, d, 0.3, want)
+    for n_chunks in (1, 2, 3):
+        H = np.full((prob.p, prob.p), np.nan)
+        numba_gram._weighted_gram_csr(A.data, A.indices, A.indptr, prob.n, d, 0.3, H,
+                                      n_chunks)
+        np.testing.assert_allclose(H, want, rtol=1e-10, atol=1e-10, err_msg=str(n_chunks))
+        assert np.array_equal(H, H.T)

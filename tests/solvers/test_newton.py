@@ -111,3 +111,29 @@ def test_backtracking_after_a_rejected_unit_step(rng):
             # Per iteration: the gradient and Hessian passes, and at most a rejected unit
             # trial, X x and X d.
             assert 2 * res.nit + 1 <= res.n_passes <= 5 * res.nit + 1
+
+
+def test_solver_blas_holds_one_thread_and_small_blas_is_free_inside():
+    """A solve on a compiled linear model sets BLAS to one thread once; the per-iteration
+    ``small_blas`` of the Cholesky solve then enters no threadpoolctl limit, and the
+    library's setting is back after the solve."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from contextlib import nullcontext
+
+    from fastopt.solvers import _blas
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5))
+    obj = fo.problems.Logistic(X, np.sign(X[:, 0] + 0.1), lam=1e-2, backend="numba")
+    before = [i["num_threads"] for i in threadpoolctl.threadpool_info()
+              if i["user_api"] == "blas"]
+    with _blas.solver_blas(obj):
+        assert all(i["num_threads"] == 1 for i in threadpoolctl.threadpool_info()
+                   if i["user_api"] == "blas")
+        assert isinstance(_blas.small_blas(5), nullcontext)
+    # (not small_blas itself: threadpoolctl applies a limit when it is created)
+    assert _blas._single_thread_depth() == 0
+    assert [i["num_threads"] for i in threadpoolctl.threadpool_info()
+            if i["user_api"] == "blas"] == before
+    res = fo.minimize(obj, np.zeros(5), method="newton", tol=1e-10)
+    assert res.success

@@ -120,28 +120,69 @@ cdef void dense_gram_chunk(const floating* X, Py_ssize_t n, Py_ssize_t p, const 
 
 cdef void csr_gram_chunk(const floating* data, const index_t* indices, const index_t* indptr,
                          Py_ssize_t n, Py_ssize_t p, const double* d, Py_ssize_t start,
-                         Py_ssize_t stop, double* H) noexcept nogil:
+                         Py_ssize_t stop, double* H, double* x,
+                         Py_ssize_t* col) noexcept nogil:
     """H (p x p, row-major upper triangle) = sum_i d_i a~_i a~_i^T over the sparse rows
     [start, stop): O(nnz_i^2) per row; sorted column indices put every pair j <= k in the
-    upper triangle."""
-    cdef Py_ssize_t i, q, r, lo, hi, j
-    cdef double a
+    upper triangle.
+
+    Each row is copied into x (float64 values) and col (p each), the intercept appended
+    as column n with value 1; then rows s .. s+3 of the outer product are updated
+    together, so each loaded column feeds four multiply-adds (measured 2 to 3 times
+    faster than one row at a time on a9a and w8a)."""
+    cdef Py_ssize_t i, s, t, k, lo, j, ct
+    cdef double di, x0, x1, x2, x3, xt
+    cdef double *r0
+    cdef double *r1
+    cdef double *r2
+    cdef double *r3
     for j in range(p * p):
         H[j] = 0.0
     for i in range(start, stop):
-        if d[i] == 0.0:
+        di = d[i]
+        if di == 0.0:
             continue
         lo = indptr[i]
-        hi = indptr[i + 1]
-        for q in range(lo, hi):
-            a = d[i] * data[q]
-            j = indices[q]
-            for r in range(q, hi):
-                H[j * p + indices[r]] += a * data[r]
-            if p > n:
-                H[j * p + n] += a
+        k = indptr[i + 1] - lo
+        for t in range(k):
+            x[t] = data[lo + t]
+            col[t] = indices[lo + t]
         if p > n:
-            H[n * p + n] += d[i]
+            x[k] = 1.0
+            col[k] = n
+            k += 1
+        s = 0
+        while s + 4 <= k:
+            r0 = H + col[s] * p
+            r1 = H + col[s + 1] * p
+            r2 = H + col[s + 2] * p
+            r3 = H + col[s + 3] * p
+            x0 = di * x[s]
+            x1 = di * x[s + 1]
+            x2 = di * x[s + 2]
+            x3 = di * x[s + 3]
+            # the 4 x 4 upper triangle of the tile
+            for t in range(s, s + 4):
+                r0[col[t]] += x0 * x[t]
+            for t in range(s + 1, s + 4):
+                r1[col[t]] += x1 * x[t]
+            for t in range(s + 2, s + 4):
+                r2[col[t]] += x2 * x[t]
+            r3[col[s + 3]] += x3 * x[s + 3]
+            for t in range(s + 4, k):
+                ct = col[t]
+                xt = x[t]
+                r0[ct] += x0 * xt
+                r1[ct] += x1 * xt
+                r2[ct] += x2 * xt
+                r3[ct] += x3 * xt
+            s += 4
+        while s < k:
+            r0 = H + col[s] * p
+            x0 = di * x[s]
+            for t in range(s, k):
+                r0[col[t]] += x0 * x[t]
+            s += 1
 
 
 cdef void finish_gram(double* H, const double* partials, Py_ssize_t T, Py_ssize_t p,
@@ -346,11 +387,15 @@ def weighted_gram_csr(const floating[::1] data, const index_t[::1] indices,
     cdef Py_ssize_t m = indptr.shape[0] - 1, n = n_features, p = H_out.shape[0], c
     cdef Py_ssize_t T = gram_chunks(m, p, GRAM_BLOCK)
     cdef double[:, :, ::1] partials = np.empty((T - 1, p, p))
+    # per-chunk copies of one row (values and columns, intercept included)
+    cdef double[:, ::1] xs = np.empty((T, p))
+    cdef Py_ssize_t[:, ::1] cols = np.empty((T, p), dtype=np.intp)
     for c in prange(T, nogil=True, schedule="static", num_threads=T, use_threads_if=T > 1):
         csr_gram_chunk(&data[0], &indices[0], &indptr[0], n, p, &d[0],
                        csr_chunk_start(&indptr[0], m, T, c),
                        csr_chunk_start(&indptr[0], m, T, c + 1),
-                       &H_out[0, 0] if c == 0 else &partials[c - 1, 0, 0])
+                       &H_out[0, 0] if c == 0 else &partials[c - 1, 0, 0],
+                       &xs[c, 0], &cols[c, 0])
     finish_gram(&H_out[0, 0], &partials[0, 0, 0], T, p, n, lam)
 
 
