@@ -99,26 +99,14 @@ def block_index(idx, rows, gather, r0, nb):
 def dense_block_dot(X, idx, nb, w, b, z):
     """``z[k] = <X[idx[k], :n], w[:n]> + b`` for ``k < nb``, accumulated in float64.
 
-    Two rows per sweep over ``w``: each ``w[j]`` load serves two rows, and LLVM still
-    vectorizes the j loop with two accumulator chains per row. Four rows (four times the
-    accumulators) spilled registers; two were measured 10-20% faster than one for
-    n = 10 and n = 1000 and equal at n = 100 (in-cache, single thread).
+    One row at a time: LLVM already interleaves the vectorized j loop with four ymm
+    accumulators. Tiling four rows on top (16 accumulators) spilled registers; two rows
+    per sweep over ``w`` were 10-20% faster in cache (n = 10, 1000) but slower on the
+    m = 10^6, n = 100 stream from memory (float64 loss+grad 65-80 ms against 51-61 ms,
+    two threads), so the stream wins.
     """
     n = X.shape[1]
-    k = 0
-    while k + 2 <= nb:
-        i0 = idx[k]
-        i1 = idx[k + 1]
-        s0 = 0.0
-        s1 = 0.0
-        for j in range(n):
-            wj = w[j]
-            s0 += np.float64(X[i0, j]) * wj
-            s1 += np.float64(X[i1, j]) * wj
-        z[k] = s0 + b
-        z[k + 1] = s1 + b
-        k += 2
-    if k < nb:
+    for k in range(nb):
         i = idx[k]
         s = 0.0
         for j in range(n):
