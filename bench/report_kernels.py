@@ -4,11 +4,12 @@ Usage::
 
     NUMBA_NUM_THREADS=2 PYTHONPATH=. python bench/report_kernels.py [--repeats 7] [--quick]
 
-Every time is the median of ``--repeats`` calls (``time.perf_counter``) after a warm-up
-call (JIT compiled, pages faulted in). The targets are reported, not asserted: numba fused
-loss+grad and HVP >= 3x the NumPy reference and scikit-learn and >= 75% of the read
-roofline; float32 >= 1.7x float64; CSR >= 2x the scipy.sparse reference; Cython within
-1.5x of numba.
+Each comparison times both sides in alternating blocks of calls (``time.perf_counter``,
+at least ``--repeats`` calls each) after a warm-up call of each (JIT compiled, pages
+faulted in) and reports both medians and their ratio (see :func:`paired_times`). The
+targets are reported, not asserted: numba fused loss+grad and HVP >= 3x the NumPy
+reference and scikit-learn and >= 75% of the read roofline; float32 >= 1.7x float64; CSR
+>= 2x the scipy.sparse reference; Cython within 1.5x of numba.
 """
 
 from __future__ import annotations
@@ -28,15 +29,34 @@ from bandwidth import measure_read_bandwidth  # noqa: E402
 from fastopt._config import get_num_threads  # noqa: E402
 from fastopt.kernels import available_backends, get_backend  # noqa: E402
 
+#: Pause before each block of timed calls (see :func:`paired_times`), seconds.
+SETTLE_S = 0.3
 
-def median_time(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+
+def paired_times(fast, slow, repeats: int, block: int = 4) -> tuple[float, float, float]:
+    """Median times of ``fast`` and ``slow`` (``repeats`` calls each) and their ratio.
+
+    The two sides run in alternating blocks of ``block`` calls (fast x block, slow x
+    block, fast x block, ...) after one warm-up call each (JIT compiled, pages faulted
+    in), so that a slow spell of a shared machine hits both sides alike. Each block starts
+    after a pause of :data:`SETTLE_S`: the NumPy reference and scikit-learn call OpenBLAS,
+    whose threads keep spinning for up to about 0.1 s after a call (and each OpenMP
+    runtime in the process spins a little after its parallel regions), taking the cores
+    from whatever runs next; we measured numba kernels 1.5x slower right after a BLAS
+    call. After the pause every pool is asleep, whichever side ran before.
+    """
+    fast()
+    slow()
+    tf, ts = [], []
+    while len(tf) < repeats:
+        for fn, out in ((fast, tf), (slow, ts)):
+            time.sleep(SETTLE_S)
+            for _ in range(block):
+                t0 = time.perf_counter()
+                fn()
+                out.append(time.perf_counter() - t0)
+    t_fast, t_slow = float(np.median(tf)), float(np.median(ts))
+    return t_fast, t_slow, t_slow / t_fast
 
 
 def main(argv=None) -> int:
@@ -55,13 +75,13 @@ def main(argv=None) -> int:
     rows = []  # (comparison, problem, time_a, time_b, ratio b/a, target)
 
     def compare(label, problem, fast, slow, target):
-        ta, tb = median_time(fast, r), median_time(slow, r)
-        rows.append((label, problem, ta, tb, tb / ta, target))
+        ta, tb, ratio = paired_times(fast, slow, r)
+        rows.append((label, problem, ta, tb, ratio, target))
         return ta
 
     t_numba = {}
-    for dtype in ("float64", "float32"):
-        X, y, sw, w, v = dense_problem(m, n, dtype)
+    problems = {dtype: dense_problem(m, n, dtype) for dtype in ("float64", "float32")}
+    for dtype, (X, y, sw, w, v) in problems.items():
         prob = f"dense m={m} n={n} {dtype}"
         for kernel in ("loss_grad", "hvp", "lsq_loss_grad"):
             fast = kernel_call(nb, kernel, X, y, sw, w, v)
@@ -73,18 +93,17 @@ def main(argv=None) -> int:
         if cy is not None:
             for kernel in ("loss_grad", "hvp"):
                 if hasattr(cy, "logistic_" + kernel):
-                    tc = median_time(kernel_call(cy, kernel, X, y, sw, w, v), r)
-                    tn = t_numba[kernel, dtype]
-                    rows.append((f"cython vs numba: {kernel}", prob, tn, tc, tc / tn,
-                                 "<= 1.5 (cython/numba)"))
-        if dtype == "float64":
-            roof = {k: nbytes(X) / t_numba[k, dtype] / bandwidth for k in ("loss_grad", "hvp")}
-        del X
-    dense_problem.cache_clear()
+                    compare(f"cython vs numba: {kernel} (ratio = cython / numba time)", prob,
+                            kernel_call(nb, kernel, X, y, sw, w, v),
+                            kernel_call(cy, kernel, X, y, sw, w, v), "<= 1.5")
+    roof = {k: nbytes(problems["float64"][0]) / t_numba[k, "float64"] / bandwidth
+            for k in ("loss_grad", "hvp")}
     for kernel in ("loss_grad", "hvp", "lsq_loss_grad"):
-        t64, t32 = t_numba[kernel, "float64"], t_numba[kernel, "float32"]
-        rows.append((f"numba float32 vs float64: {kernel}", f"dense m={m} n={n}", t32, t64,
-                     t64 / t32, ">= 1.7x"))
+        compare(f"numba float32 vs float64: {kernel}", f"dense m={m} n={n}",
+                kernel_call(nb, kernel, *problems["float32"]),
+                kernel_call(nb, kernel, *problems["float64"]), ">= 1.7x")
+    del problems
+    dense_problem.cache_clear()
 
     X, y, sw, w, v = csr_problem(*csr_size)
     prob = f"CSR m={csr_size[0]} n={csr_size[1]} nnz/row={csr_size[2]}"
@@ -95,8 +114,8 @@ def main(argv=None) -> int:
     compare("CSR numba vs sklearn: loss_grad", prob, kernel_call(nb, "loss_grad", X, y, sw, w, v),
             sklearn_call(X, y, sw, w), "(peer)")
 
-    print(f"threads: {get_num_threads()}, read bandwidth: {bandwidth / 1e9:.2f} GB/s, "
-          f"median of {r} calls\n")
+    print(f"threads: {get_num_threads()}, read bandwidth: {bandwidth / 1e9:.2f} GB/s; "
+          f"medians of {r}+ calls per side, in alternating blocks of 4\n")
     print("| comparison | problem | fast (ms) | slow (ms) | ratio | target |")
     print("|---|---|---:|---:|---:|---|")
     for label, problem, ta, tb, ratio, target in rows:
