@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import _config
 from ._spectral import gram_max_eig
+from ._validation import _as_1d
 from .base import Objective, setup_linear_data
 
 __all__ = ["Multinomial", "encode_labels"]
@@ -42,12 +43,7 @@ def encode_labels(y, m: int, name: str = "y") -> tuple[np.ndarray, np.ndarray]:
     c : ndarray of shape (m,), int64
         Class indices in [0, K).
     """
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D array of shape (m,); got shape {arr.shape}")
-    if arr.shape[0] != m:
-        raise ValueError(f"{name} has {arr.shape[0]} entries but X has {m} rows; "
-                         "the lengths must match")
+    arr = _as_1d(y, name, m)
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinity")
     try:

@@ -42,6 +42,7 @@ from fastopt._config import jit, jit_parallel
 
 from ._rowops import (
     ROW_BLOCK,
+    add_l2,
     block_index,
     chunk_start,
     csr_block_axpy,
@@ -52,10 +53,13 @@ from ._rowops import (
     dense_block_dot,
     dense_block_dot2,
     intercept_of,
+    l2_term,
+    reduce_chunks,
+    sum_partials,
     use_serial,
     zero_row,
 )
-from ._stack import stack_pointer
+from ._stack import chunk_partials, stack_pointer
 from ._vecmath import logistic_curvature, logistic_terms
 
 # ``flags`` of the rows cores: a kind in the low two bits, plus option bits. The public
@@ -375,3 +379,38 @@ def hvp_run_csr(kind, data, indices, indptr, n, d, w, v, work):
         _hvp_serial_csr(kind, data, indices, indptr, n, d, w, v, work, n_chunks)
     else:
         _hvp_parallel_csr(kind, data, indices, indptr, n, d, w, v, work, n_chunks)
+
+
+# --- whole passes: loss (+ gradient) of a rows core, reduced, plus the L2 term ----------
+
+
+@jit
+def loss_pass(flags, X, y, sw, w, rows, scale, lam, grad_out, d_out, work):
+    """Loss (returned) of one :func:`rows_run` pass plus ``lam/2 ||w[:n]||^2``.
+
+    With ``GRAD`` in ``flags`` the chunk partials are reduced into ``grad_out`` and
+    ``lam w[:n]`` added to it; without, ``grad_out`` is never touched (callers pass any
+    float64 vector). ``d_out`` is written only with ``HESSW``. The public logistic and
+    least-squares kernels are one call of this with their ``flags``.
+    """
+    T = work.shape[0]
+    partial = chunk_partials(T)
+    rows_run(flags, X, y, sw, w, rows, scale, d_out, work, T, partial)
+    if flags & GRAD:
+        reduce_chunks(work, grad_out)
+        return sum_partials(partial) + add_l2(grad_out, w, X.shape[1], lam)
+    return sum_partials(partial) + l2_term(w, X.shape[1], lam)
+
+
+@jit
+def loss_pass_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, lam, grad_out,
+                  d_out, work):
+    """CSR twin of :func:`loss_pass`."""
+    T = work.shape[0]
+    partial = chunk_partials(T)
+    rows_run_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, d_out, work, T,
+                 partial)
+    if flags & GRAD:
+        reduce_chunks(work, grad_out)
+        return sum_partials(partial) + add_l2(grad_out, w, n, lam)
+    return sum_partials(partial) + l2_term(w, n, lam)

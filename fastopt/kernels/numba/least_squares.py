@@ -31,12 +31,11 @@ from ._linear import (
     LSQ,
     hvp_run,
     hvp_run_csr,
+    loss_pass,
+    loss_pass_csr,
     no_rows,
-    rows_run,
-    rows_run_csr,
 )
-from ._rowops import add_l2, l2_term, reduce_chunks, sum_partials
-from ._stack import chunk_partials
+from ._rowops import add_l2, reduce_chunks
 
 __all__ = [
     "lsq_loss",
@@ -67,32 +66,22 @@ def _copy_weights(sw, d_out):
 @jit
 def lsq_loss(X, y, sw, w, lam, work):
     """Least-squares loss ``f(w)`` (float); one pass over ``X``."""
-    T = work.shape[0]
-    partial = chunk_partials(T)
-    # sw stands in for d_out: never written without HESSW
-    rows_run(np.int64(LSQ), X, y, sw, w, no_rows(), 1.0, sw, work, T, partial)
-    return sum_partials(partial) + l2_term(w, X.shape[1], lam)
+    # sw stands in for the outputs these flags never write
+    return loss_pass(np.int64(LSQ), X, y, sw, w, no_rows(), 1.0, lam, sw, sw, work)
 
 
 @jit
 def lsq_loss_grad(X, y, sw, w, lam, grad_out, work):
     """Loss (returned) and gradient (into ``grad_out``), fused in one pass over ``X``."""
-    T = work.shape[0]
-    partial = chunk_partials(T)
-    rows_run(np.int64(LSQ | GRAD), X, y, sw, w, no_rows(), 1.0, sw, work, T, partial)
-    reduce_chunks(work, grad_out)
-    return sum_partials(partial) + add_l2(grad_out, w, X.shape[1], lam)
+    # sw stands in for the outputs these flags never write
+    return loss_pass(np.int64(LSQ | GRAD), X, y, sw, w, no_rows(), 1.0, lam, grad_out, sw, work)
 
 
 @jit
 def lsq_grad_hess_weights(X, y, sw, w, lam, grad_out, d_out, work):
     """Loss, gradient and Hessian weights ``d_out = sw`` (the weights do not depend on w)."""
-    T = work.shape[0]
-    partial = chunk_partials(T)
-    rows_run(np.int64(LSQ | GRAD | HESSW), X, y, sw, w, no_rows(), 1.0, d_out, work, T,
-             partial)
-    reduce_chunks(work, grad_out)
-    return sum_partials(partial) + add_l2(grad_out, w, X.shape[1], lam)
+    return loss_pass(np.int64(LSQ | GRAD | HESSW), X, y, sw, w, no_rows(), 1.0, lam, grad_out,
+                     d_out, work)
 
 
 @jit
@@ -112,12 +101,9 @@ def lsq_hvp(X, y, sw, w, v, lam, out, work):
 @jit
 def lsq_loss_grad_rows(X, y, sw, w, lam, rows, scale, grad_out, work):
     """Loss and gradient over the rows ``rows`` only, weights ``scale * sw``; L2 once."""
-    T = work.shape[0]
-    partial = chunk_partials(T)
-    rows_run(np.int64(LSQ | GRAD | GATHER), X, y, sw, w, rows, float(scale), sw, work, T,
-             partial)
-    reduce_chunks(work, grad_out)
-    return sum_partials(partial) + add_l2(grad_out, w, X.shape[1], lam)
+    # sw stands in for the outputs these flags never write
+    return loss_pass(np.int64(LSQ | GRAD | GATHER), X, y, sw, w, rows, float(scale), lam, grad_out,
+                     sw, work)
 
 
 # --- CSR ---------------------------------------------------------------------------------
@@ -126,22 +112,15 @@ def lsq_loss_grad_rows(X, y, sw, w, lam, rows, scale, grad_out, work):
 @jit
 def lsq_loss_csr(data, indices, indptr, n_features, y, sw, w, lam, work):
     """CSR twin of :func:`lsq_loss`."""
-    T = work.shape[0]
-    partial = chunk_partials(T)
-    rows_run_csr(np.int64(LSQ), data, indices, indptr, n_features, y, sw, w, no_rows(), 1.0,
-                 sw, work, T, partial)
-    return sum_partials(partial) + l2_term(w, n_features, lam)
+    return loss_pass_csr(np.int64(LSQ), data, indices, indptr, n_features, y, sw, w, no_rows(), 1.0,
+                         lam, sw, sw, work)
 
 
 @jit
 def lsq_loss_grad_csr(data, indices, indptr, n_features, y, sw, w, lam, grad_out, work):
     """CSR twin of :func:`lsq_loss_grad`."""
-    T = work.shape[0]
-    partial = chunk_partials(T)
-    rows_run_csr(np.int64(LSQ | GRAD), data, indices, indptr, n_features, y, sw, w, no_rows(),
-                 1.0, sw, work, T, partial)
-    reduce_chunks(work, grad_out)
-    return sum_partials(partial) + add_l2(grad_out, w, n_features, lam)
+    return loss_pass_csr(np.int64(LSQ | GRAD), data, indices, indptr, n_features, y, sw, w,
+                         no_rows(), 1.0, lam, grad_out, sw, work)
 
 
 @jit
@@ -149,12 +128,8 @@ def lsq_grad_hess_weights_csr(
     data, indices, indptr, n_features, y, sw, w, lam, grad_out, d_out, work
 ):
     """CSR twin of :func:`lsq_grad_hess_weights`."""
-    T = work.shape[0]
-    partial = chunk_partials(T)
-    rows_run_csr(np.int64(LSQ | GRAD | HESSW), data, indices, indptr, n_features, y, sw, w,
-                 no_rows(), 1.0, d_out, work, T, partial)
-    reduce_chunks(work, grad_out)
-    return sum_partials(partial) + add_l2(grad_out, w, n_features, lam)
+    return loss_pass_csr(np.int64(LSQ | GRAD | HESSW), data, indices, indptr, n_features, y, sw, w,
+                         no_rows(), 1.0, lam, grad_out, d_out, work)
 
 
 @jit
@@ -176,9 +151,5 @@ def lsq_loss_grad_rows_csr(
     data, indices, indptr, n_features, y, sw, w, lam, rows, scale, grad_out, work
 ):
     """CSR twin of :func:`lsq_loss_grad_rows`."""
-    T = work.shape[0]
-    partial = chunk_partials(T)
-    rows_run_csr(np.int64(LSQ | GRAD | GATHER), data, indices, indptr, n_features, y, sw, w,
-                 rows, float(scale), sw, work, T, partial)
-    reduce_chunks(work, grad_out)
-    return sum_partials(partial) + add_l2(grad_out, w, n_features, lam)
+    return loss_pass_csr(np.int64(LSQ | GRAD | GATHER), data, indices, indptr, n_features, y, sw, w,
+                         rows, float(scale), lam, grad_out, sw, work)
