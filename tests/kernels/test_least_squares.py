@@ -81,6 +81,14 @@ def test_small_shapes(backend, fmt, m, n, rng):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("n, intercept", [(2047, True), (2100, False)], ids=str)
+def test_wide_rows(backend, fmt, n, intercept, rng):
+    # both sides of the private-row limit (2048 entries) of the partial gradients
+    prob = make_lsq(rng, 37, n, np.float64, fmt, intercept, density=0.05)
+    assert_outputs_close(all_outputs(backend, prob, 0.2), all_outputs("numpy", prob, 0.2))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_no_rows_gives_only_l2_term(backend, fmt, rng):
     prob = make_lsq(rng, 0, 4, np.float64, fmt, intercept=True)
     lam = 0.9

@@ -80,6 +80,15 @@ def test_small_shapes(backend, fmt, m, n, rng):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("n, intercept", [(2047, True), (2048, True), (2100, False)], ids=str)
+def test_wide_rows(backend, fmt, n, intercept, rng):
+    # partial gradients of up to 2048 entries go to a private stack row, longer ones
+    # straight into work[c]: both sides of that boundary, over several row blocks
+    prob = make_problem(rng, 37, n, np.float64, fmt, intercept, density=0.05)
+    assert_outputs_close(all_outputs(backend, prob, 0.2), all_outputs("numpy", prob, 0.2))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("intercept", [False, True], ids=["no_b", "b"])
 def test_no_rows_gives_only_l2_term(backend, fmt, intercept, rng):
     prob = make_problem(rng, 0, 5, np.float64, fmt, intercept)

@@ -59,7 +59,7 @@ from ._rowops import (
     use_serial,
     zero_row,
 )
-from ._stack import chunk_partials, stack_pointer
+from ._stack import chunk_partials, private_row, publish_row, stack_pointer
 from ._vecmath import logistic_curvature, logistic_terms
 
 # ``flags`` of the rows cores: a kind in the low two bits, plus option bits. The public
@@ -180,8 +180,9 @@ def _rows_chunk(flags, X, y, sw, w, rows, scale, d_out, work, c, n_chunks):
     idx = carray(stack_pointer(ROW_BLOCK, np.int64), ROW_BLOCK)
     z = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     scratch = carray(stack_pointer(_SCRATCH_SIZE, np.float64), (_SCRATCH_ROWS, ROW_BLOCK))
+    g, r = private_row(work, c)
     if want_grad:
-        zero_row(work, c)
+        zero_row(g, r)
     acc = 0.0
     for r0 in range(lo, hi, ROW_BLOCK):
         nb = min(ROW_BLOCK, hi - r0)
@@ -189,7 +190,9 @@ def _rows_chunk(flags, X, y, sw, w, rows, scale, d_out, work, c, n_chunks):
         dense_block_dot(X, idx, nb, w, b, z)
         acc += _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out, scratch)
         if want_grad:
-            dense_block_axpy(work, c, X, idx, nb, z, has_b)
+            dense_block_axpy(g, r, X, idx, nb, z, has_b)
+    if want_grad:
+        publish_row(g, r, work, c)
     return acc
 
 
@@ -229,7 +232,8 @@ def _hvp_chunk(kind, X, d, w, v, work, c, n_chunks):
     z = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     u = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     curvature = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
-    zero_row(work, c)
+    g, r = private_row(work, c)
+    zero_row(g, r)
     for r0 in range(lo, hi, ROW_BLOCK):
         nb = min(ROW_BLOCK, hi - r0)
         block_index(idx, idx, False, r0, nb)
@@ -238,7 +242,8 @@ def _hvp_chunk(kind, X, d, w, v, work, c, n_chunks):
         elif kind == HVP_WEIGHTED:
             dense_block_dot(X, idx, nb, v, vb, u)
         _hvp_scalar(kind, d, idx, nb, z, u, curvature)
-        dense_block_axpy(work, c, X, idx, nb, u, has_b)
+        dense_block_axpy(g, r, X, idx, nb, u, has_b)
+    publish_row(g, r, work, c)
 
 
 @jit_parallel
@@ -284,8 +289,9 @@ def _rows_chunk_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, d_ou
     idx = carray(stack_pointer(ROW_BLOCK, np.int64), ROW_BLOCK)
     z = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     scratch = carray(stack_pointer(_SCRATCH_SIZE, np.float64), (_SCRATCH_ROWS, ROW_BLOCK))
+    g, r = private_row(work, c)
     if want_grad:
-        zero_row(work, c)
+        zero_row(g, r)
     acc = 0.0
     for r0 in range(lo, hi, ROW_BLOCK):
         nb = min(ROW_BLOCK, hi - r0)
@@ -293,7 +299,9 @@ def _rows_chunk_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, d_ou
         csr_block_dot(data, indices, indptr, idx, nb, w, b, z)
         acc += _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out, scratch)
         if want_grad:
-            csr_block_axpy(work, c, n, data, indices, indptr, idx, nb, z, has_b)
+            csr_block_axpy(g, r, n, data, indices, indptr, idx, nb, z, has_b)
+    if want_grad:
+        publish_row(g, r, work, c)
     return acc
 
 
@@ -347,7 +355,8 @@ def _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, c, n_chunks):
     z = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     u = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     curvature = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
-    zero_row(work, c)
+    g, r = private_row(work, c)
+    zero_row(g, r)
     for r0 in range(lo, hi, ROW_BLOCK):
         nb = min(ROW_BLOCK, hi - r0)
         block_index(idx, idx, False, r0, nb)
@@ -356,7 +365,8 @@ def _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, c, n_chunks):
         elif kind == HVP_WEIGHTED:
             csr_block_dot(data, indices, indptr, idx, nb, v, vb, u)
         _hvp_scalar(kind, d, idx, nb, z, u, curvature)
-        csr_block_axpy(work, c, n, data, indices, indptr, idx, nb, u, has_b)
+        csr_block_axpy(g, r, n, data, indices, indptr, idx, nb, u, has_b)
+    publish_row(g, r, work, c)
 
 
 @jit_parallel
