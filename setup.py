@@ -1,8 +1,8 @@
 """Build the Cython kernels (fastopt/kernels/cython/*.pyx) with OpenMP.
 
-Each .pyx becomes an extension module of the same name; ``_common.pxd`` (inline loops)
-and ``_simd.h`` (vectorized row primitives) are compiled into every module that uses
-them. ``gram.pyx`` cimports BLAS from ``scipy.linalg.cython_blas``, so scipy is a build
+Each .pyx becomes an extension module of the same name; ``_common.pxd`` (inline loops),
+``_simd.h`` (vectorized row primitives) and ``_vecmath.h`` (vectorized exp and log1p for
+the per-row logistic terms) are compiled into every module that uses them. ``gram.pyx`` cimports BLAS from ``scipy.linalg.cython_blas``, so scipy is a build
 requirement. Build in place with ``python setup.py build_ext --inplace -j 2``.
 """
 
