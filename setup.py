@@ -2,8 +2,9 @@
 
 Each .pyx becomes an extension module of the same name; ``_common.pxd`` (inline loops),
 ``_simd.h`` (vectorized row primitives) and ``_vecmath.h`` (vectorized exp and log1p for
-the per-row logistic terms) are compiled into every module that uses them. ``gram.pyx`` cimports BLAS from ``scipy.linalg.cython_blas``, so scipy is a build
-requirement. Build in place with ``python setup.py build_ext --inplace -j 2``.
+the per-row logistic terms) are compiled into every module that uses them. ``gram.pyx``
+cimports BLAS from ``scipy.linalg.cython_blas``, so scipy is a build requirement. Build in
+place with ``python setup.py build_ext --inplace -j 2``.
 """
 
 import glob
