@@ -38,6 +38,12 @@ THREADS_PER_BLOCK = 256
 #: wrong one and crash. We reproduced such segfaults after a sequence of programs sharing
 #: one cache (bench scripts, then an estimator fit); every kernel family here reaches a
 #: parallel driver, so each process compiles what it uses once (tens of seconds in all).
+#: Upstream this is numba issue #10128 (gufunc and wrapper cache entries written by
+#: different processes disagree on symbol names: segfaults), open in November 2026
+#: with two candidate fixes under review (PRs #10545, #10814); caching only the serial
+#: functions, as pynndescent did, would not help here: numba links a callee's code into
+#: its caller's library, so a cached public kernel would carry its parallel driver along.
+#: Turn the cache on once a numba release fixes #10128.
 CACHE = False
 
 
