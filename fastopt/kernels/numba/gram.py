@@ -40,10 +40,12 @@ from ._linear import (
     hvp_run,
     hvp_run_csr,
     no_rows,
+    no_work,
     rows_run,
     rows_run_csr,
 )
 from ._rowops import add_l2, chunk_start, csr_chunk_start, reduce_chunks, use_serial
+from ._stack import chunk_partials
 
 __all__ = [
     "matvec",
@@ -81,7 +83,7 @@ def matvec(X, w, z_out):
     T = _map_chunks(X.shape[0])
     # z_out stands in for y and sw, which the PREDICT kind never reads
     rows_run(np.int64(PREDICT | HESSW), X, z_out, z_out, w, no_rows(), 1.0, z_out,
-             np.empty((0, w.shape[0])), T, np.empty(T))
+             no_work(w.shape[0]), T, chunk_partials(T))
 
 
 @jit
@@ -260,7 +262,7 @@ def matvec_csr(data, indices, indptr, n_features, w, z_out):
     """CSR twin of :func:`matvec`."""
     T = _map_chunks(indptr.shape[0] - 1)
     rows_run_csr(np.int64(PREDICT | HESSW), data, indices, indptr, n_features, z_out, z_out, w,
-                 no_rows(), 1.0, z_out, np.empty((0, w.shape[0])), T, np.empty(T))
+                 no_rows(), 1.0, z_out, no_work(w.shape[0]), T, chunk_partials(T))
 
 
 @jit
