@@ -101,3 +101,41 @@ def test_logistic_terms_propagate_nan_and_handle_inf():
     assert np.isnan(loss[0]) and np.isnan(slope[0]) and np.isnan(curvature[0])
     assert loss[1] == 0.0 and slope[1] == 0.0 and curvature[1] == 0.0
     assert loss[2] == np.inf and slope[2] == 1.0 and curvature[2] == 0.0
+
+
+# --- the same functions inside the compiled kernels (numba, and the C twin in Cython) ---
+
+
+def _compiled_backends():
+    from fastopt.kernels import available_backends
+
+    return [b for b in ("numba", "cython") if b in available_backends()]
+
+
+@pytest.mark.parametrize("backend", _compiled_backends())
+def test_kernel_curvature_and_loss_across_the_whole_range(backend):
+    """Per-row Hessian weights sigma(z) sigma(-z) and per-row losses log(1 + exp(-z)) of
+    the kernels for z from -800 to 800: the vectorized exp down to subnormal results
+    (the Cython kernels use the C twin in _vecmath.h, checked only here directly)."""
+    from fastopt._config import n_chunks
+    from fastopt.kernels import get_backend
+
+    K = get_backend(backend)
+    z = np.concatenate([np.linspace(-800.0, 800.0, 4001),
+                        [0.0, 1e-300, -1e-300, 708.4, -708.4, 745.1, -745.1, 1e3, -1e3]])
+    X = z[:, None].copy()
+    ones = np.ones(z.size)
+    d = np.empty(z.size)
+    K.logistic_hess_weights(X, ones, ones, np.array([1.0]), d)
+    e = np.exp(-np.abs(z))  # libm: right down to subnormals (scipy's expit(-710) is 0)
+    want = e / (1.0 + e) ** 2
+    normal = want >= np.finfo(np.float64).tiny
+    assert _relative_error(d[normal], want[normal]) < 1e-13
+    assert np.max(np.abs(d[~normal] - want[~normal])) <= 4 * 5e-324
+
+    work = np.empty((n_chunks(), 1))
+    picks = z[::20]
+    losses = np.array([K.logistic_loss(np.array([[zi]]), ones[:1], ones[:1], np.array([1.0]),
+                                       0.0, work) for zi in picks])
+    # subnormal losses (z > 708) within a few units of the smallest subnormal
+    np.testing.assert_allclose(losses, np.logaddexp(0.0, -picks), rtol=1e-14, atol=2e-323)
