@@ -6,9 +6,9 @@
 #
 # Layers, after scikit-learn's sklearn/_loss/_loss.pyx.tp:
 #
-#   1. per-row math of a block of rows (`block_coefs`, `block_hess_weights`,
-#      `block_hvp_coefs`): the rows' losses and their first and second derivatives in
-#      z, with exp and log1p vectorized over the block in _vecmath.h;
+#   1. per-row math of a block of rows (`block_coefs`, `block_hvp_coefs`): the rows'
+#      losses and their first and second derivatives in z, with exp and log1p vectorized
+#      over the block in _vecmath.h;
 #   2. per-row primitives (`row_dot`, `row_axpy`, `csr_dot`, ...): one row of X against a
 #      float64 vector, float64 accumulation, vectorized in _simd.h;
 #   3. chunk loops (`*_chunk`): a contiguous range of rows reduced into one row of `work`;
@@ -83,7 +83,8 @@ cdef inline void pad_lanes(double* a, Py_ssize_t nb) noexcept nogil:
 
 cdef inline double block_coefs(int kind, const double* y, const double* sw, double scale,
                                const Py_ssize_t* idx, Py_ssize_t nb, double* z,
-                               double* d_out, double* scratch) noexcept nogil:
+                               bint weights_only, double* d_out,
+                               double* scratch) noexcept nogil:
     """Loss of a block of rows; z[k] (= z_i, i = idx[k]) is replaced by the gradient
     coefficient dloss/dz_i, and d_out[i] (when not NULL) gets d2loss/dz_i^2.
 
@@ -92,7 +93,8 @@ cdef inline double block_coefs(int kind, const double* y, const double* sw, doub
     wt_i sigma(t_i) sigma(-t_i), all from fo_logistic_terms (one vectorized loop over the
     block, stable for every finite t_i; a row of X is never touched here);
     squared: loss = wt_i (z_i - y_i)^2 / 2, coefficient wt_i (z_i - y_i), weight wt_i.
-    scratch holds 4 * BLOCK doubles.
+    With weights_only (and d_out given), only the weights are written (no loss, no
+    log1p) and 0 is returned. scratch holds 4 * BLOCK doubles.
     """
     cdef Py_ssize_t k, i
     cdef double loss = 0.0, wt, r
@@ -100,6 +102,14 @@ cdef inline double block_coefs(int kind, const double* y, const double* sw, doub
     cdef double* lv = scratch + BLOCK
     cdef double* slope = scratch + 2 * BLOCK
     cdef double* cv = scratch + 3 * BLOCK
+    if weights_only and d_out != NULL:
+        if kind == LOGISTIC:
+            pad_lanes(z, nb)
+            fo_logistic_curvature(z, nb, cv)
+        for k in range(nb):
+            i = idx[k]
+            d_out[i] = scale * sw[i] * (cv[k] if kind == LOGISTIC else 1.0)
+        return 0.0
     if kind == LOGISTIC:
         for k in range(nb):
             t[k] = y[idx[k]] * z[k]
@@ -124,21 +134,6 @@ cdef inline double block_coefs(int kind, const double* y, const double* sw, doub
     return loss
 
 
-cdef inline void block_hess_weights(int kind, const double* sw, double scale,
-                                    const Py_ssize_t* idx, Py_ssize_t nb, double* z,
-                                    double* d_out, double* scratch) noexcept nogil:
-    """d_out[i] = scale sw_i d2loss/dz_i^2 for i = idx[k] (no loss, no log1p)."""
-    cdef Py_ssize_t k
-    if kind == LOGISTIC:
-        pad_lanes(z, nb)
-        fo_logistic_curvature(z, nb, scratch)
-        for k in range(nb):
-            d_out[idx[k]] = scale * sw[idx[k]] * scratch[k]
-    else:
-        for k in range(nb):
-            d_out[idx[k]] = scale * sw[idx[k]]
-
-
 cdef inline void block_hvp_coefs(int kind, const double* sw, Py_ssize_t r0, Py_ssize_t nb,
                                  double* z, double* u, double* scratch) noexcept nogil:
     """u[k] *= sw_i d2loss/dz_i^2 for rows i = r0 + k (z[k] = z_i, logistic only)."""
@@ -161,10 +156,11 @@ cdef inline double* private_row(double* g, double* buf, Py_ssize_t p) noexcept n
     and the start of row c + 1 share a cache line, and two threads adding into their
     rows every few data rows bounce it between their cores (measured 10-25% of a dense
     10^6 x 100 pass on two threads). A private row has no shared line; it is copied to
-    g once at the end (publish_row)."""
-    if g != NULL and p <= PRIVATE_ROW_MAX:
-        return buf
-    return g
+    g once at the end (publish_row). The row returned is zeroed (NULL stays NULL)."""
+    cdef double* acc = buf if (g != NULL and p <= PRIVATE_ROW_MAX) else g
+    if acc != NULL:
+        zero(acc, p)
+    return acc
 
 
 cdef inline void publish_row(const double* acc, double* g, Py_ssize_t p) noexcept nogil:
@@ -334,18 +330,13 @@ cdef inline double dense_loss_chunk(
     cdef double b = w[n] if intercept else 0.0
     cdef Py_ssize_t p = n + intercept
     cdef double* acc = private_row(g, buf, p)
-    if acc != NULL:
-        zero(acc, p)
     for r0 in range(start, stop, 16):  # 16 = BLOCK (Cython needs a literal step)
         nb = min(<Py_ssize_t> BLOCK, stop - r0)
         for k in range(nb):
             i = rows[r0 + k] if use_rows else r0 + k
             idx[k] = i
             z[k] = row_dot(X + i * n, w, n) + b
-        if g == NULL and d_out != NULL:  # Hessian weights only: no loss, no log1p
-            block_hess_weights(kind, sw, scale, idx, nb, z, d_out, scratch)
-            continue
-        loss += block_coefs(kind, y, sw, scale, idx, nb, z, d_out, scratch)
+        loss += block_coefs(kind, y, sw, scale, idx, nb, z, acc == NULL, d_out, scratch)
         if acc != NULL:
             for k in range(nb):
                 row_axpy(z[k], X + idx[k] * n, acc, n)
@@ -370,7 +361,6 @@ cdef inline void dense_hvp_chunk(
     cdef double bv = v[n] if intercept else 0.0
     cdef Py_ssize_t p = n + intercept
     cdef double* acc = private_row(g, buf, p)
-    zero(acc, p)
     for r0 in range(start, stop, 16):  # 16 = BLOCK (Cython needs a literal step)
         nb = min(<Py_ssize_t> BLOCK, stop - r0)
         for k in range(nb):
@@ -399,7 +389,6 @@ cdef inline void dense_transpose_chunk(
     cdef Py_ssize_t p = n + intercept
     cdef double* acc = private_row(g, buf, p)
     cdef const floating* a
-    zero(acc, p)
     for i in range(start, stop):
         a = X + i * n
         coef = c[i]
@@ -427,18 +416,13 @@ cdef inline double csr_loss_chunk(
     cdef double b = w[n] if intercept else 0.0
     cdef Py_ssize_t p = n + intercept
     cdef double* acc = private_row(g, buf, p)
-    if acc != NULL:
-        zero(acc, p)
     for r0 in range(start, stop, 16):  # 16 = BLOCK (Cython needs a literal step)
         nb = min(<Py_ssize_t> BLOCK, stop - r0)
         for k in range(nb):
             i = rows[r0 + k] if use_rows else r0 + k
             idx[k] = i
             z[k] = csr_dot(data, indices, indptr[i], indptr[i + 1], w) + b
-        if g == NULL and d_out != NULL:  # Hessian weights only: no loss, no log1p
-            block_hess_weights(kind, sw, scale, idx, nb, z, d_out, scratch)
-            continue
-        loss += block_coefs(kind, y, sw, scale, idx, nb, z, d_out, scratch)
+        loss += block_coefs(kind, y, sw, scale, idx, nb, z, acc == NULL, d_out, scratch)
         if acc != NULL:
             for k in range(nb):
                 i = idx[k]
@@ -463,7 +447,6 @@ cdef inline void csr_hvp_chunk(
     cdef double bv = v[n] if intercept else 0.0
     cdef Py_ssize_t p = n + intercept
     cdef double* acc = private_row(g, buf, p)
-    zero(acc, p)
     for r0 in range(start, stop, 16):  # 16 = BLOCK (Cython needs a literal step)
         nb = min(<Py_ssize_t> BLOCK, stop - r0)
         for k in range(nb):
@@ -493,7 +476,6 @@ cdef inline void csr_transpose_chunk(
     cdef double bv = v[n] if (intercept and v != NULL) else 0.0
     cdef Py_ssize_t p = n + intercept
     cdef double* acc = private_row(g, buf, p)
-    zero(acc, p)
     for i in range(start, stop):
         lo = indptr[i]
         hi = indptr[i + 1]

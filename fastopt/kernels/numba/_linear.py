@@ -57,7 +57,6 @@ from ._rowops import (
     reduce_chunks,
     sum_partials,
     use_serial,
-    zero_row,
 )
 from ._stack import chunk_partials, private_row, publish_row, stack_pointer
 from ._vecmath import logistic_curvature, logistic_terms
@@ -181,8 +180,6 @@ def _rows_chunk(flags, X, y, sw, w, rows, scale, d_out, work, c, n_chunks):
     z = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     scratch = carray(stack_pointer(_SCRATCH_SIZE, np.float64), (_SCRATCH_ROWS, ROW_BLOCK))
     g, r = private_row(work, c)
-    if want_grad:
-        zero_row(g, r)
     acc = 0.0
     for r0 in range(lo, hi, ROW_BLOCK):
         nb = min(ROW_BLOCK, hi - r0)
@@ -233,7 +230,6 @@ def _hvp_chunk(kind, X, d, w, v, work, c, n_chunks):
     u = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     curvature = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     g, r = private_row(work, c)
-    zero_row(g, r)
     for r0 in range(lo, hi, ROW_BLOCK):
         nb = min(ROW_BLOCK, hi - r0)
         block_index(idx, idx, False, r0, nb)
@@ -290,8 +286,6 @@ def _rows_chunk_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, d_ou
     z = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     scratch = carray(stack_pointer(_SCRATCH_SIZE, np.float64), (_SCRATCH_ROWS, ROW_BLOCK))
     g, r = private_row(work, c)
-    if want_grad:
-        zero_row(g, r)
     acc = 0.0
     for r0 in range(lo, hi, ROW_BLOCK):
         nb = min(ROW_BLOCK, hi - r0)
@@ -356,7 +350,6 @@ def _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, c, n_chunks):
     u = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     curvature = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     g, r = private_row(work, c)
-    zero_row(g, r)
     for r0 in range(lo, hi, ROW_BLOCK):
         nb = min(ROW_BLOCK, hi - r0)
         block_index(idx, idx, False, r0, nb)

@@ -234,12 +234,6 @@ def intercept_of(w, n):
 
 
 @jit
-def zero_row(work, c):
-    for j in range(work.shape[1]):
-        work[c, j] = 0.0
-
-
-@jit
 def sum_partials(partials):
     """``sum_c partials[c]`` in chunk order (deterministic)."""
     total = 0.0

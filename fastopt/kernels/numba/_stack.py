@@ -63,7 +63,8 @@ PRIVATE_ROW_MAX = 2048
 
 @jit(inline="always")
 def private_row(work, c):
-    """``(acc, r)``: where a chunk core accumulates its partial ``work[c]``, as ``acc[r]``.
+    """``(acc, r)``: the zeroed row ``acc[r]`` where a chunk core accumulates its partial
+    ``work[c]``.
 
     ``work`` is one C-ordered (T, p) array, so with p = 100 float64 the end of row c and
     the start of row c + 1 share a cache line; two threads adding into their own rows
@@ -71,12 +72,19 @@ def private_row(work, c):
     10^6 x 100 pass with two threads, that false sharing cost 10-25% of the whole pass.
     A private row in the core's frame (``acc[0]``, copied to ``work[c]`` once at the end
     with :func:`publish_row`) has no shared line. Rows longer than
-    :data:`PRIVATE_ROW_MAX` use ``work[c]`` directly, where the one shared line is
+    :data:`PRIVATE_ROW_MAX` use ``work[c]`` directly (zeroed here when it exists: a core
+    that reduces nothing gets a (0, p) ``work``), where the one shared line is
     negligible next to the row.
     """
     p = work.shape[1]
     if p <= PRIVATE_ROW_MAX:
-        return carray(stack_pointer(PRIVATE_ROW_MAX, np.float64), (1, p)), 0
+        acc = carray(stack_pointer(PRIVATE_ROW_MAX, np.float64), (1, p))
+        for j in range(p):
+            acc[0, j] = 0.0
+        return acc, 0
+    if c < work.shape[0]:
+        for j in range(p):
+            work[c, j] = 0.0
     return work, c
 
 
