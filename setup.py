@@ -1,8 +1,9 @@
 """Build the Cython kernels (fastopt/kernels/cython/*.pyx) with OpenMP.
 
 Each .pyx becomes an extension module of the same name; ``_common.pxd`` (inline loops),
-``_simd.h`` (vectorized row primitives) and ``_vecmath.h`` (vectorized exp and log1p for
-the per-row logistic terms) are compiled into every module that uses them. ``gram.pyx``
+``_simd.h`` (vectorized row primitives), ``_fused.h`` (the fused axpy-and-dot sweeps and row
+prefetch of the dense loops) and ``_vecmath.h`` (vectorized exp and log1p for the per-row
+logistic terms) are compiled into every module that uses them. ``gram.pyx``
 cimports BLAS from ``scipy.linalg.cython_blas``, so scipy is a build requirement. Build in
 place with ``python setup.py build_ext --inplace -j 2``.
 """

@@ -49,6 +49,20 @@ cdef extern from "_simd.h" nogil:
     void fo_scale_copy_f32(double scale, const float* a, double* dst, Py_ssize_t n)
 
 
+cdef extern from "_fused.h" nogil:
+    double fo_axpy_dot_f64(double alpha, const double* a, double* g, const double* x,
+                           const double* w, Py_ssize_t n)
+    double fo_axpy_dot_f32(double alpha, const float* a, double* g, const float* x,
+                           const double* w, Py_ssize_t n)
+    void fo_axpy_dot2_f64(double alpha, const double* a, double* g, const double* x,
+                          const double* w, const double* v, Py_ssize_t n, double* out_w,
+                          double* out_v)
+    void fo_axpy_dot2_f32(double alpha, const float* a, double* g, const float* x,
+                          const double* w, const double* v, Py_ssize_t n, double* out_w,
+                          double* out_v)
+    void fo_prefetch_row(const void* p, Py_ssize_t nbytes)
+
+
 cdef enum:
     LOGISTIC = 0
     SQUARED = 1
@@ -58,8 +72,8 @@ cdef enum:
     PARALLEL_MIN_WORK = 50000
     # Loss partials of up to this many chunks live on the stack.
     STACK_CHUNKS = 64
-    # Rows per block in the chunk loops: the dots of a block, then its per-row math in
-    # one vectorized call (_vecmath.h), then its axpys while its rows are still in L1.
+    # Rows per block in the chunk loops: a block's per-row math is one vectorized call
+    # (_vecmath.h); its axpys are fused into the next block's dot sweeps (layer 3).
     BLOCK = 16
     # Partial gradients up to this length are accumulated on the chunk's stack (16 kB).
     PRIVATE_ROW_MAX = 2048
@@ -193,6 +207,30 @@ cdef inline void row_axpy(double alpha, const floating* a, double* g,
         fo_axpy_f64(alpha, a, g, n)
 
 
+cdef inline double row_axpy_dot(double alpha, const floating* a, double* g,
+                                const floating* x, const double* w,
+                                Py_ssize_t n) noexcept nogil:
+    """g += alpha a; returns <x, w> (one sweep: see _fused.h)."""
+    if floating is float:
+        return fo_axpy_dot_f32(alpha, a, g, x, w, n)
+    else:
+        return fo_axpy_dot_f64(alpha, a, g, x, w, n)
+
+
+cdef inline void row_axpy_dot2(double alpha, const floating* a, double* g,
+                               const floating* x, const double* w, const double* v,
+                               Py_ssize_t n, double* out_w, double* out_v) noexcept nogil:
+    """g += alpha a; out_w = <x, w>, out_v = <x, v> (one sweep: see _fused.h)."""
+    if floating is float:
+        fo_axpy_dot2_f32(alpha, a, g, x, w, v, n, out_w, out_v)
+    else:
+        fo_axpy_dot2_f64(alpha, a, g, x, w, v, n, out_w, out_v)
+
+
+cdef inline void prefetch_row(const floating* a, Py_ssize_t n) noexcept nogil:
+    fo_prefetch_row(a, n * sizeof(floating))
+
+
 cdef inline void row_scale_copy(double scale, const floating* a, double* dst,
                                 Py_ssize_t n) noexcept nogil:
     if floating is float:
@@ -310,9 +348,47 @@ cdef inline double sum_partials(double* part, double* stack_buf, Py_ssize_t T) n
 
 # --- 3. chunk loops (dense) --------------------------------------------------------------
 #
-# Rows go in blocks of BLOCK: the dots of the block, then the block's per-row math in one
-# call (layer 1), then the axpys while the block's rows are still in L1. The partial
+# Rows go in blocks of BLOCK, the block's per-row math in one call (layer 1), in a
+# two-stage software pipeline: one sweep does the dots of block b and, fused in the same
+# j loops, the axpys of block b - 1 (its coefficients are known by then and its rows are
+# still in L1), while it prefetches block b + 1 (see _fused.h for why). The partial
 # gradient is accumulated in a private row (private_row) and copied out at the end.
+
+cdef inline Py_ssize_t block_rows(const long long* rows, bint use_rows, Py_ssize_t stop,
+                                  Py_ssize_t r0, Py_ssize_t* idx) noexcept nogil:
+    """idx[k] = the data row of position r0 + k (rows[r0 + k] when use_rows); returns the
+    block's length, 0 at or past stop."""
+    cdef Py_ssize_t k, nb = min(<Py_ssize_t> BLOCK, stop - r0)
+    if nb < 0:
+        nb = 0
+    for k in range(nb):
+        idx[k] = rows[r0 + k] if use_rows else r0 + k
+    return nb
+
+
+cdef inline void dense_sweep(
+        const floating* X, Py_ssize_t n, double* acc, bint intercept,
+        const Py_ssize_t* prev, const double* coef, Py_ssize_t n_prev,
+        const Py_ssize_t* cur, Py_ssize_t nb, const double* w, double b, double* z,
+        const Py_ssize_t* ahead, Py_ssize_t n_ahead) noexcept nogil:
+    """acc += sum_{k < n_prev} coef[k] a~_prev[k]; z[k] = <a_cur[k], w> + b for k < nb;
+    prefetch the rows ahead[:n_ahead]."""
+    cdef Py_ssize_t k, both = min(n_prev, nb)
+    for k in range(both):
+        if k < n_ahead:
+            prefetch_row(X + ahead[k] * n, n)
+        z[k] = row_axpy_dot(coef[k], X + prev[k] * n, acc, X + cur[k] * n, w, n) + b
+        if intercept:
+            acc[n] += coef[k]
+    for k in range(both, nb):
+        if k < n_ahead:
+            prefetch_row(X + ahead[k] * n, n)
+        z[k] = row_dot(X + cur[k] * n, w, n) + b
+    for k in range(both, n_prev):
+        row_axpy(coef[k], X + prev[k] * n, acc, n)
+        if intercept:
+            acc[n] += coef[k]
+
 
 cdef inline double dense_loss_chunk(
         int kind, const floating* X, Py_ssize_t n, const double* y, const double* sw,
@@ -321,27 +397,42 @@ cdef inline double dense_loss_chunk(
     """Loss of rows [start, stop) (of `rows` when use_rows), gradient into g (when not
     NULL, zeroed first) and Hessian weights into d_out (when not NULL). With g NULL and
     d_out given, only the Hessian weights are computed (the loss returned is 0)."""
-    cdef Py_ssize_t r0, k, nb, i
-    cdef Py_ssize_t idx[BLOCK]
-    cdef double z[BLOCK]
+    cdef Py_ssize_t r0, nb, n_ahead, n_prev = 0
+    cdef Py_ssize_t idx0[BLOCK]
+    cdef Py_ssize_t idx1[BLOCK]
+    cdef Py_ssize_t idx2[BLOCK]
+    cdef Py_ssize_t* prev = idx0
+    cdef Py_ssize_t* cur = idx1
+    cdef Py_ssize_t* ahead = idx2
+    cdef Py_ssize_t* rot
+    cdef double z0[BLOCK]
+    cdef double z1[BLOCK]
+    cdef double* z = z0
+    cdef double* coef = z1
+    cdef double* swap
     cdef double scratch[4 * BLOCK]
     cdef double buf[PRIVATE_ROW_MAX]
     cdef double loss = 0.0
     cdef double b = w[n] if intercept else 0.0
     cdef Py_ssize_t p = n + intercept
     cdef double* acc = private_row(g, buf, p)
-    for r0 in range(start, stop, 16):  # 16 = BLOCK (Cython needs a literal step)
-        nb = min(<Py_ssize_t> BLOCK, stop - r0)
-        for k in range(nb):
-            i = rows[r0 + k] if use_rows else r0 + k
-            idx[k] = i
-            z[k] = row_dot(X + i * n, w, n) + b
-        loss += block_coefs(kind, y, sw, scale, idx, nb, z, acc == NULL, d_out, scratch)
-        if acc != NULL:
-            for k in range(nb):
-                row_axpy(z[k], X + idx[k] * n, acc, n)
-                if intercept:
-                    acc[n] += z[k]
+    nb = block_rows(rows, use_rows, stop, start, cur)
+    # one more sweep after the last block does its axpys
+    for r0 in range(start, stop + 16, 16):  # 16 = BLOCK (Cython needs a literal step)
+        n_ahead = block_rows(rows, use_rows, stop, r0 + BLOCK, ahead)
+        dense_sweep(X, n, acc, intercept, prev, coef, n_prev, cur, nb, w, b, z, ahead,
+                    n_ahead)
+        if nb > 0:
+            loss += block_coefs(kind, y, sw, scale, cur, nb, z, acc == NULL, d_out, scratch)
+        n_prev = nb if acc != NULL else 0
+        rot = prev
+        prev = cur
+        cur = ahead
+        ahead = rot
+        swap = coef
+        coef = z
+        z = swap
+        nb = n_ahead
     if acc != NULL:
         publish_row(acc, g, p)
     return loss
@@ -351,30 +442,54 @@ cdef inline void dense_hvp_chunk(
         int kind, const floating* X, Py_ssize_t n, const double* y, const double* sw,
         const double* w, const double* v, bint intercept, Py_ssize_t start, Py_ssize_t stop,
         double* g) noexcept nogil:
-    """g = sum_i d_i(w) <a~_i, v> a~_i over rows [start, stop): z_i and <a_i, v> in one read."""
-    cdef Py_ssize_t r0, k, nb
+    """g = sum_i d_i(w) <a~_i, v> a~_i over rows [start, stop): z_i and <a_i, v> in one
+    read, pipelined as dense_loss_chunk (block b - 1's axpys in block b's dot sweeps)."""
+    cdef Py_ssize_t r0, k, nb, both, n_prev = 0, prev0 = start
     cdef double z[BLOCK]
-    cdef double u[BLOCK]
+    cdef double u0[BLOCK]
+    cdef double u1[BLOCK]
+    cdef double* u = u0
+    cdef double* coef = u1
+    cdef double* swap
     cdef double scratch[BLOCK]
     cdef double buf[PRIVATE_ROW_MAX]
     cdef double bw = w[n] if intercept else 0.0
     cdef double bv = v[n] if intercept else 0.0
     cdef Py_ssize_t p = n + intercept
     cdef double* acc = private_row(g, buf, p)
-    for r0 in range(start, stop, 16):  # 16 = BLOCK (Cython needs a literal step)
-        nb = min(<Py_ssize_t> BLOCK, stop - r0)
-        for k in range(nb):
-            if kind == SQUARED:  # d_i = sw_i does not depend on w
-                u[k] = row_dot(X + (r0 + k) * n, v, n) + bv
+    cdef const floating* a
+    cdef const floating* x
+    for r0 in range(start, stop + 16, 16):  # 16 = BLOCK (Cython needs a literal step)
+        nb = max(min(<Py_ssize_t> BLOCK, stop - r0), 0)
+        both = min(n_prev, nb)
+        for k in range(max(n_prev, nb)):
+            if k + r0 + BLOCK < stop:
+                prefetch_row(X + (k + r0 + BLOCK) * n, n)
+            a = X + (prev0 + k) * n
+            x = X + (r0 + k) * n
+            if k < both:
+                if kind == SQUARED:  # d_i = sw_i does not depend on w
+                    u[k] = row_axpy_dot(coef[k], a, acc, x, v, n) + bv
+                else:
+                    row_axpy_dot2(coef[k], a, acc, x, w, v, n, &z[k], &u[k])
+            elif k < nb:
+                if kind == SQUARED:
+                    u[k] = row_dot(x, v, n) + bv
+                else:
+                    row_dot2(x, w, v, n, &z[k], &u[k])
             else:
-                row_dot2(X + (r0 + k) * n, w, v, n, &z[k], &u[k])
+                row_axpy(coef[k], a, acc, n)
+            if k < n_prev and intercept:
+                acc[n] += coef[k]
+            if k < nb and kind != SQUARED:
                 z[k] += bw
                 u[k] += bv
         block_hvp_coefs(kind, sw, r0, nb, z, u, scratch)
-        for k in range(nb):
-            row_axpy(u[k], X + (r0 + k) * n, acc, n)
-            if intercept:
-                acc[n] += u[k]
+        n_prev = nb
+        prev0 = r0
+        swap = coef
+        coef = u
+        u = swap
     publish_row(acc, g, p)
 
 

@@ -24,13 +24,14 @@ The public kernels of :mod:`.logistic`, :mod:`.least_squares` and :mod:`.gram` a
     * ``RMATVEC``: ``coef_i = d_i`` (``X^T u``).
 
 Each core handles chunk ``c`` of ``n_chunks`` contiguous chunks (CSR chunks balance nnz)
-in blocks of :data:`._rowops.ROW_BLOCK` rows: dots, then the scalar math of the block in
-its own loop, then the axpys (see :mod:`._rowops`). ``*_parallel`` runs the chunks in
-``prange``; ``*_serial`` runs the same chunks in order, so both give bitwise identical
-results; ``*_run`` picks one with :func:`._rowops.use_serial`. ``flags`` and ``kind`` are
-runtime int64 values: one branch per block, not one compiled specialization per kernel
-(and the chunk index is passed as int64 from both drivers, so both call the very same
-compiled core).
+in blocks of :data:`._rowops.ROW_BLOCK` rows, the scalar math of a block in its own loop;
+dense cores fuse the axpys of block b - 1 into the dot sweeps of block b and prefetch
+block b + 1, CSR cores do dots, math and axpys block by block (see :mod:`._rowops`).
+``*_parallel`` runs the chunks in ``prange``; ``*_serial`` runs the same chunks in order,
+so both give bitwise identical results; ``*_run`` picks one with
+:func:`._rowops.use_serial`. ``flags`` and ``kind`` are runtime int64 values: one branch
+per block, not one compiled specialization per kernel (and the chunk index is passed as
+int64 from both drivers, so both call the very same compiled core).
 """
 
 from __future__ import annotations
@@ -49,9 +50,8 @@ from ._rowops import (
     csr_block_dot,
     csr_block_dot2,
     csr_chunk_start,
-    dense_block_axpy,
-    dense_block_dot,
-    dense_block_dot2,
+    dense_axpy_dot,
+    dense_axpy_dot2,
     intercept_of,
     l2_term,
     reduce_chunks,
@@ -168,6 +168,15 @@ def _hvp_scalar(kind, d, idx, nb, z, u, curvature):
 
 
 @jit
+def _block_rows(rows, gather, total, r0, idx):
+    """Fill ``idx`` with the data rows of the block starting at ``r0`` (see
+    :func:`._rowops.block_index`); returns the block's length, 0 past ``total``."""
+    nb = max(min(ROW_BLOCK, total - r0), 0)
+    block_index(idx, rows, gather, r0, nb)
+    return nb
+
+
+@jit
 def _rows_chunk(flags, X, y, sw, w, rows, scale, d_out, work, c, n_chunks):
     kind, want_grad, want_d, gather = _unpack(flags)
     n = X.shape[1]
@@ -176,18 +185,28 @@ def _rows_chunk(flags, X, y, sw, w, rows, scale, d_out, work, c, n_chunks):
     hi = chunk_start(total, n_chunks, c + 1)
     b = intercept_of(w, n)
     has_b = w.shape[0] > n
-    idx = carray(stack_pointer(ROW_BLOCK, np.int64), ROW_BLOCK)
+    prev = carray(stack_pointer(ROW_BLOCK, np.int64), ROW_BLOCK)
+    cur = carray(stack_pointer(ROW_BLOCK, np.int64), ROW_BLOCK)
+    ahead = carray(stack_pointer(ROW_BLOCK, np.int64), ROW_BLOCK)
     z = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
+    coef = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     scratch = carray(stack_pointer(_SCRATCH_SIZE, np.float64), (_SCRATCH_ROWS, ROW_BLOCK))
     g, r = private_row(work, c)
     acc = 0.0
-    for r0 in range(lo, hi, ROW_BLOCK):
-        nb = min(ROW_BLOCK, hi - r0)
-        block_index(idx, rows, gather, r0, nb)
-        dense_block_dot(X, idx, nb, w, b, z)
-        acc += _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out, scratch)
-        if want_grad:
-            dense_block_axpy(g, r, X, idx, nb, z, has_b)
+    n_prev = 0
+    nb = _block_rows(rows, gather, hi, lo, cur)
+    # pipeline (see _rowops): the sweep of block b does its dots and the axpys of block
+    # b - 1; one more sweep after the last block does the last axpys
+    for r0 in range(lo, hi + ROW_BLOCK, ROW_BLOCK):
+        n_ahead = _block_rows(rows, gather, hi, r0 + ROW_BLOCK, ahead)
+        dense_axpy_dot(g, r, X, prev, coef, n_prev, cur, nb, w, b, z, ahead, n_ahead,
+                       has_b)
+        if nb > 0:
+            acc += _rows_scalar(kind, y, sw, cur, nb, z, scale, want_d, d_out, scratch)
+        n_prev = nb if want_grad else 0
+        prev, cur, ahead = cur, ahead, prev
+        coef, z = z, coef
+        nb = n_ahead
     if want_grad:
         publish_row(g, r, work, c)
     return acc
@@ -225,20 +244,33 @@ def _hvp_chunk(kind, X, d, w, v, work, c, n_chunks):
     has_b = work.shape[1] > n
     b = intercept_of(w, n)
     vb = intercept_of(v, n)
-    idx = carray(stack_pointer(ROW_BLOCK, np.int64), ROW_BLOCK)
+    prev = carray(stack_pointer(ROW_BLOCK, np.int64), ROW_BLOCK)
+    cur = carray(stack_pointer(ROW_BLOCK, np.int64), ROW_BLOCK)
+    ahead = carray(stack_pointer(ROW_BLOCK, np.int64), ROW_BLOCK)
     z = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     u = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
+    coef = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     curvature = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     g, r = private_row(work, c)
-    for r0 in range(lo, hi, ROW_BLOCK):
-        nb = min(ROW_BLOCK, hi - r0)
-        block_index(idx, idx, False, r0, nb)
+    n_prev = 0
+    nb = _block_rows(prev, False, hi, lo, cur)
+    # the pipeline of _rows_chunk; RMATVEC needs no dot (its sweeps only do the axpys)
+    for r0 in range(lo, hi + ROW_BLOCK, ROW_BLOCK):
+        n_ahead = _block_rows(prev, False, hi, r0 + ROW_BLOCK, ahead)
         if kind == HVP_LOGISTIC:
-            dense_block_dot2(X, idx, nb, w, v, b, vb, z, u)
+            dense_axpy_dot2(g, r, X, prev, coef, n_prev, cur, nb, w, v, b, vb, z, u, ahead,
+                            n_ahead, has_b)
         elif kind == HVP_WEIGHTED:
-            dense_block_dot(X, idx, nb, v, vb, u)
-        _hvp_scalar(kind, d, idx, nb, z, u, curvature)
-        dense_block_axpy(g, r, X, idx, nb, u, has_b)
+            dense_axpy_dot(g, r, X, prev, coef, n_prev, cur, nb, v, vb, u, ahead, n_ahead,
+                           has_b)
+        else:
+            dense_axpy_dot(g, r, X, prev, coef, n_prev, cur, 0, v, vb, u, ahead, n_ahead,
+                           has_b)
+        _hvp_scalar(kind, d, cur, nb, z, u, curvature)
+        n_prev = nb
+        prev, cur, ahead = cur, ahead, prev
+        coef, u = u, coef
+        nb = n_ahead
     publish_row(g, r, work, c)
 
 

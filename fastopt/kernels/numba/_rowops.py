@@ -13,15 +13,18 @@ Every reduction kernel of this package has the same four layers:
 Both drivers run the very same core on the very same chunks, so the result is bitwise
 identical whichever driver ran, for a fixed chunk count T.
 
-Inside a core, rows go in blocks of :data:`ROW_BLOCK`: first the dot products of the
-block (:func:`dense_block_dot`), then the per-row math of the block in its own loop
-(vectorized: ``exp`` and ``log1p`` come from :mod:`._vecmath`, not from scalar libm
-calls), then the axpys of the block (:func:`dense_block_axpy`) while the block's rows
-are still in L1 (16 rows of 100 doubles are 12.8 kB). One helper call
-per block, not per row, so whether LLVM inlines the helpers does not matter. The j loops
-index ``X[i, j]`` of a C-contiguous ``X`` directly: with fastmath ``reassoc`` LLVM
-vectorizes them (``vfmadd...pd ymm``), widening float32 elements to float64 in the
-register (``vcvtps2pd``), so float32 data is read at half the bytes.
+Inside a core, rows go in blocks of :data:`ROW_BLOCK`, the per-row math of a block in
+its own loop (vectorized: ``exp`` and ``log1p`` come from :mod:`._vecmath`, not from
+scalar libm calls). Dense cores run a two-stage software pipeline: one sweep
+(:func:`dense_axpy_dot`) does the dots of block b and, in the same j loops, the axpys
+of block b - 1 (whose coefficients the block math has just produced; its rows are
+still in L1: 16 rows of 100 doubles are 12.8 kB), while prefetching block b + 1. CSR
+cores do the dots, the block math and then the axpys of each block (:func:`csr_block_dot`,
+:func:`csr_block_axpy`). One helper call per block, not per row, so whether LLVM inlines
+the helpers does not matter. The j loops index ``X[i, j]`` of a C-contiguous ``X``
+directly: with fastmath ``reassoc`` LLVM vectorizes them (``vfmadd...pd ymm``),
+widening float32 elements to float64 in the register (``vcvtps2pd``), so float32 data
+is read at half the bytes.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from __future__ import annotations
 import numpy as np
 
 from fastopt._config import PARALLEL_MIN_WORK, jit
+
+from ._prefetch import prefetch_row
 
 #: Rows per block in the kernels' row loops (see the module docstring).
 ROW_BLOCK = 16
@@ -96,74 +101,100 @@ def block_index(idx, rows, gather, r0, nb):
 
 
 @jit
-def dense_block_dot(X, idx, nb, w, b, z):
-    """``z[k] = <X[idx[k], :n], w[:n]> + b`` for ``k < nb``, accumulated in float64.
-
-    One row at a time: LLVM already interleaves the vectorized j loop with four ymm
-    accumulators. Tiling four rows on top (16 accumulators) spilled registers; two rows
-    per sweep over ``w`` were 10-20% faster in cache (n = 10, 1000) but slower on the
-    m = 10^6, n = 100 stream from memory (float64 loss+grad 65-80 ms against 51-61 ms,
-    two threads), so the stream wins.
-    """
+def _axpy_rest(work, c, X, prev, coef, k0, n_prev, s_b, has_b):
+    """The axpys of ``prev[k0:n_prev]`` left after the fused rows of a sweep, then the
+    intercept entry: ``work[c, n] += s_b + sum coef[k0:n_prev]``."""
     n = X.shape[1]
-    for k in range(nb):
-        i = idx[k]
-        s = 0.0
+    for k in range(k0, n_prev):
+        ip = prev[k]
+        a = coef[k]
+        s_b += a
         for j in range(n):
-            s += np.float64(X[i, j]) * w[j]
-        z[k] = s + b
+            work[c, j] += a * np.float64(X[ip, j])
+    if has_b:
+        work[c, n] += s_b
 
 
 @jit
-def dense_block_dot2(X, idx, nb, w, v, b, vb, z, u):
-    """``z[k] = <X[idx[k]], w> + b`` and ``u[k] = <X[idx[k]], v> + vb`` in one read."""
+def dense_axpy_dot(work, c, X, prev, coef, n_prev, cur, nb, w, b, z, ahead, n_ahead, has_b):
+    """One sweep of the software pipeline of the dense cores.
+
+    ``work[c, :n] += sum_k coef[k] X[prev[k], :n]`` for ``k < n_prev`` (the axpys of the
+    previous block, whose coefficients are now known; ``work[c, n] += sum coef`` with an
+    intercept) and ``z[k] = <X[cur[k], :n], w[:n]> + b`` for ``k < nb`` (the dots of the
+    current block), accumulated in float64, while the rows ``ahead[:n_ahead]`` (the next
+    block) are prefetched.
+
+    Row k of both blocks goes in one j loop: the loads of the new row (from memory) are
+    interleaved with the arithmetic on the old one (in L1), and the prefetches run a
+    block ahead. Measured on 10^6 x 100 with two threads, against dots, block math and
+    then axpys of the same block: float64 loss+gradient 45-51 -> 38-42 ms, float32 27-34
+    -> 23-28 ms. Sweeping four rows of each block at once needs fewer loads and stores of
+    ``work`` (faster in cache) but was 20% slower on the stream.
+    """
     n = X.shape[1]
-    for k in range(nb):
-        i = idx[k]
+    s_b = 0.0
+    both = min(n_prev, nb)
+    for k in range(both):
+        if k < n_ahead:
+            prefetch_row(X, ahead[k])
+        ip = prev[k]
+        ic = cur[k]
+        a = coef[k]
+        s_b += a
+        s = 0.0
+        for j in range(n):
+            work[c, j] += a * np.float64(X[ip, j])
+            s += np.float64(X[ic, j]) * w[j]
+        z[k] = s + b
+    for k in range(both, nb):
+        if k < n_ahead:
+            prefetch_row(X, ahead[k])
+        ic = cur[k]
+        s = 0.0
+        for j in range(n):
+            s += np.float64(X[ic, j]) * w[j]
+        z[k] = s + b
+    _axpy_rest(work, c, X, prev, coef, both, n_prev, s_b, has_b)
+
+
+@jit
+def dense_axpy_dot2(work, c, X, prev, coef, n_prev, cur, nb, w, v, b, vb, z, u, ahead,
+                    n_ahead, has_b):
+    """:func:`dense_axpy_dot` with two dots of the current block's rows in the same read:
+    ``z[k] = <X[cur[k]], w> + b`` and ``u[k] = <X[cur[k]], v> + vb`` (logistic HVP)."""
+    n = X.shape[1]
+    s_b = 0.0
+    both = min(n_prev, nb)
+    for k in range(both):
+        if k < n_ahead:
+            prefetch_row(X, ahead[k])
+        ip = prev[k]
+        ic = cur[k]
+        a = coef[k]
+        s_b += a
         zk = 0.0
         uk = 0.0
         for j in range(n):
-            x = np.float64(X[i, j])
+            work[c, j] += a * np.float64(X[ip, j])
+            x = np.float64(X[ic, j])
             zk += x * w[j]
             uk += x * v[j]
         z[k] = zk + b
         u[k] = uk + vb
-
-
-@jit
-def dense_block_axpy(work, c, X, idx, nb, coef, has_b):
-    """``work[c, :n] += sum_k coef[k] X[idx[k], :n]`` (and ``work[c, n] += sum coef``).
-
-    Four rows per sweep: ``work[c, j]`` is loaded and stored once per four rows instead
-    of once per row, which was the bottleneck of the one-row axpy (measured 25-30%
-    faster for float32 at n = 100 and n = 1000, equal or better for float64).
-    """
-    n = X.shape[1]
-    s = 0.0
-    k = 0
-    while k + 4 <= nb:
-        i0 = idx[k]
-        i1 = idx[k + 1]
-        i2 = idx[k + 2]
-        i3 = idx[k + 3]
-        a0 = coef[k]
-        a1 = coef[k + 1]
-        a2 = coef[k + 2]
-        a3 = coef[k + 3]
-        s += (a0 + a1) + (a2 + a3)
+    for k in range(both, nb):
+        if k < n_ahead:
+            prefetch_row(X, ahead[k])
+        ic = cur[k]
+        zk = 0.0
+        uk = 0.0
         for j in range(n):
-            work[c, j] += ((a0 * np.float64(X[i0, j]) + a1 * np.float64(X[i1, j]))
-                           + (a2 * np.float64(X[i2, j]) + a3 * np.float64(X[i3, j])))
-        k += 4
-    while k < nb:
-        i = idx[k]
-        a = coef[k]
-        s += a
-        for j in range(n):
-            work[c, j] += a * np.float64(X[i, j])
-        k += 1
-    if has_b:
-        work[c, n] += s
+            x = np.float64(X[ic, j])
+            zk += x * w[j]
+            uk += x * v[j]
+        z[k] = zk + b
+        u[k] = uk + vb
+    _axpy_rest(work, c, X, prev, coef, both, n_prev, s_b, has_b)
 
 
 # --- CSR blocks --------------------------------------------------------------------------
