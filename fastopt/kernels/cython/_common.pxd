@@ -366,27 +366,52 @@ cdef inline Py_ssize_t block_rows(const long long* rows, bint use_rows, Py_ssize
     return nb
 
 
+cdef inline void rotate_blocks(Py_ssize_t** prev, Py_ssize_t** cur,
+                               Py_ssize_t** ahead) noexcept nogil:
+    """Advance the pipeline by one block: prev <- cur <- ahead <- (the old prev buffer)."""
+    cdef Py_ssize_t* old = prev[0]
+    prev[0] = cur[0]
+    cur[0] = ahead[0]
+    ahead[0] = old
+
+
+cdef inline void swap_buffers(double** a, double** b) noexcept nogil:
+    cdef double* t = a[0]
+    a[0] = b[0]
+    b[0] = t
+
+
 cdef inline void dense_sweep(
         const floating* X, Py_ssize_t n, double* acc, bint intercept,
         const Py_ssize_t* prev, const double* coef, Py_ssize_t n_prev,
         const Py_ssize_t* cur, Py_ssize_t nb, const double* w, double b, double* z,
+        const double* v, double bv, double* u,
         const Py_ssize_t* ahead, Py_ssize_t n_ahead) noexcept nogil:
-    """acc += sum_{k < n_prev} coef[k] a~_prev[k]; z[k] = <a_cur[k], w> + b for k < nb;
-    prefetch the rows ahead[:n_ahead]."""
+    """acc += sum_{k < n_prev} coef[k] a~_prev[k]; z[k] = <a_cur[k], w> + b for k < nb
+    and, when v is not NULL, u[k] = <a_cur[k], v> + bv from the same read; prefetch the
+    rows ahead[:n_ahead]."""
     cdef Py_ssize_t k, both = min(n_prev, nb)
-    for k in range(both):
+    cdef const floating* x
+    for k in range(nb):
         if k < n_ahead:
             prefetch_row(X + ahead[k] * n, n)
-        z[k] = row_axpy_dot(coef[k], X + prev[k] * n, acc, X + cur[k] * n, w, n) + b
-        if intercept:
-            acc[n] += coef[k]
-    for k in range(both, nb):
-        if k < n_ahead:
-            prefetch_row(X + ahead[k] * n, n)
-        z[k] = row_dot(X + cur[k] * n, w, n) + b
+        x = X + cur[k] * n
+        if k < both:
+            if v == NULL:
+                z[k] = row_axpy_dot(coef[k], X + prev[k] * n, acc, x, w, n)
+            else:
+                row_axpy_dot2(coef[k], X + prev[k] * n, acc, x, w, v, n, &z[k], &u[k])
+        elif v == NULL:
+            z[k] = row_dot(x, w, n)
+        else:
+            row_dot2(x, w, v, n, &z[k], &u[k])
+        z[k] += b
+        if v != NULL:
+            u[k] += bv
     for k in range(both, n_prev):
         row_axpy(coef[k], X + prev[k] * n, acc, n)
-        if intercept:
+    if intercept:
+        for k in range(n_prev):
             acc[n] += coef[k]
 
 
@@ -398,18 +423,14 @@ cdef inline double dense_loss_chunk(
     NULL, zeroed first) and Hessian weights into d_out (when not NULL). With g NULL and
     d_out given, only the Hessian weights are computed (the loss returned is 0)."""
     cdef Py_ssize_t r0, nb, n_ahead, n_prev = 0
-    cdef Py_ssize_t idx0[BLOCK]
-    cdef Py_ssize_t idx1[BLOCK]
-    cdef Py_ssize_t idx2[BLOCK]
-    cdef Py_ssize_t* prev = idx0
-    cdef Py_ssize_t* cur = idx1
-    cdef Py_ssize_t* ahead = idx2
-    cdef Py_ssize_t* rot
+    cdef Py_ssize_t idx[3 * BLOCK]
+    cdef Py_ssize_t* prev = idx
+    cdef Py_ssize_t* cur = idx + BLOCK
+    cdef Py_ssize_t* ahead = idx + 2 * BLOCK
     cdef double z0[BLOCK]
     cdef double z1[BLOCK]
     cdef double* z = z0
     cdef double* coef = z1
-    cdef double* swap
     cdef double scratch[4 * BLOCK]
     cdef double buf[PRIVATE_ROW_MAX]
     cdef double loss = 0.0
@@ -420,18 +441,13 @@ cdef inline double dense_loss_chunk(
     # one more sweep after the last block does its axpys
     for r0 in range(start, stop + 16, 16):  # 16 = BLOCK (Cython needs a literal step)
         n_ahead = block_rows(rows, use_rows, stop, r0 + BLOCK, ahead)
-        dense_sweep(X, n, acc, intercept, prev, coef, n_prev, cur, nb, w, b, z, ahead,
-                    n_ahead)
+        dense_sweep(X, n, acc, intercept, prev, coef, n_prev, cur, nb, w, b, z, NULL, 0.0,
+                    NULL, ahead, n_ahead)
         if nb > 0:
             loss += block_coefs(kind, y, sw, scale, cur, nb, z, acc == NULL, d_out, scratch)
         n_prev = nb if acc != NULL else 0
-        rot = prev
-        prev = cur
-        cur = ahead
-        ahead = rot
-        swap = coef
-        coef = z
-        z = swap
+        rotate_blocks(&prev, &cur, &ahead)
+        swap_buffers(&coef, &z)
         nb = n_ahead
     if acc != NULL:
         publish_row(acc, g, p)
@@ -444,52 +460,36 @@ cdef inline void dense_hvp_chunk(
         double* g) noexcept nogil:
     """g = sum_i d_i(w) <a~_i, v> a~_i over rows [start, stop): z_i and <a_i, v> in one
     read, pipelined as dense_loss_chunk (block b - 1's axpys in block b's dot sweeps)."""
-    cdef Py_ssize_t r0, k, nb, both, n_prev = 0, prev0 = start
+    cdef Py_ssize_t r0, nb, n_ahead, n_prev = 0
+    cdef Py_ssize_t idx[3 * BLOCK]
+    cdef Py_ssize_t* prev = idx
+    cdef Py_ssize_t* cur = idx + BLOCK
+    cdef Py_ssize_t* ahead = idx + 2 * BLOCK
     cdef double z[BLOCK]
     cdef double u0[BLOCK]
     cdef double u1[BLOCK]
     cdef double* u = u0
     cdef double* coef = u1
-    cdef double* swap
     cdef double scratch[BLOCK]
     cdef double buf[PRIVATE_ROW_MAX]
     cdef double bw = w[n] if intercept else 0.0
     cdef double bv = v[n] if intercept else 0.0
     cdef Py_ssize_t p = n + intercept
     cdef double* acc = private_row(g, buf, p)
-    cdef const floating* a
-    cdef const floating* x
+    nb = block_rows(NULL, False, stop, start, cur)
     for r0 in range(start, stop + 16, 16):  # 16 = BLOCK (Cython needs a literal step)
-        nb = max(min(<Py_ssize_t> BLOCK, stop - r0), 0)
-        both = min(n_prev, nb)
-        for k in range(max(n_prev, nb)):
-            if k + r0 + BLOCK < stop:
-                prefetch_row(X + (k + r0 + BLOCK) * n, n)
-            a = X + (prev0 + k) * n
-            x = X + (r0 + k) * n
-            if k < both:
-                if kind == SQUARED:  # d_i = sw_i does not depend on w
-                    u[k] = row_axpy_dot(coef[k], a, acc, x, v, n) + bv
-                else:
-                    row_axpy_dot2(coef[k], a, acc, x, w, v, n, &z[k], &u[k])
-            elif k < nb:
-                if kind == SQUARED:
-                    u[k] = row_dot(x, v, n) + bv
-                else:
-                    row_dot2(x, w, v, n, &z[k], &u[k])
-            else:
-                row_axpy(coef[k], a, acc, n)
-            if k < n_prev and intercept:
-                acc[n] += coef[k]
-            if k < nb and kind != SQUARED:
-                z[k] += bw
-                u[k] += bv
+        n_ahead = block_rows(NULL, False, stop, r0 + BLOCK, ahead)
+        if kind == SQUARED:  # d_i = sw_i does not depend on w: only <a_i, v>
+            dense_sweep(X, n, acc, intercept, prev, coef, n_prev, cur, nb, v, bv, u, NULL,
+                        0.0, NULL, ahead, n_ahead)
+        else:
+            dense_sweep(X, n, acc, intercept, prev, coef, n_prev, cur, nb, w, bw, z, v, bv,
+                        u, ahead, n_ahead)
         block_hvp_coefs(kind, sw, r0, nb, z, u, scratch)
         n_prev = nb
-        prev0 = r0
-        swap = coef
-        coef = u
-        u = swap
+        rotate_blocks(&prev, &cur, &ahead)
+        swap_buffers(&coef, &u)
+        nb = n_ahead
     publish_row(acc, g, p)
 
 
@@ -532,10 +532,9 @@ cdef inline double csr_loss_chunk(
     cdef Py_ssize_t p = n + intercept
     cdef double* acc = private_row(g, buf, p)
     for r0 in range(start, stop, 16):  # 16 = BLOCK (Cython needs a literal step)
-        nb = min(<Py_ssize_t> BLOCK, stop - r0)
+        nb = block_rows(rows, use_rows, stop, r0, idx)
         for k in range(nb):
-            i = rows[r0 + k] if use_rows else r0 + k
-            idx[k] = i
+            i = idx[k]
             z[k] = csr_dot(data, indices, indptr[i], indptr[i + 1], w) + b
         loss += block_coefs(kind, y, sw, scale, idx, nb, z, acc == NULL, d_out, scratch)
         if acc != NULL:

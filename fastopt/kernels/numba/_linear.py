@@ -168,15 +168,6 @@ def _hvp_scalar(kind, d, idx, nb, z, u, curvature):
 
 
 @jit
-def _block_rows(rows, gather, total, r0, idx):
-    """Fill ``idx`` with the data rows of the block starting at ``r0`` (see
-    :func:`._rowops.block_index`); returns the block's length, 0 past ``total``."""
-    nb = max(min(ROW_BLOCK, total - r0), 0)
-    block_index(idx, rows, gather, r0, nb)
-    return nb
-
-
-@jit
 def _rows_chunk(flags, X, y, sw, w, rows, scale, d_out, work, c, n_chunks):
     kind, want_grad, want_d, gather = _unpack(flags)
     n = X.shape[1]
@@ -194,11 +185,11 @@ def _rows_chunk(flags, X, y, sw, w, rows, scale, d_out, work, c, n_chunks):
     g, r = private_row(work, c)
     acc = 0.0
     n_prev = 0
-    nb = _block_rows(rows, gather, hi, lo, cur)
+    nb = block_index(cur, rows, gather, lo, hi)
     # pipeline (see _rowops): the sweep of block b does its dots and the axpys of block
     # b - 1; one more sweep after the last block does the last axpys
     for r0 in range(lo, hi + ROW_BLOCK, ROW_BLOCK):
-        n_ahead = _block_rows(rows, gather, hi, r0 + ROW_BLOCK, ahead)
+        n_ahead = block_index(ahead, rows, gather, r0 + ROW_BLOCK, hi)
         dense_axpy_dot(g, r, X, prev, coef, n_prev, cur, nb, w, b, z, ahead, n_ahead,
                        has_b)
         if nb > 0:
@@ -253,10 +244,10 @@ def _hvp_chunk(kind, X, d, w, v, work, c, n_chunks):
     curvature = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     g, r = private_row(work, c)
     n_prev = 0
-    nb = _block_rows(prev, False, hi, lo, cur)
+    nb = block_index(cur, prev, False, lo, hi)
     # the pipeline of _rows_chunk; RMATVEC needs no dot (its sweeps only do the axpys)
     for r0 in range(lo, hi + ROW_BLOCK, ROW_BLOCK):
-        n_ahead = _block_rows(prev, False, hi, r0 + ROW_BLOCK, ahead)
+        n_ahead = block_index(ahead, prev, False, r0 + ROW_BLOCK, hi)
         if kind == HVP_LOGISTIC:
             dense_axpy_dot2(g, r, X, prev, coef, n_prev, cur, nb, w, v, b, vb, z, u, ahead,
                             n_ahead, has_b)
@@ -320,8 +311,7 @@ def _rows_chunk_csr(flags, data, indices, indptr, n, y, sw, w, rows, scale, d_ou
     g, r = private_row(work, c)
     acc = 0.0
     for r0 in range(lo, hi, ROW_BLOCK):
-        nb = min(ROW_BLOCK, hi - r0)
-        block_index(idx, rows, gather, r0, nb)
+        nb = block_index(idx, rows, gather, r0, hi)
         csr_block_dot(data, indices, indptr, idx, nb, w, b, z)
         acc += _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out, scratch)
         if want_grad:
@@ -383,8 +373,7 @@ def _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, c, n_chunks):
     curvature = carray(stack_pointer(ROW_BLOCK, np.float64), ROW_BLOCK)
     g, r = private_row(work, c)
     for r0 in range(lo, hi, ROW_BLOCK):
-        nb = min(ROW_BLOCK, hi - r0)
-        block_index(idx, idx, False, r0, nb)
+        nb = block_index(idx, idx, False, r0, hi)
         if kind == HVP_LOGISTIC:
             csr_block_dot2(data, indices, indptr, idx, nb, w, v, b, vb, z, u)
         elif kind == HVP_WEIGHTED:

@@ -87,14 +87,18 @@ def csr_chunk_start(indptr, n_chunks, c):
 
 
 @jit
-def block_index(idx, rows, gather, r0, nb):
-    """``idx[k]`` = the data row of block entry k: ``rows[r0 + k]`` or ``r0 + k``."""
+def block_index(idx, rows, gather, r0, stop):
+    """Fill ``idx[k]`` with the data row of position ``r0 + k`` (``rows[r0 + k]`` with
+    ``gather``, else ``r0 + k``) for the block of up to :data:`ROW_BLOCK` positions below
+    ``stop``; returns the block's length (0 at or past ``stop``)."""
+    nb = max(min(ROW_BLOCK, stop - r0), 0)
     if gather:
         for k in range(nb):
             idx[k] = rows[r0 + k]
     else:
         for k in range(nb):
             idx[k] = r0 + k
+    return nb
 
 
 # --- dense blocks ------------------------------------------------------------------------
