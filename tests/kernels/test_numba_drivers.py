@@ -8,10 +8,12 @@ drivers bitwise equal on the same chunks, and a call from inside jitted code.
 
 import numpy as np
 import pytest
+from numba import carray
 
 from fastopt._config import PARALLEL_MIN_WORK, jit
 from fastopt.kernels.numba import _linear as L
 from fastopt.kernels.numba import logistic_loss_grad
+from fastopt.kernels.numba._stack import STACK_ALIGN, stack_pointer
 
 from ._linear_problems import FORMATS, call, make_problem
 
@@ -79,3 +81,18 @@ def test_callable_from_jitted_code(rng):
     f = logistic_loss_grad(prob.X, prob.y, prob.sw, prob.w, 1e-3, g, prob.work(2))
     assert s == 3 * f
     assert np.array_equal(g_loop, g)
+
+
+@jit
+def _stack_addresses():
+    """Addresses of three stack buffers of odd sizes, as the cores reserve them."""
+    a = carray(stack_pointer(3, np.float64), 3)
+    b = carray(stack_pointer(5, np.int64), 5)
+    c = carray(stack_pointer(7, np.float32), 7)
+    return a.ctypes.data, b.ctypes.data, c.ctypes.data
+
+
+def test_stack_buffers_are_cache_line_aligned():
+    # a private gradient row that straddles cache lines slows every vector load and store
+    for address in _stack_addresses():
+        assert address % STACK_ALIGN == 0
