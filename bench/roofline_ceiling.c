@@ -10,10 +10,10 @@
  *
  * Prints the median time of a pure threaded read of X and, for each variant, its median
  * time and "frac" = read time / kernel time (the roofline fraction of
- * bench/report_kernels.py, but against this file's read: on the Intel machine of
- * 2026-12-06 it ran at about 29 GB/s where the numba probe of the report reads 34-36
- * GB/s, so a time here is a lower fraction there). X sits on huge pages, as NumPy's
- * large arrays do. Variants:
+ * bench/report_kernels.py, but against this file's read, which can be slower than the
+ * report's numba probe: on the Intel machine of 2026-12-06 it once ran at about 29 GB/s
+ * where the probe read 34-36 GB/s, so a time here was a lower fraction there). X sits on
+ * huge pages, as NumPy's large arrays do. Variants:
  *
  *   0 row by row: dot of row i, its coefficient, axpy of row i;
  *   1 blocks of 16: the 16 dots, the 16 coefficients, then the 16 axpys;
@@ -59,22 +59,28 @@ static double hsum(__m256d v)
     return (b[0] + b[2]) + (b[1] + b[3]);
 }
 
-/* sum of all of X[0:m], each thread one contiguous half: the pure read */
-static double read_all(const double *X, long m)
+/* the pure read: sum of the int64 words of `nbytes` bytes at X, each thread one
+ * contiguous half (integer adds, like the numba probe: any bits, no float assists) */
+static long long read_all(const void *X, size_t nbytes)
 {
-    double total = 0.0;
+    long long total = 0;
 #pragma omp parallel reduction(+ : total)
     {
         int T = omp_get_num_threads(), c = omp_get_thread_num();
-        const double *p = X + m * c / T * N, *q = X + m * (c + 1) / T * N;
-        __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+        size_t words = nbytes / 8;
+        const long long *p = (const long long *)X + words * c / T;
+        const long long *q = (const long long *)X + words * (c + 1) / T;
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
         for (; p + 16 <= q; p += 16) {
-            a0 = _mm256_add_pd(a0, _mm256_loadu_pd(p));
-            a1 = _mm256_add_pd(a1, _mm256_loadu_pd(p + 4));
-            a2 = _mm256_add_pd(a2, _mm256_loadu_pd(p + 8));
-            a3 = _mm256_add_pd(a3, _mm256_loadu_pd(p + 12));
+            a0 = _mm256_add_epi64(a0, _mm256_loadu_si256((const __m256i *)p));
+            a1 = _mm256_add_epi64(a1, _mm256_loadu_si256((const __m256i *)(p + 4)));
+            a2 = _mm256_add_epi64(a2, _mm256_loadu_si256((const __m256i *)(p + 8)));
+            a3 = _mm256_add_epi64(a3, _mm256_loadu_si256((const __m256i *)(p + 12)));
         }
-        total += hsum(_mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3)));
+        long long b[4];
+        _mm256_storeu_si256((__m256i *)b,
+                            _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3)));
+        total += b[0] + b[1] + b[2] + b[3];
     }
     return total;
 }
@@ -124,31 +130,10 @@ static inline double axpy_dot(double d, const double *x, double *g, const double
     return s;
 }
 
-static inline void prefetch_row(const double *x)
+/* prefetch the `nbytes` bytes of a row at x, one hint per 64-byte line */
+static inline void prefetch_row(const void *x, int nbytes)
 {
-    for (int k = 0; k < N * 8; k += 64) _mm_prefetch((const char *)x + k, _MM_HINT_T0);
-}
-
-/* sum of all of float32 X[0:m], each thread one contiguous half */
-static double read_all32(const float *X, long m)
-{
-    double total = 0.0;
-#pragma omp parallel reduction(+ : total)
-    {
-        int T = omp_get_num_threads(), c = omp_get_thread_num();
-        const float *p = X + m * c / T * N, *q = X + m * (c + 1) / T * N;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (; p + 32 <= q; p += 32) {
-            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p));
-            a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + 8));
-            a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + 16));
-            a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + 24));
-        }
-        __m256 a = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
-        total += hsum(_mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)),
-                                    _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1))));
-    }
-    return total;
+    for (int k = 0; k < nbytes; k += 64) _mm_prefetch((const char *)x + k, _MM_HINT_T0);
 }
 
 static inline __m256d widen_lo(__m256 v) { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
@@ -234,6 +219,16 @@ static inline double coef(double z, double y, int mode, double *loss)
     return -y * (t > 0 ? 1 / (1 + e) : e / (1 + e));
 }
 
+/* grad = sum of the T per-thread partial gradients G[c] in thread order; frees G */
+static void reduce_partials(double *G, int T, double *grad)
+{
+    for (int j = 0; j < N; j++) {
+        grad[j] = 0.0;
+        for (int c = 0; c < T; c++) grad[j] += G[(size_t)c * N + j];
+    }
+    free(G);
+}
+
 static double pass(const double *X, const double *y, const double *w, long m, int variant,
                    int mode, int pf, double *grad)
 {
@@ -246,14 +241,14 @@ static double pass(const double *X, const double *y, const double *w, long m, in
         double g[N] = {0}, loss = 0.0, zb[BLOCK];
         if (variant == 0) {
             for (long i = s; i < e; i++) {
-                if (pf) prefetch_row(X + (i + pf) * N);
+                if (pf) prefetch_row(X + (i + pf) * N, N * 8);
                 axpy(coef(dot(X + i * N, w), y[i], mode, &loss), X + i * N, g);
             }
         } else if (variant == 1) {
             for (long i = s; i < e; i += BLOCK) {
                 long nb = e - i < BLOCK ? e - i : BLOCK;
                 for (long r = 0; r < nb; r++) {
-                    if (pf) prefetch_row(X + (i + r + pf) * N);
+                    if (pf) prefetch_row(X + (i + r + pf) * N, N * 8);
                     zb[r] = dot(X + (i + r) * N, w);
                 }
                 for (long r = 0; r < nb; r++) zb[r] = coef(zb[r], y[i + r], mode, &loss);
@@ -262,7 +257,7 @@ static double pass(const double *X, const double *y, const double *w, long m, in
         } else if (e > s) {
             double d = coef(dot(X + s * N, w), y[s], mode, &loss);
             for (long i = s; i + 1 < e; i++) {
-                if (pf) prefetch_row(X + (i + pf) * N);
+                if (pf) prefetch_row(X + (i + pf) * N, N * 8);
                 double z = axpy_dot(d, X + i * N, g, X + (i + 1) * N, w);
                 d = coef(z, y[i + 1], mode, &loss);
             }
@@ -271,17 +266,8 @@ static double pass(const double *X, const double *y, const double *w, long m, in
         memcpy(G + (size_t)c * N, g, sizeof g);
         total += loss;
     }
-    for (int j = 0; j < N; j++) {
-        grad[j] = 0.0;
-        for (int c = 0; c < T; c++) grad[j] += G[(size_t)c * N + j];
-    }
-    free(G);
+    reduce_partials(G, T, grad);
     return total;
-}
-
-static void prefetch_row32(const float *x)
-{
-    for (int k = 0; k < N * 4; k += 64) _mm_prefetch((const char *)x + k, _MM_HINT_T0);
 }
 
 /* the fused logistic pass (variant 2) on float32 X; kind 0, 1, 2: f32 a, b, c above */
@@ -304,7 +290,7 @@ static double pass32(const float *X, const double *y, const double *w, long m, i
         for (long i = s; i + 1 < e; i++) {
             const float *x = X + i * N, *xn = x + N;
             double z;
-            prefetch_row32(X + (i + pf) * N);
+            prefetch_row(X + (i + pf) * N, N * 4);
             if (kind == 0) {
                 z = axpy_dot32(d, x, g, xn, w);
             } else if (kind == 1) {
@@ -326,11 +312,7 @@ static double pass32(const float *X, const double *y, const double *w, long m, i
         memcpy(G + (size_t)c * N, g, sizeof g);
         total += loss;
     }
-    for (int j = 0; j < N; j++) {
-        grad[j] = 0.0;
-        for (int c = 0; c < T; c++) grad[j] += G[(size_t)c * N + j];
-    }
-    free(G);
+    reduce_partials(G, T, grad);
     return total;
 }
 
@@ -377,7 +359,7 @@ int main(void)
     double tread[REPEATS], tread32[REPEATS], tkern[NV][REPEATS], tk32[NV32][REPEATS];
     for (int r = 0; r < REPEATS; r++) {  /* alternate: the bandwidth here drifts */
         double t = now();
-        volatile double sink = read_all(X, m);
+        volatile long long sink = read_all(X, (size_t)m * N * sizeof(double));
         tread[r] = now() - t;
         for (int v = 0; v < NV; v++) {
             t = now();
@@ -385,7 +367,7 @@ int main(void)
             tkern[v][r] = now() - t;
         }
         t = now();
-        sink = read_all32(X32, m);
+        sink = read_all(X32, (size_t)m * N * sizeof(float));
         (void)sink;
         tread32[r] = now() - t;
         for (int v = 0; v < NV32; v++) {
