@@ -17,8 +17,9 @@ import numba
 #: no ``nnan``/``ninf`` so that NaN and inf propagate and can be detected.
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
-#: Backend used when ``backend="auto"``.
-DEFAULT_BACKEND = os.environ.get("FASTOPT_BACKEND", "numba")
+#: Backend used when ``backend="auto"``: Cython, compiled when the package is installed, so
+#: no call made with default arguments compiles anything (numba is chosen by name).
+DEFAULT_BACKEND = os.environ.get("FASTOPT_BACKEND", "cython")
 
 #: Work (dense: m * n elements; CSR: nnz + m) below which a CPU kernel runs its serial
 #: driver instead of opening a threaded region: a parallel region costs microseconds

@@ -1,13 +1,22 @@
 """Compiled kernels, one package per backend, all with the same names and signatures.
 
 ``get_backend(name)`` returns the backend package; ``available_backends()`` says which
-ones import and run here. See ``docs/contract.md`` for the signatures.
+ones import and run here; ``resolve_backend("auto")`` picks the default. See
+``docs/contract.md`` for the signatures.
+
+``"auto"`` means the Cython backend: it is compiled ahead of time, when the package is
+installed, so a fresh process answers without compiling anything. numba compiles each
+kernel the first time a process calls it (seconds per kernel family, in every new
+process), so it is chosen by name only. If the Cython extensions are missing (a source
+checkout that was never built), ``"auto"`` falls back to numba, then to NumPy, with a
+one-time :class:`FallbackWarning` that says why.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import warnings
 
 from .. import _config
 
@@ -35,10 +44,44 @@ def _probe(name: str) -> str | None:
     return None
 
 
+#: The order in which ``"auto"`` tries the CPU backends: ahead-of-time compiled first.
+AUTO_ORDER = ("cython", "numba", "numpy")
+
+
+class FallbackWarning(RuntimeWarning):
+    """``backend="auto"`` could not use the ahead-of-time backend and fell back."""
+
+
 def available_backends() -> list[str]:
-    """Names of the backends that work on this machine, fastest first."""
-    order = ["numba", "cython", "cuda", "numpy"]
+    """Names of the backends that work on this machine, the default (``"auto"``) first.
+
+    The probe imports each backend package (numba's kernels are compiled only when
+    called, so this compiles nothing).
+    """
+    order = ["cython", "numba", "cuda", "numpy"]
     return [name for name in order if _probe(name) is None]
+
+
+@functools.cache
+def auto_backend() -> str:
+    """The backend ``"auto"`` resolves to here (``FASTOPT_BACKEND`` overrides the default).
+
+    Warns once (:class:`FallbackWarning`) when the preferred backend is not usable.
+    """
+    preferred = _config.DEFAULT_BACKEND
+    order = [preferred, *(b for b in AUTO_ORDER if b != preferred)]
+    for name in order:
+        if name in BACKEND_MODULES and _probe(name) is None:
+            if name != preferred:
+                why = _probe(preferred) if preferred in BACKEND_MODULES else "unknown name"
+                warnings.warn(
+                    f"fastopt: backend 'auto' uses {name!r} because {preferred!r} is not "
+                    f"available ({why})"
+                    + ("; numba compiles each kernel on its first call in every process"
+                       if name == "numba" else ""),
+                    FallbackWarning, stacklevel=3)
+            return name
+    return "numpy"
 
 
 def resolve_backend(backend: str) -> str:
@@ -51,9 +94,7 @@ def resolve_backend(backend: str) -> str:
         is in the message).
     """
     if backend == "auto":
-        backend = _config.DEFAULT_BACKEND
-        if _probe(backend) is not None:
-            backend = "numpy"
+        backend = auto_backend()
     if backend not in BACKEND_MODULES:
         raise ValueError(
             f"backend must be 'auto' or one of {sorted(BACKEND_MODULES)}, got {backend!r}"
