@@ -10,8 +10,7 @@ non-finite value is never optimized away and a diverging solver can still see it
 from __future__ import annotations
 
 import os
-
-import numba
+import sys
 
 #: LLVM fast-math flags: reassociation and contraction let reductions vectorize;
 #: no ``nnan``/``ninf`` so that NaN and inf propagate and can be detected.
@@ -49,7 +48,15 @@ CACHE = False
 
 
 def jit(*args, **kwargs):
-    """Numba ``njit`` with fastopt's cache and fastmath policy (serial kernels)."""
+    """Numba ``njit`` with fastopt's cache and fastmath policy (serial kernels).
+
+    numba is imported here, on first use, not with fastopt: only the numba backend (and
+    the CUDA twins) define jitted functions, so ``import fastopt`` and every default path
+    run without loading numba at all.
+    """
+    import numba
+
+    _sync_numba_threads()
     kwargs.setdefault("cache", CACHE)
     kwargs.setdefault("fastmath", set(FASTMATH))
     kwargs.setdefault("nogil", True)
@@ -63,10 +70,36 @@ def jit_parallel(*args, **kwargs):
     return jit(*args, **kwargs)
 
 
-#: Thread count of the compiled kernels, cached here because asking numba costs about a
-#: microsecond per call, which matters on the per-evaluation hot path of small problems.
+def _default_threads() -> int:
+    """numba's own default, computed without importing numba: ``NUMBA_NUM_THREADS`` if
+    set, else the CPUs this process may run on."""
+    env = os.environ.get("NUMBA_NUM_THREADS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            pass  # numba itself reports a malformed value when it is imported
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+#: Most threads the kernels may use (numba's ``NUMBA_NUM_THREADS``, the same default).
+MAX_THREADS = _default_threads()
+
+#: Thread count of the compiled kernels (numba and OpenMP alike), kept here so that reading
+#: it costs nothing on the hot path and so that numba need not be imported to know it.
 #: Change it with :func:`set_num_threads`, not with ``numba.set_num_threads``.
-_NUM_THREADS = numba.config.NUMBA_NUM_THREADS
+_NUM_THREADS = MAX_THREADS
+
+
+def _sync_numba_threads() -> None:
+    """Give numba the thread count set here, if numba is loaded and it differs."""
+    numba = sys.modules.get("numba")
+    if numba is None or _NUM_THREADS == MAX_THREADS:
+        return
+    numba.set_num_threads(min(_NUM_THREADS, numba.config.NUMBA_NUM_THREADS))
 
 
 def get_num_threads() -> int:
@@ -80,14 +113,17 @@ def set_num_threads(n: int) -> None:
     Raises
     ------
     ValueError
-        If ``n`` < 1. Values above numba's ``NUMBA_NUM_THREADS`` are clipped to it.
+        If ``n`` < 1. Values above :data:`MAX_THREADS` (numba's ``NUMBA_NUM_THREADS``)
+        are clipped to it.
     """
     global _NUM_THREADS
     n = int(n)
     if n < 1:
         raise ValueError(f"n_threads must be >= 1, got {n}")
-    _NUM_THREADS = min(n, numba.config.NUMBA_NUM_THREADS)
-    numba.set_num_threads(_NUM_THREADS)
+    _NUM_THREADS = min(n, MAX_THREADS)
+    numba = sys.modules.get("numba")
+    if numba is not None:  # else numba gets it when it is first used (_sync_numba_threads)
+        numba.set_num_threads(min(_NUM_THREADS, numba.config.NUMBA_NUM_THREADS))
 
 
 def n_chunks() -> int:

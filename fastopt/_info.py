@@ -48,7 +48,8 @@ def info() -> str:
 
     Lists the versions of fastopt, Python, NumPy, SciPy, Numba, scikit-learn and
     numba-cuda (when installed); whether the Cython kernels are built; the available
-    backends (fastest first) and, for the others, why they are not; the thread counts
+    backends (the one "auto" picks, and why) and, for the others, why they are not; the
+    thread counts
     (Numba, OpenMP) and the number of CPUs. ``python -m fastopt info`` prints it.
 
     Returns
@@ -58,7 +59,7 @@ def info() -> str:
     import fastopt
 
     from . import _config
-    from .kernels import BACKEND_MODULES, _probe, available_backends
+    from .kernels import BACKEND_MODULES, _probe, auto_choice, available_backends
 
     lines = ["fastopt " + fastopt.__version__]
     lines.append(f"  python        {platform.python_version()} ({sys.executable})")
@@ -73,8 +74,16 @@ def info() -> str:
     lines.append("backends")
     available = available_backends()
     lines.append(f"  available     {', '.join(available) if available else 'none'}")
-    default = _config.DEFAULT_BACKEND
-    lines.append(f"  default       {default} (\"auto\"; FASTOPT_BACKEND overrides)")
+    auto, not_preferred = auto_choice()
+    if not_preferred is not None:
+        why = f"fallback: {_config.DEFAULT_BACKEND!r} is unavailable ({not_preferred})"
+    elif auto == "cython":
+        why = "compiled ahead of time, at install: nothing compiles at call time"
+    else:
+        why = "chosen by FASTOPT_BACKEND"
+    lines.append(f"  auto          {auto} ({why}; FASTOPT_BACKEND overrides)")
+    lines.append("  numba         compiles each kernel on its first call in a process "
+                 "(by name: backend='numba')")
     for name in sorted(BACKEND_MODULES):
         if name not in available:
             lines.append(f"  {name:<13} unavailable: {_probe(name)}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 
 import numpy as np
-from scipy.optimize import OptimizeResult as _ScipyOptimizeResult
 
 
 class Status(enum.IntEnum):
@@ -39,8 +38,12 @@ MESSAGES = {
 }
 
 
-class OptimizeResult(_ScipyOptimizeResult):
+class OptimizeResult(dict):
     """Result of :func:`fastopt.minimize`, a dict with attribute access (as in scipy).
+
+    It behaves as ``scipy.optimize.OptimizeResult`` does (keys are attributes, ``repr``
+    lists them) without importing ``scipy.optimize``, whose import alone costs a
+    noticeable part of a fresh process's start.
 
     Attributes
     ----------
@@ -65,6 +68,28 @@ class OptimizeResult(_ScipyOptimizeResult):
     method : str
         The method that produced it.
     """
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+    __setattr__ = dict.__setitem__
+    __delattr__ = dict.__delitem__
+
+    def __dir__(self):
+        return list(self.keys())
+
+    def __repr__(self) -> str:
+        if not self:
+            return f"{type(self).__name__}()"
+        width = max(len(str(k)) for k in self) + 1
+        lines = []
+        for key, value in self.items():
+            text = repr(value).replace("\n", "\n" + " " * (width + 2))
+            lines.append(f"{str(key).rjust(width)}: {text}")
+        return "\n".join(lines)
 
 
 class History:

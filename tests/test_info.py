@@ -31,3 +31,15 @@ def test_info_reports_an_unavailable_backend_with_its_reason(monkeypatch):
     text = fo.info()
     assert "cython        unavailable: broken on purpose" in text
     assert "cython kernels built: no" in text
+
+
+def test_info_says_which_backend_auto_picks_and_why(monkeypatch):
+    from fastopt import kernels
+
+    assert "auto          cython (compiled ahead of time" in fo.info()
+    real_probe = kernels._probe
+    monkeypatch.setattr(kernels, "_probe",
+                        lambda name: "broken on purpose" if name == "cython"
+                        else real_probe(name))
+    assert "auto          numba (fallback: 'cython' is unavailable (broken on purpose)" \
+        in fo.info()

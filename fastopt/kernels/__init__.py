@@ -62,26 +62,34 @@ def available_backends() -> list[str]:
     return [name for name in order if _probe(name) is None]
 
 
+def auto_choice() -> tuple[str, str | None]:
+    """``(backend, why_not_preferred)``: what ``"auto"`` picks now, and why it is not the
+    preferred one (None when it is). ``FASTOPT_BACKEND`` sets the preferred backend."""
+    preferred = _config.DEFAULT_BACKEND
+    why = _probe(preferred) if preferred in BACKEND_MODULES else f"unknown backend {preferred!r}"
+    if why is None:
+        return preferred, None
+    for name in AUTO_ORDER:
+        if _probe(name) is None:
+            return name, why
+    return "numpy", why
+
+
 @functools.cache
 def auto_backend() -> str:
-    """The backend ``"auto"`` resolves to here (``FASTOPT_BACKEND`` overrides the default).
+    """The backend ``"auto"`` resolves to in this process (decided once).
 
     Warns once (:class:`FallbackWarning`) when the preferred backend is not usable.
     """
-    preferred = _config.DEFAULT_BACKEND
-    order = [preferred, *(b for b in AUTO_ORDER if b != preferred)]
-    for name in order:
-        if name in BACKEND_MODULES and _probe(name) is None:
-            if name != preferred:
-                why = _probe(preferred) if preferred in BACKEND_MODULES else "unknown name"
-                warnings.warn(
-                    f"fastopt: backend 'auto' uses {name!r} because {preferred!r} is not "
-                    f"available ({why})"
-                    + ("; numba compiles each kernel on its first call in every process"
-                       if name == "numba" else ""),
-                    FallbackWarning, stacklevel=3)
-            return name
-    return "numpy"
+    name, why = auto_choice()
+    if why is not None:
+        warnings.warn(
+            f"fastopt: backend 'auto' uses {name!r} because {_config.DEFAULT_BACKEND!r} is "
+            f"not available ({why})"
+            + ("; numba compiles each kernel on its first call in every process"
+               if name == "numba" else ""),
+            FallbackWarning, stacklevel=3)
+    return name
 
 
 def resolve_backend(backend: str) -> str:
