@@ -1,12 +1,18 @@
-"""Bundled datasets: published counts, label mapping, copies, and the published optima."""
+"""Bundled datasets: published counts, label mapping, copies, the published optima, and
+the on-disk cache of the parsed arrays (identical arrays; damaged, stale and unwritable
+caches)."""
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 import fastopt as fo
+from fastopt.datasets import _cache
 from fastopt.problems import Logistic
 
 # rows, features, (negatives, positives), nonzeros: ../shared/datasets/README.md
@@ -96,3 +102,272 @@ def test_published_reference_optimum_is_reproduced(name):
     f, g = newton(obj)
     assert np.linalg.norm(g) < 1e-9
     assert f == pytest.approx(fo.datasets.REFERENCE_OPTIMA[name], rel=1e-12)
+
+
+# ---------------------------------------------------------------------------- disk cache
+
+
+@pytest.fixture
+def cache_root(tmp_path, monkeypatch):
+    """An empty cache folder for this test; the per-process copies are dropped around it."""
+    root = tmp_path / "cache"
+    monkeypatch.setenv("FASTOPT_CACHE_DIR", str(root))
+    fo.datasets._load_cached.cache_clear()
+    yield root
+    fo.datasets._load_cached.cache_clear()
+
+
+def _entry(name):
+    filename = fo.datasets._DATASETS[name][0]
+    sha = _cache.file_sha256(fo.datasets._data_path(filename).read_bytes())
+    return _cache.entry_path(name, sha), sha
+
+
+def _fresh_load(name, **kw):
+    """load() as a new process would do it: no in-memory copy."""
+    fo.datasets._load_cached.cache_clear()
+    return fo.datasets.load(name, **kw)
+
+
+def _assert_same(A, B):
+    (X1, y1), (X2, y2) = A, B
+    assert X1.shape == X2.shape
+    for attr in ("data", "indices", "indptr"):
+        a, b = getattr(X1, attr), getattr(X2, attr)
+        assert a.dtype == b.dtype, attr
+        np.testing.assert_array_equal(a, b)
+    assert y1.dtype == y2.dtype
+    np.testing.assert_array_equal(y1, y2)
+
+
+def _no_parse(name):
+    raise AssertionError("parsed although the cache holds a valid entry")
+
+
+def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("FASTOPT_CACHE_DIR", str(tmp_path / "a"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert _cache.cache_dir() == tmp_path / "a" / "datasets"
+    monkeypatch.setenv("FASTOPT_CACHE_DIR", "")
+    assert _cache.cache_dir() == tmp_path / "x" / "fastopt" / "datasets"
+    monkeypatch.delenv("FASTOPT_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert _cache.cache_dir() == tmp_path / "home" / ".cache" / "fastopt" / "datasets"
+
+
+@pytest.mark.parametrize("name", ["a9a", "ijcnn1"])
+def test_cached_arrays_are_identical_to_parsed_ones(name, cache_root, monkeypatch):
+    path, sha = _entry(name)
+    assert not path.exists()
+    first = _fresh_load(name)  # parses and writes the entry
+    assert path.exists() and _cache.read(path, sha, first[0].shape[1]) is not None
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary left
+    parsed = fo.datasets._parse(name)
+    monkeypatch.setattr(fo.datasets, "_parse", _no_parse)
+    second = _fresh_load(name)  # from the cache
+    _assert_same(first, second)
+    _assert_same(parsed, second)
+    assert second[0].has_canonical_format
+    X32, _ = _fresh_load(name, dtype=np.float32)
+    assert X32.dtype == np.float32 and X32.nnz == parsed[0].nnz
+
+
+def _corrupt_garbage(path):
+    path.write_bytes(b"this is not a zip archive")
+
+
+def _corrupt_truncated(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _corrupt_empty(path):
+    path.write_bytes(b"")
+
+
+@pytest.mark.parametrize("damage", [_corrupt_garbage, _corrupt_truncated, _corrupt_empty])
+def test_damaged_entry_is_ignored_and_rebuilt(damage, cache_root):
+    reference = _fresh_load("mushrooms")
+    path, sha = _entry("mushrooms")
+    damage(path)
+    assert _cache.read(path, sha, 112) is None
+    _assert_same(reference, _fresh_load("mushrooms"))
+    assert _cache.read(path, sha, 112) is not None  # rewritten whole
+
+
+def _csr_parts():
+    X, y = fo.datasets._parse("mushrooms")
+    return {"data": X.data.copy(), "indices": X.indices.copy(), "indptr": X.indptr.copy(),
+            "shape": X.shape, "y": y.copy()}
+
+
+def _swap_two_columns(p):
+    p["indices"][[0, 1]] = p["indices"][[1, 0]]
+
+
+def _column_out_of_range(p):
+    p["indices"][5] = 112
+
+
+def _negative_column(p):
+    p["indices"][5] = -1
+
+
+def _indptr_decreasing(p):
+    p["indptr"][3], p["indptr"][4] = p["indptr"][4], p["indptr"][3]
+
+
+def _indptr_end(p):
+    p["indptr"][-1] -= 1
+
+
+def _duplicate_column(p):
+    p["indices"][1] = p["indices"][0]
+
+
+def _zero_value(p):
+    p["data"][7] = 0.0
+
+
+def _nan_value(p):
+    p["data"][7] = np.nan
+
+
+def _label_zero(p):
+    p["y"][3] = 0.0
+
+
+def _short_y(p):
+    p["y"] = p["y"][:-1]
+
+
+def _wrong_shape(p):
+    p["shape"] = (p["shape"][0], p["shape"][1] + 1)
+
+
+def _more_rows(p):
+    p["shape"] = (p["shape"][0] + 1, p["shape"][1])
+
+
+def _float32_data(p):
+    p["data"] = p["data"].astype(np.float32)
+
+
+def _mixed_index_dtypes(p):
+    p["indptr"] = p["indptr"].astype(np.int64)
+
+
+@pytest.mark.parametrize("damage", [
+    _swap_two_columns, _column_out_of_range, _negative_column, _indptr_decreasing,
+    _indptr_end, _duplicate_column, _zero_value, _nan_value, _label_zero, _short_y,
+    _wrong_shape, _more_rows, _float32_data, _mixed_index_dtypes,
+])
+def test_entry_with_bad_content_is_refused(damage, cache_root):
+    path, sha = _entry("mushrooms")
+    parts = _csr_parts()
+    assert _cache.write(path, sha, **parts)
+    assert _cache.read(path, sha, 112) is not None  # the intact parts are accepted
+    damage(parts)
+    assert _cache.write(path, sha, **parts)
+    assert _cache.read(path, sha, 112) is None
+    X, y = _fresh_load("mushrooms")  # rebuilt from the source file
+    assert X.has_canonical_format and X.shape == (8124, 112) and set(np.unique(y)) == {-1, 1}
+    assert _cache.read(path, sha, 112) is not None
+
+
+def test_stale_entry_is_refused(cache_root, monkeypatch):
+    path, sha = _entry("mushrooms")
+    parts = _csr_parts()
+    other = "0" * 64
+    assert _cache.write(path, other, **parts)  # another source file's arrays at this name
+    assert _cache.read(path, sha, 112) is None
+    assert _cache.write(path, sha, **parts)
+    assert _cache.read(path, sha, 112) is not None
+    monkeypatch.setattr(_cache, "FORMAT", _cache.FORMAT + 1)  # a newer layout
+    assert _cache.read(path, sha, 112) is None
+
+
+def test_entry_with_extra_or_pickled_arrays_is_refused(cache_root):
+    path, sha = _entry("mushrooms")
+    parts = _csr_parts()
+    X = sp.csr_matrix((parts["data"], parts["indices"], parts["indptr"]),
+                      shape=parts["shape"])
+    path.parent.mkdir(parents=True)
+    base = {"format": np.int64(_cache.FORMAT), "source_sha256": np.str_(sha),
+            "data": X.data, "indices": X.indices, "indptr": X.indptr,
+            "shape": np.array(X.shape, dtype=np.int64), "y": parts["y"]}
+    np.savez(path, **base, extra=np.zeros(1))
+    assert _cache.read(path, sha, 112) is None
+    # An object array needs pickle to load: it is refused, never unpickled.
+    np.savez(path, **dict(base, y=np.array([object()] * 8124, dtype=object)))
+    assert _cache.read(path, sha, 112) is None
+    np.savez(path, **dict(base, source_sha256=np.array([sha])))  # not a 0-d string
+    assert _cache.read(path, sha, 112) is None
+    np.savez(path, **base)
+    assert _cache.read(path, sha, 112) is not None
+
+
+def test_unwritable_cache_dir_falls_back_to_parsing(tmp_path, monkeypatch, recwarn):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a regular file cannot hold a cache folder")
+    monkeypatch.setenv("FASTOPT_CACHE_DIR", str(blocker / "cache"))
+    X, y = _fresh_load("mushrooms")
+    fo.datasets._load_cached.cache_clear()
+    assert X.shape == (8124, 112) and blocker.is_file()
+    assert not [w for w in recwarn if "cache" in str(w.message).lower()]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="root writes into read-only folders")
+def test_read_only_cache_dir_falls_back_to_parsing(cache_root):
+    folder = cache_root / "datasets"
+    folder.mkdir(parents=True)
+    folder.chmod(0o500)
+    try:
+        X, _ = _fresh_load("mushrooms")
+        assert X.shape == (8124, 112) and not list(folder.iterdir())
+    finally:
+        folder.chmod(0o700)
+
+
+def test_failed_write_leaves_nothing_behind(cache_root, monkeypatch):
+    def denied(src, dst):
+        raise PermissionError(13, "Permission denied", str(dst))
+
+    monkeypatch.setattr(_cache.os, "replace", denied)
+    X, _ = _fresh_load("mushrooms")
+    assert X.shape == (8124, 112)
+    assert list((cache_root / "datasets").iterdir()) == []  # the temporary was removed
+
+
+def test_interrupted_write_never_shows_a_partial_entry(cache_root, monkeypatch):
+    path, sha = _entry("mushrooms")
+    parts = _csr_parts()
+    real_savez = np.savez
+
+    def savez_then_fail(file, **arrays):
+        real_savez(file, **arrays)
+        file.write(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_cache.np, "savez", savez_then_fail)
+    assert not _cache.write(path, sha, **parts)
+    assert not path.exists() and list(path.parent.iterdir()) == []
+
+
+def test_concurrent_first_loads_agree(cache_root):
+    # Several processes find the cache empty and parse and write at the same time; each
+    # rename is atomic, so all of them and a later reader see one whole, valid entry.
+    code = ("import hashlib, fastopt.datasets as d; X, y = d.load('mushrooms'); "
+            "print(hashlib.sha256(X.data.tobytes() + X.indices.tobytes() + "
+            "X.indptr.tobytes() + y.tobytes()).hexdigest())")
+    env = dict(os.environ, FASTOPT_CACHE_DIR=str(cache_root))
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                              text=True) for _ in range(3)]
+    digests = {p.communicate(timeout=300)[0].strip() for p in procs}
+    assert all(p.returncode == 0 for p in procs)
+    assert len(digests) == 1
+    path, sha = _entry("mushrooms")
+    assert _cache.read(path, sha, 112) is not None
+    assert [p.name for p in path.parent.iterdir()] == [path.name]

@@ -33,6 +33,8 @@ from importlib import resources
 import numpy as np
 import scipy.sparse as sp
 
+from . import _cache
+
 __all__ = ["REFERENCE_OPTIMA", "info", "load", "names"]
 
 #: name -> (file, number of features, origin). The feature count is passed to the reader
@@ -65,9 +67,8 @@ def _data_path(filename: str):
     return resources.files(__name__).joinpath("data", filename)
 
 
-@functools.cache
-def _load_cached(name: str):
-    """Read and canonicalize one file once (float64); never handed out directly."""
+def _parse(name: str):
+    """Parse and canonicalize one bundled file (float64): ``(X, y)``."""
     from sklearn.datasets import load_svmlight_file  # sklearn imported only when used
 
     filename, n_features, _ = _DATASETS[name]
@@ -78,10 +79,34 @@ def _load_cached(name: str):
     X.eliminate_zeros()
     X.sum_duplicates()
     X.sort_indices()
+    if X.indices.dtype != np.int32 and max(X.nnz, X.shape[1]) < np.iinfo(np.int32).max:
+        # The reader returns int64 indices; scipy's copies (every load hands out one)
+        # shrink them to int32 anyway, and int32 makes the cache entry a quarter smaller.
+        X = sp.csr_matrix((X.data, X.indices.astype(np.int32), X.indptr.astype(np.int32)),
+                          shape=X.shape)
     values = np.unique(labels)
     if values.size != 2:
         raise RuntimeError(f"dataset {name!r} has labels {values}, expected two values")
     y = np.where(labels == values[1], 1.0, -1.0)
+    return X, y
+
+
+@functools.cache
+def _load_cached(name: str):
+    """One dataset, float64, once per process; never handed out directly.
+
+    Read from the on-disk cache (:mod:`fastopt.datasets._cache`) when it holds a valid
+    entry for this exact file, else parsed and written there for the next process.
+    """
+    filename, n_features, _ = _DATASETS[name]
+    sha256 = _cache.file_sha256(_data_path(filename).read_bytes())
+    path = _cache.entry_path(name, sha256)
+    entry = _cache.read(path, sha256, n_features)
+    if entry is not None:
+        data, indices, indptr, shape, y = entry
+        return sp.csr_matrix((data, indices, indptr), shape=shape), y
+    X, y = _parse(name)
+    _cache.write(path, sha256, X.data, X.indices, X.indptr, X.shape, y)
     return X, y
 
 
@@ -99,8 +124,11 @@ def load(name: str, dtype=np.float64) -> tuple[sp.csr_matrix, np.ndarray]:
     -------
     X : scipy.sparse.csr_matrix of shape (m, n)
         Canonical CSR (sorted indices, no duplicates, explicit zeros removed). The file
-        is parsed once and cached; each call returns a fresh copy, which the
-        caller may modify.
+        is parsed once per machine and kept in binary form in a cache folder
+        (``$FASTOPT_CACHE_DIR``, else ``$XDG_CACHE_HOME/fastopt``, else
+        ``~/.cache/fastopt``; parsed again if that is not writable, or if an entry is
+        damaged or stale), and once per process in memory; each call returns a fresh
+        copy, which the caller may modify.
     y : ndarray of shape (m,), float64
         Labels in {-1, +1}; the larger of the two label values in the file maps to +1
         (a fresh copy).
