@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_int
-from ..kernels import available_backends, get_backend
+from ..kernels import get_backend
 from ._linear import line_for
 from ._template import SecondOrderSolver, check_flag
 from .line_search import check_line_search_options, strong_wolfe
@@ -45,14 +45,22 @@ OPTIONS = {
 }
 
 
-def _two_loop_kernel(objective):
-    """The compiled two-loop recursion, or its NumPy twin when the objective asks for
-    the numpy backend (or numba is unavailable)."""
-    backend = getattr(objective, "backend", "numba")
-    if backend == "numpy" or "numba" not in available_backends():
-        backend = "numpy"
-    else:
-        backend = "numba"
+#: Backends with their own compiled (or reference) two-loop recursion.
+_DIRECTION_BACKENDS = ("numba", "cython", "numpy")
+
+
+def _direction_kernel(objective):
+    """The two-loop recursion of the objective's backend.
+
+    A numba, Cython or NumPy objective gets its own backend's kernel. Everything else
+    (a user :class:`~fastopt.problems.Function`, a CUDA objective, objectives without a
+    ``backend``) gets the ``"auto"`` backend's, which is ahead-of-time compiled: a
+    default ``fo.minimize(f, x0)`` never compiles numba (the kernel is O(k p) and
+    serial, so every CPU backend suits it).
+    """
+    backend = getattr(objective, "backend", None)
+    if backend not in _DIRECTION_BACKENDS:
+        backend = "auto"
     return get_backend(backend).lbfgs_direction
 
 
@@ -82,7 +90,7 @@ class LBFGSSolver(SecondOrderSolver):
         self.count = 0
         self.gamma = 1.0
         self.direction = np.empty(p)
-        self.two_loop = _two_loop_kernel(self.objective)
+        self.two_loop = _direction_kernel(self.objective)
         self.use_z = self.linear and bool(self.options["reuse_predictor"])
         self.z = None
         self.since_refresh = 0

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import fastopt as fo
+from fastopt.kernels import available_backends
 from fastopt.kernels import numba as nb_kernels
 from fastopt.kernels import reference as ref_kernels
 
@@ -102,3 +103,57 @@ def test_predictor_line_search_o_m_trials():
     assert f == pytest.approx(obj.value(x), abs=1e-14)
     np.testing.assert_allclose(g, obj.grad(x), atol=1e-14)
     np.testing.assert_allclose(line.z_t, obj.linear_predictor(x), atol=1e-12)
+
+
+def _small_logistic(rng, backend):
+    X = rng.standard_normal((200, 10))
+    y = np.where(X @ rng.standard_normal(10) + rng.standard_normal(200) > 0, 1.0, -1.0)
+    return fo.problems.Logistic(X, y, lam=1e-3, backend=backend)
+
+
+@pytest.mark.skipif("cython" not in available_backends(), reason="Cython not built")
+def test_direction_kernel_follows_the_objective_backend(rng):
+    """numba, Cython and NumPy objectives get their own backend's two-loop recursion;
+    a user Function (no backend) gets the ahead-of-time compiled one, never numba."""
+    from fastopt.kernels import cython as cy_kernels
+    from fastopt.solvers.lbfgs import _direction_kernel
+
+    quadratic = fo.problems.Function(lambda x: float(x @ x), grad=lambda x: 2.0 * x)
+    assert _direction_kernel(quadratic) is cy_kernels.lbfgs_direction
+    assert _direction_kernel(object()) is cy_kernels.lbfgs_direction
+    for backend, kernels in (("cython", cy_kernels), ("auto", cy_kernels),
+                             ("numpy", ref_kernels), ("numba", nb_kernels)):
+        obj = _small_logistic(rng, backend)
+        assert _direction_kernel(obj) is kernels.lbfgs_direction, backend
+
+
+@pytest.mark.skipif("cython" not in available_backends(), reason="Cython not built")
+@pytest.mark.parametrize("kind", ["function", "cython-logistic"])
+def test_lbfgs_runs_the_cython_direction(monkeypatch, rng, kind):
+    """The solver calls the kernel that _direction_kernel picks: on a Function and on a
+    Cython Logistic that is the Cython kernel, once per iteration after the first."""
+    from fastopt.kernels import cython as cy_kernels
+
+    calls = []
+    kernel = cy_kernels.lbfgs_direction
+
+    def counting(*args):
+        calls.append(args[5])  # count of stored pairs
+        return kernel(*args)
+
+    monkeypatch.setattr(cy_kernels, "lbfgs_direction", counting)
+    if kind == "function":
+        A = rng.standard_normal((8, 8))
+        H = A @ A.T + np.eye(8)
+        obj = fo.problems.Function(lambda x: 0.5 * float(x @ H @ x) - x.sum(),
+                                   grad=lambda x: H @ x - 1.0)
+        x_star = np.linalg.solve(H, np.ones(8))
+    else:
+        obj = _small_logistic(rng, "cython")
+        x_star = None
+    res = fo.minimize(obj, np.zeros(8 if x_star is not None else 10), method="lbfgs",
+                      tol=1e-10)
+    assert res.success, res.message
+    assert len(calls) == res.nit and max(calls) >= 2
+    if x_star is not None:
+        np.testing.assert_allclose(res.x, x_star, rtol=1e-8, atol=1e-9)
