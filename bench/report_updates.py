@@ -1,12 +1,18 @@
 """Fused optimizer updates and the compiled loop, in one run: a markdown report.
 
     PYTHONPATH=. NUMBA_NUM_THREADS=<cores> python bench/report_updates.py [--n 10000000]
+        [--sizes 1000 10000 1000000 10000000] [--public-only]
 
-For every update (float32, n parameters): the time of the NumPy reference, the numba and
-cython fused kernels and, where torch is installed, torch.optim on the CPU (fused=True
-where torch has a fused CPU kernel: Adam, AdamW, SGD); the ratios; and the fraction of
-the memory roofline, bytes moved / time / read bandwidth measured in the same run
-(Adam moves 28 bytes per float32 parameter: reads x, m, v, g, writes x, m, v).
+First, Cython against numba through the public functions (``fo.updates.adam_(...,
+backend=b)``: the same argument checks for both, then the kernel) for every update,
+float32 and float64, at each of ``--sizes``: medians of calls alternating between the
+two backends, and the ratio cython / numba (the target is at most 1.1).
+
+Then, for every update (float32, n parameters): the time of the NumPy reference, the
+numba and cython fused kernels and, where torch is installed, torch.optim on the CPU
+(fused=True where torch has a fused CPU kernel: Adam, AdamW, SGD); the ratios; and the
+fraction of the memory roofline, bytes moved / time / read bandwidth measured in the
+same run (Adam moves 28 bytes per float32 parameter: reads x, m, v, g, writes x, m, v).
 Then the compiled loop's per-iteration overhead beyond the gradient on m = 1000, n = 10.
 """
 
@@ -61,6 +67,66 @@ def fused_call(kernels, name, n, dtype=np.float32):
         "adamw_": lambda: k(x, s1, s2, g, 10, 1e-3, 0.9, 0.999, 1e-8, 1e-2, empty),
     }
     return calls[name]
+
+
+def public_call(backend, name, n, dtype=np.float32):
+    """A call of the public ``fo.updates.<name>`` on fresh arrays of length n (checks
+    included), with ``backend``."""
+    rng = np.random.default_rng(0)
+    x = (1e-3 * rng.standard_normal(n)).astype(dtype)
+    g = (1e-3 * rng.standard_normal(n)).astype(dtype)
+    s1, s2 = np.zeros(n, dtype), np.zeros(n, dtype)
+    f = getattr(fo.updates, name)
+    b = backend
+    calls = {
+        "gd_": lambda: f(x, g, 1e-3, backend=b),
+        "heavy_ball_": lambda: f(x, s1, g, 1e-3, 0.9, backend=b),
+        "nesterov_": lambda: f(x, s1, g, 1e-3, 0.9, backend=b),
+        "adagrad_": lambda: f(x, s1, g, 1e-2, backend=b),
+        "rmsprop_": lambda: f(x, s1, g, 1e-3, backend=b),
+        "adam_": lambda: f(x, s1, s2, g, 10, backend=b),
+        "adamw_": lambda: f(x, s1, s2, g, 10, backend=b),
+    }
+    return calls[name]
+
+
+def alternating_medians(fns: dict, n: int, rounds: int) -> dict:
+    """Median seconds per call of each callable, timed in alternation (round-robin), so
+    that load on the machine hits every one alike; small n are timed in batches."""
+    batch = max(1, min(2000, 2_000_000 // max(n, 1)))
+    for fn in fns.values():
+        fn()
+        fn()
+    times = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            for _ in range(batch):
+                fn()
+            times[k].append((time.perf_counter() - t) / batch)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+def public_table(sizes, rounds=21):
+    """Markdown rows: cython and numba through ``fo.updates``; the worst ratio."""
+    print("| n | dtype | update | cython | numba | cython / numba |")
+    print("|---|---|---|---|---|---|")
+    worst = 0.0
+    for n in sizes:
+        r = rounds if n <= 10**5 else max(5, rounds // 3)
+        for dtype in (np.float32, np.float64):
+            for name in BYTES:
+                med = alternating_medians(
+                    {b: public_call(b, name, n, dtype) for b in ("cython", "numba")}, n, r)
+                ratio = med["cython"] / med["numba"]
+                worst = max(worst, ratio)
+
+                def fmt(t):
+                    return f"{t * 1e6:.2f} us" if t < 1e-3 else f"{t * 1e3:.2f} ms"
+
+                print(f"| {n:,} | {np.dtype(dtype).name} | {name} | {fmt(med['cython'])} "
+                      f"| {fmt(med['numba'])} | {ratio:.2f} |", flush=True)
+    print(f"\nworst cython / numba: {worst:.2f}\n")
 
 
 def torch_call(name, n):
@@ -145,8 +211,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10**7)
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--sizes", type=int, nargs="*", default=[10**3, 10**4, 10**6, 10**7])
+    ap.add_argument("--public-only", action="store_true",
+                    help="only the cython / numba table through the public functions")
     args = ap.parse_args(argv)
     n = args.n
+    if {"cython", "numba"} <= set(available_backends()):
+        print(f"# Public fo.updates calls, cython / numba, {fo.get_num_threads()} threads\n")
+        public_table(args.sizes)
+    if args.public_only:
+        return
     bw, bw_kind = bandwidth()
     backends = [b for b in ("numpy", "numba", "cython") if b in available_backends()]
     try:

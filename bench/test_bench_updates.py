@@ -4,11 +4,13 @@ compiled loop's per-iteration overhead. ``FASTOPT_BENCH_QUICK=1``: tiny sizes.""
 import numpy as np
 import pytest
 from conftest import QUICK
-from report_updates import BYTES, fused_call, torch_call
+from report_updates import BYTES, fused_call, public_call, torch_call
 
 from fastopt.kernels import get_backend
 
 N = 10_000 if QUICK else 10**7
+#: Sizes of the public-call benchmarks: the per-call overhead shows at 10^3.
+PUBLIC_SIZES = [1000] if QUICK else [1000, 10_000, 10**6, 10**7]
 
 
 @pytest.mark.parametrize("name", ["adam_", "heavy_ball_", "rmsprop_"])
@@ -17,6 +19,15 @@ def test_bench_fused_update(benchmark, backend, name):
     benchmark.group = f"update {name} n={N}"
     benchmark.extra_info["bytes_per_call"] = BYTES[name] * N
     benchmark(call)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("n", PUBLIC_SIZES)
+@pytest.mark.parametrize("name", ["adam_", "rmsprop_"])
+def test_bench_public_update(benchmark, backend, name, n, dtype):
+    """``fo.updates.<name>`` with its checks, per backend (cython is the default)."""
+    benchmark.group = f"public {name} n={n} {np.dtype(dtype).name}"
+    benchmark(public_call(backend, name, n, dtype))
 
 
 @pytest.mark.parametrize("name", ["adam_", "heavy_ball_"])

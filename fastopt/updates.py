@@ -1,10 +1,12 @@
 """Fused, in-place optimizer steps (public API): ``fo.updates.adam_(x, m, v, g, t)``.
 
 Each function updates ``x`` and its state arrays in place in one pass over memory,
-allocating nothing, with the kernels of the chosen backend (``"numba"`` by default,
-``"cython"``, or ``"numpy"``, the reference twin). ``x``, the state arrays and ``g`` must
-be 1-D, C-contiguous, of one dtype (float32 or float64) and one length; ``x`` and the
-state must be writeable. These checks are O(1); values are not checked (NaN in, NaN out).
+allocating nothing, with the kernels of the chosen backend: ``"auto"`` (the default: the
+Cython kernels, compiled when the package is installed, so a first call compiles
+nothing), ``"cython"``, ``"numba"`` (compiled on its first call in each process) or
+``"numpy"`` (the reference twin). ``x``, the state arrays and ``g`` must be 1-D,
+C-contiguous, of one dtype (float32 or float64) and one length; ``x`` and the state
+must be writeable. These checks are O(1); values are not checked (NaN in, NaN out).
 State arrays start at zero (``np.zeros_like(x)``), and ``t`` counts steps from 1.
 
 Recurrences (alpha = lr, rho = momentum, element-wise):
@@ -18,9 +20,18 @@ Recurrences (alpha = lr, rho = momentum, element-wise):
     adam_        m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g o g;  [v_max <- max(v_max, v)]
                  x <- x - alpha (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
     adamw_       x <- (1 - alpha wd) x, then the Adam step
+
+Cost of a call. A thousand-parameter update takes a few microseconds, so the checks
+are written for the common case: a few identity and range tests on exact types
+(``ndarray``, ``float``, ``int``) that every valid call passes. Anything else (a
+subclass, a numpy scalar, an int learning rate, a bad value) goes through the full
+checks, which accept what is valid and name what is not, so both paths accept and
+refuse exactly the same calls.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -29,16 +40,50 @@ from .kernels import get_backend
 
 __all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_"]
 
-_EMPTY = {np.dtype(np.float32): np.empty(0, np.float32),
-          np.dtype(np.float64): np.empty(0, np.float64)}
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_EMPTY = {_F32: np.empty(0, np.float32), _F64: np.empty(0, np.float64)}
 _KERNELS: dict = {}
+_INF = math.inf
+_ND = np.ndarray
 
 
 def _kernels(backend: str):
-    mod = _KERNELS.get(backend)
-    if mod is None:
+    try:
+        return _KERNELS[backend]
+    except KeyError:
         mod = _KERNELS[backend] = get_backend(backend)
-    return mod
+        return mod
+
+
+def _arrays_ok(x, g, *state) -> bool:
+    """The common case of :func:`_check_arrays`, cheaply: exact ndarrays, x float32 or
+    float64 and 1-D, every array of x's dtype object and shape, x and the state
+    C-contiguous, aligned and writeable (``flags.carray``), g C-contiguous. False sends
+    the caller to the full checks (which also accept, e.g., subclasses)."""
+    if type(x) is not _ND or type(g) is not _ND:
+        return False
+    dt = x.dtype
+    shape = x.shape
+    if ((dt is not _F64 and dt is not _F32) or len(shape) != 1 or g.dtype is not dt
+            or g.shape != shape or not x.flags.carray or not g.flags.c_contiguous):
+        return False
+    for a in state:
+        if (type(a) is not _ND or a.dtype is not dt or a.shape != shape
+                or not a.flags.carray):
+            return False
+    return True
+
+
+def _positive_ok(a, b=1.0) -> bool:
+    """Both floats (Python or NumPy) finite and > 0: the common case of
+    ``check_positive`` (NaN fails the comparisons)."""
+    return isinstance(a, float) and isinstance(b, float) and 0.0 < a < _INF and 0.0 < b < _INF
+
+
+def _unit_ok(a, b=0.0) -> bool:
+    """Both floats in [0, 1): the common case of ``check_interval(name, v, 0, 1)``."""
+    return isinstance(a, float) and isinstance(b, float) and 0.0 <= a < 1.0 and 0.0 <= b < 1.0
 
 
 def _check_arrays(x, state: dict, g) -> None:
@@ -74,7 +119,7 @@ def _check_unit(**values) -> None:
         check_interval(name, value, 0.0, 1.0)
 
 
-def gd_(x, g, lr, *, backend="numba"):
+def gd_(x, g, lr, *, backend="auto"):
     """Gradient step x <- x - lr g, in place.
 
     Parameters
@@ -85,15 +130,17 @@ def gd_(x, g, lr, *, backend="numba"):
         Gradient at ``x``.
     lr : float
         Step size alpha > 0.
-    backend : {"numba", "cython", "numpy"}
-        Kernels to use.
+    backend : {"auto", "cython", "numba", "numpy"}
+        Kernels to use; ``"auto"`` is the ahead-of-time compiled (Cython) backend.
     """
-    _check_arrays(x, {}, g)
-    _check_positive(lr=lr)
-    _kernels(backend).gd_(x, g, float(lr))
+    if not (_arrays_ok(x, g) and _positive_ok(lr)):
+        _check_arrays(x, {}, g)
+        _check_positive(lr=lr)
+        lr = float(lr)
+    _kernels(backend).gd_(x, g, lr)
 
 
-def heavy_ball_(x, s, g, lr, momentum, *, backend="numba"):
+def heavy_ball_(x, s, g, lr, momentum, *, backend="auto"):
     """Polyak heavy-ball step, in place: s <- rho s - lr g; x <- x + s.
 
     Parameters
@@ -106,14 +153,18 @@ def heavy_ball_(x, s, g, lr, momentum, *, backend="numba"):
         alpha > 0.
     momentum : float
         rho in [0, 1).
+    backend : {"auto", "cython", "numba", "numpy"}
+        Kernels to use (see :func:`gd_`).
     """
-    _check_arrays(x, {"s": s}, g)
-    _check_positive(lr=lr)
-    _check_unit(momentum=momentum)
-    _kernels(backend).heavy_ball_(x, s, g, float(lr), float(momentum))
+    if not (_arrays_ok(x, g, s) and _positive_ok(lr) and _unit_ok(momentum)):
+        _check_arrays(x, {"s": s}, g)
+        _check_positive(lr=lr)
+        _check_unit(momentum=momentum)
+        lr, momentum = float(lr), float(momentum)
+    _kernels(backend).heavy_ball_(x, s, g, lr, momentum)
 
 
-def nesterov_(x, s, g, lr, momentum, momentum_next=None, *, backend="numba"):
+def nesterov_(x, s, g, lr, momentum, momentum_next=None, *, backend="auto"):
     """Nesterov step in look-ahead form, in place.
 
     ``x`` holds the look-ahead point y_k = x_k + rho_k s_k and ``g`` = grad f(y_k), so
@@ -137,31 +188,47 @@ def nesterov_(x, s, g, lr, momentum, momentum_next=None, *, backend="numba"):
         rho_k in [0, 1).
     momentum_next : float, optional
         rho_{k+1} (defaults to ``momentum``: constant momentum).
+    backend : {"auto", "cython", "numba", "numpy"}
+        Kernels to use (see :func:`gd_`).
     """
     if momentum_next is None:
         momentum_next = momentum
-    _check_arrays(x, {"s": s}, g)
-    _check_positive(lr=lr)
-    _check_unit(momentum=momentum, momentum_next=momentum_next)
-    _kernels(backend).nesterov_(x, s, g, float(lr), float(momentum), float(momentum_next))
+    if not (_arrays_ok(x, g, s) and _positive_ok(lr) and _unit_ok(momentum, momentum_next)):
+        _check_arrays(x, {"s": s}, g)
+        _check_positive(lr=lr)
+        _check_unit(momentum=momentum, momentum_next=momentum_next)
+        lr, momentum, momentum_next = float(lr), float(momentum), float(momentum_next)
+    _kernels(backend).nesterov_(x, s, g, lr, momentum, momentum_next)
 
 
-def adagrad_(x, r, g, lr, eps=1e-10, *, backend="numba"):
-    """AdaGrad step, in place: r <- r + g o g; x <- x - lr g / (sqrt(r) + eps)."""
-    _check_arrays(x, {"r": r}, g)
-    _check_positive(lr=lr, eps=eps)
-    _kernels(backend).adagrad_(x, r, g, float(lr), float(eps))
+def adagrad_(x, r, g, lr, eps=1e-10, *, backend="auto"):
+    """AdaGrad step, in place: r <- r + g o g; x <- x - lr g / (sqrt(r) + eps).
+
+    ``backend``: ``"auto"`` (Cython), ``"cython"``, ``"numba"`` or ``"numpy"``.
+    """
+    if not (_arrays_ok(x, g, r) and _positive_ok(lr, eps)):
+        _check_arrays(x, {"r": r}, g)
+        _check_positive(lr=lr, eps=eps)
+        lr, eps = float(lr), float(eps)
+    _kernels(backend).adagrad_(x, r, g, lr, eps)
 
 
-def rmsprop_(x, r, g, lr, rho=0.9, eps=1e-8, *, backend="numba"):
-    """RMSProp step, in place: r <- rho r + (1 - rho) g o g; x <- x - lr g / (sqrt(r) + eps)."""
-    _check_arrays(x, {"r": r}, g)
-    _check_positive(lr=lr, eps=eps)
-    _check_unit(rho=rho)
-    _kernels(backend).rmsprop_(x, r, g, float(lr), float(rho), float(eps))
+def rmsprop_(x, r, g, lr, rho=0.9, eps=1e-8, *, backend="auto"):
+    """RMSProp step, in place: r <- rho r + (1 - rho) g o g; x <- x - lr g / (sqrt(r) + eps).
+
+    ``backend``: ``"auto"`` (Cython), ``"cython"``, ``"numba"`` or ``"numpy"``.
+    """
+    if not (_arrays_ok(x, g, r) and _positive_ok(lr, eps) and _unit_ok(rho)):
+        _check_arrays(x, {"r": r}, g)
+        _check_positive(lr=lr, eps=eps)
+        _check_unit(rho=rho)
+        lr, rho, eps = float(lr), float(rho), float(eps)
+    _kernels(backend).rmsprop_(x, r, g, lr, rho, eps)
 
 
 def _adam_checks(x, m, v, g, t, lr, beta1, beta2, eps, v_max):
+    """Every check of :func:`adam_`; returns ``(t, lr, beta1, beta2, eps, v_max)``
+    converted for the kernels (``v_max`` an empty array when AMSGrad is off)."""
     state = {"m": m, "v": v}
     if v_max is not None:
         state["v_max"] = v_max
@@ -170,11 +237,18 @@ def _adam_checks(x, m, v, g, t, lr, beta1, beta2, eps, v_max):
     _check_unit(beta1=beta1, beta2=beta2)
     if int(t) != t or t < 1:
         raise ValueError(f"t (the step count, from 1) must be an integer >= 1, got {t}")
-    return _EMPTY[x.dtype] if v_max is None else v_max
+    return (int(t), float(lr), float(beta1), float(beta2), float(eps),
+            _EMPTY[x.dtype] if v_max is None else v_max)
+
+
+def _adam_ok(x, m, v, g, t, lr, beta1, beta2, eps, v_max) -> bool:
+    """The common case of :func:`_adam_checks`."""
+    return (type(t) is int and t >= 1 and _positive_ok(lr, eps) and _unit_ok(beta1, beta2)
+            and (_arrays_ok(x, g, m, v) if v_max is None else _arrays_ok(x, g, m, v, v_max)))
 
 
 def adam_(x, m, v, g, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, v_max=None, *,
-          backend="numba"):
+          backend="auto"):
     """Adam step (bias-corrected), in place; AMSGrad when ``v_max`` is given.
 
     Parameters
@@ -189,19 +263,28 @@ def adam_(x, m, v, g, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, v_max=None, 
         alpha > 0, b1 and b2 in [0, 1), eps > 0.
     v_max : ndarray of shape (p,), optional
         Running maximum of ``v`` (AMSGrad); the step uses it in place of ``v``.
+    backend : {"auto", "cython", "numba", "numpy"}
+        Kernels to use (see :func:`gd_`).
     """
-    vm = _adam_checks(x, m, v, g, t, lr, beta1, beta2, eps, v_max)
-    _kernels(backend).adam_(x, m, v, g, int(t), float(lr), float(beta1), float(beta2),
-                            float(eps), vm)
+    if _adam_ok(x, m, v, g, t, lr, beta1, beta2, eps, v_max):
+        vm = _EMPTY[x.dtype] if v_max is None else v_max
+    else:
+        t, lr, beta1, beta2, eps, vm = _adam_checks(x, m, v, g, t, lr, beta1, beta2, eps,
+                                                    v_max)
+    _kernels(backend).adam_(x, m, v, g, t, lr, beta1, beta2, eps, vm)
 
 
 def adamw_(x, m, v, g, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2,
-           v_max=None, *, backend="numba"):
+           v_max=None, *, backend="auto"):
     """AdamW step, in place: x <- (1 - lr wd) x, then the Adam step (see :func:`adam_`).
 
     ``weight_decay`` (>= 0) is decoupled from the gradient (Loshchilov and Hutter).
     """
-    vm = _adam_checks(x, m, v, g, t, lr, beta1, beta2, eps, v_max)
-    check_nonnegative("weight_decay", weight_decay)
-    _kernels(backend).adamw_(x, m, v, g, int(t), float(lr), float(beta1), float(beta2),
-                             float(eps), float(weight_decay), vm)
+    if (_adam_ok(x, m, v, g, t, lr, beta1, beta2, eps, v_max)
+            and isinstance(weight_decay, float) and 0.0 <= weight_decay < _INF):
+        vm = _EMPTY[x.dtype] if v_max is None else v_max
+    else:
+        t, lr, beta1, beta2, eps, vm = _adam_checks(x, m, v, g, t, lr, beta1, beta2, eps,
+                                                    v_max)
+        weight_decay = check_nonnegative("weight_decay", weight_decay)
+    _kernels(backend).adamw_(x, m, v, g, t, lr, beta1, beta2, eps, weight_decay, vm)

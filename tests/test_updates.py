@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastopt as fo
-from fastopt.kernels import get_backend
+from fastopt.kernels import available_backends, get_backend
 
 N = 1000  # serial path; one larger size below exercises the parallel chunks
 TOL = {np.float32: 2e-6, np.float64: 1e-13}
@@ -139,8 +139,10 @@ def test_adam_steps_match_torch_formula_over_a_run(rng):
     np.testing.assert_allclose(x, xr, rtol=1e-12)
 
 
-@pytest.mark.parametrize("backend_name", ["numba", "numpy"])
+@pytest.mark.parametrize("backend_name", ["auto", "cython", "numba", "numpy"])
 def test_public_api_in_place(backend_name):
+    if backend_name not in ("auto", *available_backends()):
+        pytest.skip(f"{backend_name} not available")
     x = np.ones(5)
     s = np.zeros(5)
     g = np.full(5, 2.0)
@@ -185,3 +187,143 @@ def test_public_api_validation():
         fo.updates.adamw_(x, np.zeros_like(x), np.zeros_like(x), g, 1, weight_decay=-1.0)
     with pytest.raises(TypeError, match="float32 or float64"):
         fo.updates.gd_(np.zeros(4, np.int64), np.zeros(4, np.int64), 0.1)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7])
+@pytest.mark.parametrize("name,n_state,hp,amsgrad", KERNEL_CASES,
+                         ids=[c[0] + ("amsgrad" if c[3] else "") for c in KERNEL_CASES])
+def test_tiny_arrays_match_reference(backend, dtype, n, name, n_state, hp, amsgrad, rng):
+    """n = 0 (nothing to do, nothing read), n = 1 and a length below one vector."""
+    x, g, s0, s1 = _arrays(rng, dtype, n)
+    state = [np.abs(s0) if name in ("adagrad_", "rmsprop_") else s0, np.abs(s1)][:n_state]
+    outs = []
+    for b in (backend, "numpy"):
+        xb, sb = x.copy(), [s.copy() for s in state]
+        vb = np.full(n, 0.5, dtype) if amsgrad else np.empty(0, dtype)
+        _call(get_backend(b), name, xb, sb, g, hp, vb)
+        outs.append([xb, *sb, vb])
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=TOL[dtype], atol=TOL[dtype])
+
+
+@pytest.mark.skipif("cython" not in available_backends(), reason="Cython not built")
+@pytest.mark.parametrize("name,n_state,hp,amsgrad", KERNEL_CASES,
+                         ids=[c[0] + ("amsgrad" if c[3] else "") for c in KERNEL_CASES])
+def test_cython_parallel_chunks_match_reference(dtype, name, n_state, hp, amsgrad, rng):
+    """Every Cython update above PARALLEL_MIN (chunks on the OpenMP threads, a ragged
+    last chunk) equals the reference; numba's parallel drivers are covered above."""
+    n = (1 << 16) + (1 << 14) + 77
+    x, g, s0, s1 = _arrays(rng, dtype, n)
+    state = [np.abs(s0) if name in ("adagrad_", "rmsprop_") else s0, np.abs(s1)][:n_state]
+    v_max0 = np.abs(rng.standard_normal(n)).astype(dtype)
+    outs = []
+    for b in ("cython", "numpy"):
+        xb, sb = x.copy(), [s.copy() for s in state]
+        vb = v_max0.copy() if amsgrad else np.empty(0, dtype)
+        _call(get_backend(b), name, xb, sb, g, hp, vb)
+        outs.append([xb, *sb, vb])
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=TOL[dtype], atol=TOL[dtype])
+
+
+@pytest.mark.skipif("cython" not in available_backends(), reason="Cython not built")
+def test_cython_kernels_refuse_arrays_they_cannot_read():
+    """The Cython kernels read raw pointers: every array is checked (C-level) first."""
+    k = get_backend("cython")
+    x, s, g = np.zeros(4), np.zeros(4), np.ones(4)
+    ro = np.zeros(4)
+    ro.flags.writeable = False
+    with pytest.raises(TypeError, match="float32 or float64"):
+        k.gd_(np.zeros(4, np.int64), np.zeros(4, np.int64), 0.1)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        k.gd_([0.0, 0.0], g, 0.1)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        k.gd_(np.zeros((2, 2)), np.ones((2, 2)), 0.1)
+    bad_calls = [
+        lambda: k.gd_(x, np.ones(4, np.float32), 0.1),          # dtype mismatch
+        lambda: k.gd_(x, np.ones(5), 0.1),                      # length mismatch
+        lambda: k.gd_(np.zeros(8)[::2], g, 0.1),                # strided x
+        lambda: k.gd_(ro, g, 0.1),                              # read-only x
+        lambda: k.heavy_ball_(x, ro, g, 0.1, 0.5),              # read-only state
+        lambda: k.rmsprop_(x, s, [1.0] * 4, 0.1, 0.9, 1e-8),    # g not an ndarray
+        lambda: k.adam_(x, s, np.zeros(3), g, 1, 0.1, 0.9, 0.999, 1e-8, np.empty(0)),
+        lambda: k.adam_(x, s, s.copy(), g, 1, 0.1, 0.9, 0.999, 1e-8, np.zeros(3)),
+        lambda: k.adam_(x, s, s.copy(), g, 1, 0.1, 0.9, 0.999, 1e-8, ro),
+        lambda: k.adamw_(x, s, s.copy(), g, 1, 0.1, 0.9, 0.999, 1e-8, 0.0,
+                         np.empty(0, np.float32)),
+    ]
+    for call in bad_calls:
+        with pytest.raises(ValueError, match="C-contiguous"):
+            call()
+    np.testing.assert_array_equal(x, 0.0)  # nothing was written by a refused call
+    k.heavy_ball_(x, s, g, 0.1, 0.5)  # read-only g is fine: it is only read
+    g.flags.writeable = False
+    k.gd_(x, g, 0.1)
+    np.testing.assert_allclose(x, -0.2)
+
+
+def test_default_backend_is_auto():
+    """Every public update defaults to backend='auto' (the ahead-of-time compiled one)."""
+    import inspect
+
+    for name in fo.updates.__all__:
+        default = inspect.signature(getattr(fo.updates, name)).parameters["backend"].default
+        assert default == "auto", name
+
+
+def test_default_calls_compile_no_numba():
+    """A fresh process calling every update with default arguments compiles nothing."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import numpy as np
+        from numba.core.registry import CPUDispatcher
+        import fastopt as fo
+        from fastopt.kernels import numba as nb
+
+        for dt in (np.float32, np.float64):
+            x, s, r, m, v = (np.zeros(10, dt) for _ in range(5))
+            g = np.ones(10, dt)
+            fo.updates.gd_(x, g, 0.1)
+            fo.updates.heavy_ball_(x, s, g, 0.1, 0.9)
+            fo.updates.nesterov_(x, s, g, 0.1, 0.9)
+            fo.updates.adagrad_(x, r, g, 0.1)
+            fo.updates.rmsprop_(x, r, g, 0.1)
+            fo.updates.adam_(x, m, v, g, 1)
+            fo.updates.adamw_(x, m, v, g, 2, v_max=np.zeros(10, dt))
+        compiled = [k for k, f in vars(nb).items()
+                    if isinstance(f, CPUDispatcher) and f.signatures]
+        print("COMPILED", compiled)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, check=True).stdout
+    expected = "COMPILED []" if "cython" in available_backends() else "COMPILED"
+    assert expected in out, out
+
+
+@pytest.mark.parametrize("backend_name", ["auto", "numba", "numpy"])
+def test_public_fast_and_full_checks_agree(backend_name):
+    """Arguments outside the fast path's exact types (numpy scalars, an int learning
+    rate, numpy integer t, an ndarray subclass) are accepted by the full checks, with
+    results equal to the fast path's."""
+    class Sub(np.ndarray):
+        pass
+
+    rng = np.random.default_rng(1)
+    x0, g = rng.standard_normal(6), rng.standard_normal(6)
+    results = []
+    for lr, beta1, t, wrap in ((0.5, 0.9, 3, np.asarray),
+                               (np.float64(0.5), np.float64(0.9), np.int64(3), np.asarray),
+                               (0.5, 0.9, 3.0, lambda a: a.view(Sub))):
+        x = wrap(x0.copy())
+        m, v = wrap(np.zeros(6)), wrap(np.zeros(6))
+        fo.updates.adamw_(x, m, v, g, t, lr=lr, beta1=beta1, backend=backend_name)
+        fo.updates.gd_(x, g, lr, backend=backend_name)
+        results.append(np.asarray(x).copy())
+    x = x0.copy()
+    fo.updates.gd_(x, g, 1, backend=backend_name)  # an int learning rate
+    np.testing.assert_allclose(x, x0 - g, rtol=1e-15)
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])

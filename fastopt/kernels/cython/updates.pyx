@@ -1,16 +1,33 @@
+# cython: language_level=3
 """Fused optimizer updates, Cython (OpenMP) twin: one pass over memory, in place, no allocation.
 
 Same names, signatures and recurrences as :mod:`fastopt.kernels.reference.updates`
 (see its docstring for the math). float32 arrays are updated in float32 arithmetic.
-Arrays shorter than ``PARALLEL_MIN`` are updated on one thread; longer ones are split
-into chunks of ``CHUNK`` elements shared among the OpenMP threads (dynamic schedule:
-a busy core does not hold the others back). setup.py's ``-fno-math-errno`` lets the
-compiler vectorize ``sqrt``.
+
+Layers:
+
+* the element loops, in ``_updates.h`` (C, compiled for AVX2 + FMA and for the baseline,
+  the CPU picks at load time: see that file);
+* a driver per update, a fused ``cdef`` specialized at compile time for float32 and
+  float64: arrays shorter than ``PARALLEL_MIN`` are updated on the calling thread;
+  longer ones are split into chunks of ``CHUNK`` elements shared among the OpenMP
+  threads (dynamic schedule: a busy core does not hold the others back). The updates
+  are element-wise, so the result does not depend on the thread count;
+* one thin ``def`` per update taking ndarrays. A fused-type ``def`` with typed
+  memoryviews costs microseconds per call (a Python-level dispatch on the dtypes, then
+  one buffer acquisition per array), several times the whole update of a thousand
+  parameters; here the ``def`` reads the dtype number of ``x`` and the data pointers
+  (``PyArray_DATA``) and calls the float32 or float64 driver. Its checks are C-level
+  tests (ndarray, dtype, 1-D, length, C-contiguity, writeability of what it writes):
+  the kernel reads raw pointers, so a wrong array is a ``ValueError``, not a crash.
 """
 
+cimport numpy as cnp
 from cython.parallel import prange
 
-from libc.math cimport sqrt, sqrtf
+from libc.math cimport sqrt
+
+cnp.import_array()
 
 __all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_"]
 
@@ -18,198 +35,291 @@ ctypedef fused floating:
     float
     double
 
+cdef extern from "_updates.h" nogil:
+    void fo_gd_f32(float* x, const float* g, float lr, Py_ssize_t n)
+    void fo_gd_f64(double* x, const double* g, double lr, Py_ssize_t n)
+    void fo_hb_f32(float* x, float* s, const float* g, float lr, float rho, Py_ssize_t n)
+    void fo_hb_f64(double* x, double* s, const double* g, double lr, double rho,
+                   Py_ssize_t n)
+    void fo_nag_f32(float* x, float* s, const float* g, float lr, float rho, float rho_next,
+                    Py_ssize_t n)
+    void fo_nag_f64(double* x, double* s, const double* g, double lr, double rho,
+                    double rho_next, Py_ssize_t n)
+    void fo_scaled_f32(float* x, float* r, const float* g, float lr, float c_r, float c_g,
+                       float eps, Py_ssize_t n)
+    void fo_scaled_f64(double* x, double* r, const double* g, double lr, double c_r,
+                       double c_g, double eps, Py_ssize_t n)
+    void fo_adam_f32(float* x, float* m, float* v, const float* g, float step, float b1,
+                     float b2, float c1, float c2, float isb, float eps, float keep,
+                     Py_ssize_t n)
+    void fo_adam_f64(double* x, double* m, double* v, const double* g, double step,
+                     double b1, double b2, double c1, double c2, double isb, double eps,
+                     double keep, Py_ssize_t n)
+    void fo_amsgrad_f32(float* x, float* m, float* v, float* v_max, const float* g,
+                        float step, float b1, float b2, float c1, float c2, float isb,
+                        float eps, float keep, Py_ssize_t n)
+    void fo_amsgrad_f64(double* x, double* m, double* v, double* v_max, const double* g,
+                        double step, double b1, double b2, double c1, double c2, double isb,
+                        double eps, double keep, Py_ssize_t n)
+
+#: Below this many elements the update runs on the calling thread (as the numba twin).
 cdef Py_ssize_t PARALLEL_MIN = 1 << 16
+#: Elements per parallel work item (64 KiB of float32 per array).
 cdef Py_ssize_t CHUNK = 1 << 14
-
-
-cdef inline floating _sqrt(floating a) noexcept nogil:
-    if floating is float:
-        return sqrtf(a)
-    else:
-        return sqrt(a)
 
 
 cdef inline Py_ssize_t _n_chunks(Py_ssize_t n) noexcept nogil:
     return (n + CHUNK - 1) // CHUNK
 
 
-# --- gradient descent -----------------------------------------------------------------
+# --- argument checks (C-level, O(1)) ----------------------------------------------------
 
-cdef void _gd_span(floating* x, const floating* g, floating lr, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(n):
-        x[i] -= lr * g[i]
+cdef inline int _dtype_of(object x) except -1:
+    """NPY_FLOAT or NPY_DOUBLE for a 1-D ndarray x; TypeError otherwise."""
+    cdef int typenum
+    if cnp.PyArray_Check(x) and cnp.PyArray_NDIM(<cnp.ndarray>x) == 1:
+        typenum = cnp.PyArray_TYPE(<cnp.ndarray>x)
+        if typenum == cnp.NPY_FLOAT or typenum == cnp.NPY_DOUBLE:
+            return typenum
+    raise TypeError(f"x must be a 1-D float32 or float64 ndarray, got {type(x).__name__} "
+                    f"{getattr(x, 'dtype', '')} {getattr(x, 'shape', '')}")
 
 
-def gd_(floating[::1] x, const floating[::1] g, double lr):
-    """x <- x - lr g (in place)."""
-    cdef Py_ssize_t n = x.shape[0], c, lo
-    cdef floating a = <floating>lr
-    if n == 0:
-        return
+cdef inline bint _ok(object a, int typenum, Py_ssize_t n, bint write) noexcept:
+    """a is a C-contiguous 1-D ndarray of dtype ``typenum`` and length n (writeable when
+    the kernel writes it)."""
+    cdef cnp.ndarray arr
+    if not cnp.PyArray_Check(a):
+        return False
+    arr = <cnp.ndarray>a
+    return (cnp.PyArray_TYPE(arr) == typenum and cnp.PyArray_NDIM(arr) == 1
+            and cnp.PyArray_DIM(arr, 0) == n and cnp.PyArray_IS_C_CONTIGUOUS(arr)
+            and (not write or cnp.PyArray_ISWRITEABLE(arr)))
+
+
+cdef inline int _bad(str name) except -1:
+    raise ValueError(f"{name}: x, the state arrays and g must be 1-D C-contiguous ndarrays "
+                     f"of one dtype and one length; x and the state writeable")
+
+
+cdef inline void* _data(object a) noexcept:
+    return cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+# --- drivers: serial below PARALLEL_MIN, chunks on the OpenMP threads above -------------
+
+cdef void _gd(floating* x, const floating* g, floating lr, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t c, lo
     if n < PARALLEL_MIN:
-        with nogil:
-            _gd_span(&x[0], &g[0], a, n)
+        if floating is float:
+            fo_gd_f32(x, g, lr, n)
+        else:
+            fo_gd_f64(x, g, lr, n)
         return
-    for c in prange(_n_chunks(n), nogil=True, schedule="dynamic"):
+    for c in prange(_n_chunks(n), schedule="dynamic"):
         lo = c * CHUNK
-        _gd_span(&x[lo], &g[lo], a, min(n, lo + CHUNK) - lo)
+        if floating is float:
+            fo_gd_f32(x + lo, g + lo, lr, min(n, lo + CHUNK) - lo)
+        else:
+            fo_gd_f64(x + lo, g + lo, lr, min(n, lo + CHUNK) - lo)
 
 
-# --- heavy ball -----------------------------------------------------------------------
-
-cdef void _hb_span(floating* x, floating* s, const floating* g, floating lr, floating rho,
-                   Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating si
-    for i in range(n):
-        si = rho * s[i] - lr * g[i]
-        s[i] = si
-        x[i] += si
-
-
-def heavy_ball_(floating[::1] x, floating[::1] s, const floating[::1] g, double lr,
-                double momentum):
-    """s <- rho s - lr g; x <- x + s (in place)."""
-    cdef Py_ssize_t n = x.shape[0], c, lo
-    cdef floating a = <floating>lr, rho = <floating>momentum
-    if n == 0:
-        return
+cdef void _hb(floating* x, floating* s, const floating* g, floating lr, floating rho,
+              Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t c, lo
     if n < PARALLEL_MIN:
-        with nogil:
-            _hb_span(&x[0], &s[0], &g[0], a, rho, n)
+        if floating is float:
+            fo_hb_f32(x, s, g, lr, rho, n)
+        else:
+            fo_hb_f64(x, s, g, lr, rho, n)
         return
-    for c in prange(_n_chunks(n), nogil=True, schedule="dynamic"):
+    for c in prange(_n_chunks(n), schedule="dynamic"):
         lo = c * CHUNK
-        _hb_span(&x[lo], &s[lo], &g[lo], a, rho, min(n, lo + CHUNK) - lo)
+        if floating is float:
+            fo_hb_f32(x + lo, s + lo, g + lo, lr, rho, min(n, lo + CHUNK) - lo)
+        else:
+            fo_hb_f64(x + lo, s + lo, g + lo, lr, rho, min(n, lo + CHUNK) - lo)
 
 
-# --- Nesterov (look-ahead form) -------------------------------------------------------
-
-cdef void _nag_span(floating* x, floating* s, const floating* g, floating lr, floating rho,
-                    floating rho_next, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating si, s_old
-    cdef floating grow = 1 + rho_next
-    for i in range(n):
-        s_old = s[i]
-        si = rho * s_old - lr * g[i]
-        s[i] = si
-        x[i] += grow * si - rho * s_old
-
-
-def nesterov_(floating[::1] x, floating[::1] s, const floating[::1] g, double lr,
-              double momentum, double momentum_next):
-    """Look-ahead Nesterov step: y <- y - rho s + (1 + rho_next) s+, s+ = rho s - lr g."""
-    cdef Py_ssize_t n = x.shape[0], c, lo
-    cdef floating a = <floating>lr, rho = <floating>momentum, rho_n = <floating>momentum_next
-    if n == 0:
-        return
+cdef void _nag(floating* x, floating* s, const floating* g, floating lr, floating rho,
+               floating rho_next, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t c, lo
     if n < PARALLEL_MIN:
-        with nogil:
-            _nag_span(&x[0], &s[0], &g[0], a, rho, rho_n, n)
+        if floating is float:
+            fo_nag_f32(x, s, g, lr, rho, rho_next, n)
+        else:
+            fo_nag_f64(x, s, g, lr, rho, rho_next, n)
         return
-    for c in prange(_n_chunks(n), nogil=True, schedule="dynamic"):
+    for c in prange(_n_chunks(n), schedule="dynamic"):
         lo = c * CHUNK
-        _nag_span(&x[lo], &s[lo], &g[lo], a, rho, rho_n, min(n, lo + CHUNK) - lo)
+        if floating is float:
+            fo_nag_f32(x + lo, s + lo, g + lo, lr, rho, rho_next, min(n, lo + CHUNK) - lo)
+        else:
+            fo_nag_f64(x + lo, s + lo, g + lo, lr, rho, rho_next, min(n, lo + CHUNK) - lo)
 
 
-# --- AdaGrad / RMSProp (r <- c_r r + c_g g o g) ---------------------------------------
-
-cdef void _scaled_span(floating* x, floating* r, const floating* g, floating lr, floating c_r,
-                       floating c_g, floating eps, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef floating gi, ri
-    for i in range(n):
-        gi = g[i]
-        ri = c_r * r[i] + c_g * gi * gi
-        r[i] = ri
-        x[i] -= lr * gi / (_sqrt(ri) + eps)
-
-
-cdef _scaled(floating[::1] x, floating[::1] r, const floating[::1] g, double lr, double c_r,
-             double c_g, double eps):
-    cdef Py_ssize_t n = x.shape[0], c, lo
-    cdef floating a = <floating>lr, cr = <floating>c_r, cg = <floating>c_g, e = <floating>eps
-    if n == 0:
-        return
+cdef void _scaled(floating* x, floating* r, const floating* g, floating lr, floating c_r,
+                  floating c_g, floating eps, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t c, lo
     if n < PARALLEL_MIN:
-        with nogil:
-            _scaled_span(&x[0], &r[0], &g[0], a, cr, cg, e, n)
+        if floating is float:
+            fo_scaled_f32(x, r, g, lr, c_r, c_g, eps, n)
+        else:
+            fo_scaled_f64(x, r, g, lr, c_r, c_g, eps, n)
         return
-    for c in prange(_n_chunks(n), nogil=True, schedule="dynamic"):
+    for c in prange(_n_chunks(n), schedule="dynamic"):
         lo = c * CHUNK
-        _scaled_span(&x[lo], &r[lo], &g[lo], a, cr, cg, e, min(n, lo + CHUNK) - lo)
+        if floating is float:
+            fo_scaled_f32(x + lo, r + lo, g + lo, lr, c_r, c_g, eps, min(n, lo + CHUNK) - lo)
+        else:
+            fo_scaled_f64(x + lo, r + lo, g + lo, lr, c_r, c_g, eps, min(n, lo + CHUNK) - lo)
 
 
-def adagrad_(floating[::1] x, floating[::1] r, const floating[::1] g, double lr, double eps):
-    """r <- r + g o g; x <- x - lr g / (sqrt(r) + eps) (in place)."""
-    _scaled(x, r, g, lr, 1.0, 1.0, eps)
-
-
-def rmsprop_(floating[::1] x, floating[::1] r, const floating[::1] g, double lr, double rho,
-             double eps):
-    """r <- rho r + (1 - rho) g o g; x <- x - lr g / (sqrt(r) + eps) (in place)."""
-    _scaled(x, r, g, lr, rho, 1.0 - rho, eps)
-
-
-# --- Adam / AdamW / AMSGrad -----------------------------------------------------------
-
-cdef void _adam_span(floating* x, floating* m, floating* v, floating* v_max,
-                     const floating* g, floating step, floating b1, floating b2, floating c1,
-                     floating c2, floating isb, floating eps, floating keep,
-                     Py_ssize_t n) noexcept nogil:
-    # x <- keep x - step m / (sqrt(v) / sqrt(bc2) + eps): step = lr / bc1, keep = 1 - lr wd.
-    cdef Py_ssize_t i
-    cdef floating gi, mi, vi
+cdef inline void _adam_span(floating* x, floating* m, floating* v, floating* v_max,
+                            const floating* g, floating step, floating b1, floating b2,
+                            floating c1, floating c2, floating isb, floating eps,
+                            floating keep, Py_ssize_t n) noexcept nogil:
     if v_max == NULL:
-        for i in range(n):
-            gi = g[i]
-            mi = b1 * m[i] + c1 * gi
-            vi = b2 * v[i] + c2 * gi * gi
-            m[i] = mi
-            v[i] = vi
-            x[i] = keep * x[i] - step * mi / (_sqrt(vi) * isb + eps)
+        if floating is float:
+            fo_adam_f32(x, m, v, g, step, b1, b2, c1, c2, isb, eps, keep, n)
+        else:
+            fo_adam_f64(x, m, v, g, step, b1, b2, c1, c2, isb, eps, keep, n)
     else:
-        for i in range(n):
-            gi = g[i]
-            mi = b1 * m[i] + c1 * gi
-            vi = b2 * v[i] + c2 * gi * gi
-            m[i] = mi
-            v[i] = vi
-            vi = max(v_max[i], vi)
-            v_max[i] = vi
-            x[i] = keep * x[i] - step * mi / (_sqrt(vi) * isb + eps)
+        if floating is float:
+            fo_amsgrad_f32(x, m, v, v_max, g, step, b1, b2, c1, c2, isb, eps, keep, n)
+        else:
+            fo_amsgrad_f64(x, m, v, v_max, g, step, b1, b2, c1, c2, isb, eps, keep, n)
 
 
-def adamw_(floating[::1] x, floating[::1] m, floating[::1] v, const floating[::1] g, t,
-           double lr, double beta1, double beta2, double eps, double weight_decay,
-           floating[::1] v_max):
-    """Fused AdamW step (Adam when ``weight_decay == 0``; AMSGrad when ``v_max`` is non-empty)."""
-    cdef Py_ssize_t n = x.shape[0], c, lo
-    cdef double bc1 = 1.0 - beta1 ** <double>t
-    cdef double bc2 = 1.0 - beta2 ** <double>t
+cdef void _adam(floating* x, floating* m, floating* v, floating* v_max, const floating* g,
+                double t, double lr, double beta1, double beta2, double eps, double wd,
+                Py_ssize_t n) noexcept nogil:
+    # x <- keep x - step m / (sqrt(v) / sqrt(bc2) + eps): the bias corrections folded into
+    # step = lr / bc1 and isb = 1 / sqrt(bc2), computed once in float64; keep = 1 - lr wd.
+    cdef Py_ssize_t c, lo
+    cdef double bc1 = 1.0 - beta1 ** t
+    cdef double bc2 = 1.0 - beta2 ** t
     cdef floating step = <floating>(lr / bc1), isb = <floating>(1.0 / sqrt(bc2))
     cdef floating b1 = <floating>beta1, b2 = <floating>beta2
     cdef floating c1 = <floating>(1.0 - beta1), c2 = <floating>(1.0 - beta2)
-    cdef floating e = <floating>eps, keep = <floating>(1.0 - lr * weight_decay)
-    cdef floating* vm = NULL
-    cdef bint ams = v_max.shape[0] > 0
-    if n == 0:
-        return
-    if ams:
-        vm = &v_max[0]
+    cdef floating e = <floating>eps, keep = <floating>(1.0 - lr * wd)
     if n < PARALLEL_MIN:
-        with nogil:
-            _adam_span(&x[0], &m[0], &v[0], vm, &g[0], step, b1, b2, c1, c2, isb, e, keep, n)
+        _adam_span(x, m, v, v_max, g, step, b1, b2, c1, c2, isb, e, keep, n)
         return
-    for c in prange(_n_chunks(n), nogil=True, schedule="dynamic"):
+    for c in prange(_n_chunks(n), schedule="dynamic"):
         lo = c * CHUNK
-        _adam_span(&x[lo], &m[lo], &v[lo], (vm + lo) if ams else vm, &g[lo], step, b1, b2,
-                   c1, c2, isb, e, keep, min(n, lo + CHUNK) - lo)
+        _adam_span(x + lo, m + lo, v + lo, (v_max + lo) if v_max != NULL else NULL, g + lo,
+                   step, b1, b2, c1, c2, isb, e, keep, min(n, lo + CHUNK) - lo)
 
 
-def adam_(floating[::1] x, floating[::1] m, floating[::1] v, const floating[::1] g, t,
-          double lr, double beta1, double beta2, double eps, floating[::1] v_max):
+# --- the kernels ----------------------------------------------------------------------
+
+def gd_(x, g, double lr):
+    """x <- x - lr g (in place)."""
+    cdef int typ = _dtype_of(x)
+    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    if not (_ok(x, typ, n, True) and _ok(g, typ, n, False)):
+        _bad("gd_")
+    cdef void* px = _data(x)
+    cdef void* pg = _data(g)
+    with nogil:
+        if typ == cnp.NPY_FLOAT:
+            _gd(<float*>px, <const float*>pg, <float>lr, n)
+        else:
+            _gd(<double*>px, <const double*>pg, lr, n)
+
+
+def heavy_ball_(x, s, g, double lr, double momentum):
+    """s <- rho s - lr g; x <- x + s (in place)."""
+    cdef int typ = _dtype_of(x)
+    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    if not (_ok(x, typ, n, True) and _ok(s, typ, n, True) and _ok(g, typ, n, False)):
+        _bad("heavy_ball_")
+    cdef void* px = _data(x)
+    cdef void* ps = _data(s)
+    cdef void* pg = _data(g)
+    with nogil:
+        if typ == cnp.NPY_FLOAT:
+            _hb(<float*>px, <float*>ps, <const float*>pg, <float>lr, <float>momentum, n)
+        else:
+            _hb(<double*>px, <double*>ps, <const double*>pg, lr, momentum, n)
+
+
+def nesterov_(x, s, g, double lr, double momentum, double momentum_next):
+    """Look-ahead Nesterov step: y <- y - rho s + (1 + rho_next) s+, s+ = rho s - lr g."""
+    cdef int typ = _dtype_of(x)
+    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    if not (_ok(x, typ, n, True) and _ok(s, typ, n, True) and _ok(g, typ, n, False)):
+        _bad("nesterov_")
+    cdef void* px = _data(x)
+    cdef void* ps = _data(s)
+    cdef void* pg = _data(g)
+    with nogil:
+        if typ == cnp.NPY_FLOAT:
+            _nag(<float*>px, <float*>ps, <const float*>pg, <float>lr, <float>momentum,
+                 <float>momentum_next, n)
+        else:
+            _nag(<double*>px, <double*>ps, <const double*>pg, lr, momentum, momentum_next, n)
+
+
+cdef _scaled_update(str name, x, r, g, double lr, double c_r, double c_g, double eps):
+    cdef int typ = _dtype_of(x)
+    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    if not (_ok(x, typ, n, True) and _ok(r, typ, n, True) and _ok(g, typ, n, False)):
+        _bad(name)
+    cdef void* px = _data(x)
+    cdef void* pr = _data(r)
+    cdef void* pg = _data(g)
+    with nogil:
+        if typ == cnp.NPY_FLOAT:
+            _scaled(<float*>px, <float*>pr, <const float*>pg, <float>lr, <float>c_r,
+                    <float>c_g, <float>eps, n)
+        else:
+            _scaled(<double*>px, <double*>pr, <const double*>pg, lr, c_r, c_g, eps, n)
+
+
+def adagrad_(x, r, g, double lr, double eps):
+    """r <- r + g o g; x <- x - lr g / (sqrt(r) + eps) (in place)."""
+    _scaled_update("adagrad_", x, r, g, lr, 1.0, 1.0, eps)
+
+
+def rmsprop_(x, r, g, double lr, double rho, double eps):
+    """r <- rho r + (1 - rho) g o g; x <- x - lr g / (sqrt(r) + eps) (in place)."""
+    _scaled_update("rmsprop_", x, r, g, lr, rho, 1.0 - rho, eps)
+
+
+cdef _adamw(str name, x, m, v, g, double t, double lr, double beta1, double beta2,
+            double eps, double weight_decay, v_max):
+    cdef int typ = _dtype_of(x)
+    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    if not (_ok(x, typ, n, True) and _ok(m, typ, n, True) and _ok(v, typ, n, True)
+            and _ok(g, typ, n, False)):
+        _bad(name)
+    # v_max: an empty array of the dtype switches AMSGrad off, else one of length n.
+    cdef void* pvm = NULL
+    if not _ok(v_max, typ, 0, False):
+        if not _ok(v_max, typ, n, True):
+            _bad(name + " (v_max: empty, or writeable of length n)")
+        pvm = _data(v_max)
+    cdef void* px = _data(x)
+    cdef void* pm = _data(m)
+    cdef void* pv = _data(v)
+    cdef void* pg = _data(g)
+    with nogil:
+        if typ == cnp.NPY_FLOAT:
+            _adam(<float*>px, <float*>pm, <float*>pv, <float*>pvm, <const float*>pg, t, lr,
+                  beta1, beta2, eps, weight_decay, n)
+        else:
+            _adam(<double*>px, <double*>pm, <double*>pv, <double*>pvm, <const double*>pg, t,
+                  lr, beta1, beta2, eps, weight_decay, n)
+
+
+def adamw_(x, m, v, g, double t, double lr, double beta1, double beta2, double eps,
+           double weight_decay, v_max):
+    """Fused AdamW step (Adam when ``weight_decay == 0``; AMSGrad when ``v_max`` is non-empty)."""
+    _adamw("adamw_", x, m, v, g, t, lr, beta1, beta2, eps, weight_decay, v_max)
+
+
+def adam_(x, m, v, g, double t, double lr, double beta1, double beta2, double eps, v_max):
     """Fused Adam step (bias-corrected; AMSGrad when ``v_max`` is non-empty)."""
-    adamw_(x, m, v, g, t, lr, beta1, beta2, eps, 0.0, v_max)
+    _adamw("adam_", x, m, v, g, t, lr, beta1, beta2, eps, 0.0, v_max)
