@@ -24,79 +24,17 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import _config
 
+# The solver choice and the label encoding need no scikit-learn: they live apart so that
+# the command line uses them without importing it; re-exported here (their old home).
+from ._solver_choice import (  # noqa: F401
+    AUTO_NEWTON_MAX_GRAM_RATIO,
+    AUTO_NEWTON_MAX_PARAMS,
+    auto_solver,
+    gram_work_ratio,
+)
+from ._solver_choice import encode_labels as _encode_labels
+
 __all__ = ["LogisticRegression", "auto_solver"]
-
-#: Below this many parameters, "auto" may use Newton with a Cholesky solve of the exact
-#: Hessian (forming it costs one blocked pass over X and p^2/2 per row of X's nonzeros,
-#: solving it p^3/3); above it, Newton-CG (Hessian-vector products only).
-AUTO_NEWTON_MAX_PARAMS = 400
-
-#: For sparse X, "auto" uses Newton only while assembling the Hessian costs at most this
-#: many multiply-adds per stored nonzero of X: sum_i nnz_i^2 / 2 <= 12 nnz (see
-#: :func:`gram_work_ratio`). The bundled sets have 6.5 (ijcnn1) to 11.3 (w8a); a random
-#: CSR matrix with 30 nonzeros per row (ratio 15.4, m = 20,000, n = 300) is already fitted
-#: faster by Newton-CG (48 ms against Newton's 72 ms at tol 1e-4, one thread), one with
-#: 100 per row (ratio 50) three times faster (135 ms against 382 ms).
-AUTO_NEWTON_MAX_GRAM_RATIO = 12.0
-
-
-def gram_work_ratio(X) -> float | None:
-    """Multiply-adds of the CSR Hessian assembly per stored nonzero: sum_i nnz_i^2 / (2 nnz).
-
-    The exact Hessian X~^T diag(d) X~ of a CSR matrix is a sum of per-row sparse outer
-    products, nnz_i^2 / 2 multiply-adds for a row with nnz_i nonzeros, while a pass for
-    f and grad f (or a Hessian-vector product) costs about nnz. The ratio is the cost of
-    forming the Hessian in units of that pass's nonzeros (about half the mean row length
-    when rows are alike). None for dense X, whose Hessian is a BLAS ``syrk``.
-    """
-    if not sp.issparse(X):
-        return None
-    nnz = int(X.indptr[-1] - X.indptr[0])
-    if nnz == 0:
-        return 0.0
-    # Integer arithmetic on purpose: a float64 dot of m entries goes to OpenBLAS, whose
-    # threads then spin for a while after the call and took the cores from the solver's
-    # first kernels (a9a fit: 55-80 ms against 30-40 ms on two cores).
-    row_nnz = np.diff(X.indptr).astype(np.int64)
-    return float(np.dot(row_nnz, row_nnz)) / (2.0 * nnz)
-
-
-def auto_solver(n_params: int, n_classes: int, gram_ratio: float | None = None) -> str:
-    """The method ``solver="auto"`` picks.
-
-    * binary, p <= :data:`AUTO_NEWTON_MAX_PARAMS` and, for sparse X, a Hessian assembly of
-      at most :data:`AUTO_NEWTON_MAX_GRAM_RATIO` multiply-adds per nonzero (``gram_ratio``,
-      :func:`gram_work_ratio`; None for dense X): ``"newton"`` (exact Hessian, Cholesky).
-      Each iteration is one pass for f, grad and the Hessian weights, one blocked pass to
-      form X~^T diag(d) X~ and a p^3/3 Cholesky, and 6 to 8 iterations reach tol 1e-4 on
-      the bundled sets, where L-BFGS needs 24 to 86 and Newton-CG 7 to 14 iterations of
-      4 to 6 passes each. Measured at tol 1e-4, one thread, CPU time of the whole fit:
-      Newton 36 / 42 / 22 / 115 ms on a9a / ijcnn1 / mushrooms / w8a, L-BFGS
-      200 / 78 / 21 / 160 ms, Newton-CG 130 / 106 / 31 / 243 ms (the solver runs only;
-      all four sets are sparse, with ratios 7.0 / 6.5 / 10.5 / 11.3, and fall here);
-    * every other fit (more parameters, a denser sparse X, multinomial): ``"newton-cg"``,
-      whose Hessian-vector products are one pass over X each and never form the p x p
-      matrix (the multinomial products reuse the probabilities of the gradient pass).
-    """
-    if (n_classes == 2 and n_params <= AUTO_NEWTON_MAX_PARAMS
-            and (gram_ratio is None or gram_ratio <= AUTO_NEWTON_MAX_GRAM_RATIO)):
-        return "newton"
-    return "newton-cg"
-
-
-def _encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(y, return_inverse=True)``, in O(m) for two numeric classes.
-
-    Sorting the labels is most of the fixed cost of a fit on a few 10^4 rows (2.6 ms of
-    w8a's 50,000 float labels); two numeric classes are found from the min and max.
-    """
-    from .problems._validation import split_two_numeric_classes
-
-    split = split_two_numeric_classes(y)
-    if split is not None:
-        classes, upper = split
-        return classes, upper.view(np.int8).astype(np.intp)
-    return np.unique(y, return_inverse=True)
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
