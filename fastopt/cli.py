@@ -208,14 +208,88 @@ def _save_figure(fig, path: Path) -> None:
         raise CliError(f"cannot write {path}: {exc}") from None
 
 
+def _noop_callback(intermediate_result) -> None:
+    """Stands in for the progress bar during a warm-up: a callback selects the solver's
+    Python loop over a compiled one, so the warm-up must have one exactly when the timed
+    run does."""
+    return None
+
+
 def _run_method(objective, method, x0, quiet, **options):
-    """fo.minimize with a progress bar (shown only on a terminal after ~1 s)."""
+    """Timed ``fo.minimize`` with a progress bar (on a terminal, after half a second).
+
+    Returns
+    -------
+    res : OptimizeResult
+    compiled : float
+        Seconds numba compiled inside the run (0 after a complete warm-up; NaN when
+        unknown); ``res.time`` still includes them, the callers subtract and report them.
+    """
     from ._progress import Progress
+    from ._timing import CompileClock
     from .minimize import minimize
 
-    with Progress(options.get("max_iter"), desc=method, quiet=quiet) as progress:
+    with Progress(options.get("max_iter"), desc=method, quiet=quiet,
+                  max_time=options.get("max_time"), tol=options.get("tol")) as progress:
         callback = progress if progress.enabled else None
-        return minimize(objective, x0, method=method, callback=callback, **options)
+        with CompileClock() as clock:
+            res = minimize(objective, x0, method=method, callback=callback, **options)
+    return res, clock.seconds
+
+
+def _warm_up_method(make_objective, X, y, method, quiet, **options) -> tuple[float, float]:
+    """Run ``method`` once, untimed, on a few rows of the data; returns (seconds, compiled).
+
+    Same objective class, dtypes, sparse format, classes and options as the timed run
+    (with a callback exactly when the timed run has one, a time limit exactly when it
+    has one: they select the loop), but three iterations, no effective time limit and
+    ``tol = 0`` so that every part of an iteration runs: each kernel the
+    timed run calls is compiled here (numba), and first-call costs of any backend are
+    paid here too. ``compiled`` is the part of ``seconds`` that numba spent compiling.
+    """
+    from ._progress import Progress, wanted
+    from ._timing import CompileClock, touch_objective, warm_up_rows
+    from .minimize import minimize
+
+    rows = warm_up_rows(y)
+    opts = dict(options, max_iter=min(3, int(options.get("max_iter", 3))), tol=0.0)
+    if math.isfinite(opts.get("max_time", math.inf)):
+        # Still finite (a time limit selects the Python loop), but far beyond what the
+        # compilation takes, or the warm-up would stop before its first step.
+        opts["max_time"] = 1e9
+    callback = _noop_callback if wanted(quiet) else None
+    t0 = time.perf_counter()
+    with Progress(None, desc=f"{method}: warm-up", quiet=quiet), CompileClock() as clock:
+        small = make_objective(X[rows], y[rows])
+        minimize(small, np.zeros(small.n_params), method=method, callback=callback, **opts)
+        touch_objective(small)
+    return time.perf_counter() - t0, clock.seconds
+
+
+def _warm_rows_note(y) -> str:
+    from ._timing import warm_up_rows
+
+    return f"{warm_up_rows(y).size} rows"
+
+
+def _untimed_compile_note(compiled: dict) -> str:
+    """One line on the numba compilation inside the timed runs: none, or where and how
+    long (subtracted from the times shown)."""
+    unknown = [k for k, v in compiled.items() if math.isnan(v)]
+    late = {k: v for k, v in compiled.items() if not math.isnan(v) and v > 0}
+    if not unknown and not late:
+        return "timed runs compiled nothing (numba compilation 0 s)"
+    parts = [f"{k} {v:.3f} s" for k, v in late.items()]
+    parts += [f"{k} unknown (numba first loaded during the run)" for k in unknown]
+    return ("numba compiled inside timed runs, subtracted from their times: "
+            + ", ".join(parts))
+
+
+def _net_time(res, compiled: float) -> float:
+    """The run's time without the numba compilation measured inside it."""
+    if math.isnan(compiled):
+        return res.time
+    return max(res.time - compiled, 0.0)
 
 
 def _final_grad_norm(res) -> float:
@@ -256,10 +330,11 @@ def cmd_demo(args) -> int:
     # their iteration budget; the second-order ones converge in a few passes.
     per_method = args.budget / max(len(first_order), 1)
     print(f"fastopt demo: {args.data} ({m} rows, {X.shape[1]} features), L2 logistic "
-          f"regression, lam = {lam:.4g}, no intercept; {len(methods)} methods, first-order "
-          f"ones stopped after {per_method:.1f} s")
-    results, rows = {}, []
+          f"regression, lam = {lam:.4g}, no intercept, backend {objective.backend}; "
+          f"{len(methods)} methods, first-order ones stopped after {per_method:.1f} s")
+    results, rows, compiled = {}, [], {}
     x0 = np.zeros(objective.n_params)
+    warm_total = warm_compiled = 0.0
     for method in methods:
         options = dict(_DEMO_OPTIONS.get(method, {}))
         options.update(tol=args.tol)
@@ -268,12 +343,17 @@ def cmd_demo(args) -> int:
         else:
             # quasi-Newton needs hundreds of iterations on a9a; Newton stops within ten
             options.update(max_iter=2_000)
-        # One iteration first, so that compiling the kernels is not timed as the method's.
-        _run_method(objective, method, x0, True, **dict(options, max_iter=1))
-        res = _run_method(objective, method, x0, args.quiet, **options)
+        # Compilation and first-call costs are paid here, untimed (see fastopt._timing).
+        warm, warm_c = _warm_up_method(
+            lambda Xs, ys: Logistic(Xs, ys, lam=lam, backend=args.backend),
+            X, y, method, args.quiet, **options)
+        warm_total += warm
+        warm_compiled += 0.0 if math.isnan(warm_c) else warm_c
+        res, compiled[method] = _run_method(objective, method, x0, args.quiet, **options)
         results[method] = res
         rows.append({"method": method, "nit": res.nit, "passes": res.get("n_passes"),
-                     "time": res.time, "fun": res.fun, "grad": _final_grad_norm(res),
+                     "time": _net_time(res, compiled[method]), "warm": warm,
+                     "fun": res.fun, "grad": _final_grad_norm(res),
                      "stop": res.message.split(":")[0]})
     if f_star is None:
         f_star = min(r["fun"] for r in rows)
@@ -285,8 +365,11 @@ def cmd_demo(args) -> int:
     print(_table(rows, [("method", "method", ""), ("nit", "iterations", "d"),
                         ("passes", "passes over X", ".4g"), ("time", "time (s)", ".3f"),
                         ("gap", "f - f*", ".3e"), ("grad", "||grad f||", ".3e"),
-                        ("stop", "stopped", "")]))
+                        ("stop", "stopped", ""), ("warm", "warm-up (s)", ".3f")]))
     print(star_note)
+    print(f"warm-up (untimed, each method on {_warm_rows_note(y)} first): "
+          f"{warm_total:.3f} s, of which numba compilation {warm_compiled:.3f} s; "
+          + _untimed_compile_note(compiled))
     fig = convergence(results, f_star=f_star,
                       title=f"{args.data}, L2 logistic regression, lam = {lam:.3g}")
     path = _out_path(args, "fastopt-demo.png")
@@ -298,57 +381,99 @@ def cmd_demo(args) -> int:
 # ---------------------------------------------------------------------------- fit
 
 
+def _encode_classes(y, name: str):
+    """Class labels and each row's class index; one-line errors for labels that are not
+    classes (one class only, or continuous values), as the estimator would refuse them."""
+    from ._solver_choice import encode_labels
+
+    classes, y_index = encode_labels(np.asarray(y))
+    if classes.size < 2:
+        raise CliError(f"{name}: the labels hold one class only ({classes[0]}); a "
+                       "classifier needs at least two")
+    if classes.dtype.kind == "f" and not np.all(np.mod(classes, 1) == 0):
+        raise CliError(f"{name}: the labels are continuous values (e.g. {classes[0]:g}), not "
+                       "classes; give integer or two-valued labels")
+    return classes, np.asarray(y_index)
+
+
 def cmd_fit(args) -> int:
-    from .linear_model import LogisticRegression
+    """The estimator's fit (same objective, solver rule and coefficients as
+    ``fo.LogisticRegression(alpha=lam)``), run on the objective directly: the estimator's
+    class derives from scikit-learn's, whose import would cost a fresh process more than
+    the fit of a bundled set."""
+    from ._solver_choice import auto_solver, gram_work_ratio
+    from .problems import Logistic, Multinomial
 
     X, y, name = load_data(args.data, args.dtype, args.label_column)
     lam, lam_note = _lam_from(args, X.shape[0])
-    clf = LogisticRegression(alpha=lam, fit_intercept=args.intercept, solver=args.method,
-                             tol=args.tol, max_iter=args.max_iter, backend=args.backend)
-    import warnings
+    classes, y_index = _encode_classes(y, name)
+    K = classes.size
 
-    from sklearn.exceptions import ConvergenceWarning
+    def make_objective(Xs, index):
+        if K == 2:  # classes[1] is the positive class, as in scikit-learn
+            return Logistic(Xs, index == 1, lam=lam, fit_intercept=args.intercept,
+                            backend=args.backend)
+        return Multinomial(Xs, index, lam=lam, fit_intercept=args.intercept,
+                           backend=args.backend)
 
-    from ._progress import Progress
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # reported in the summary
-        with Progress(args.max_iter, desc=args.method, quiet=args.quiet) as progress:
-            clf.set_params(callback=progress if progress.enabled else None)
-            t0 = time.perf_counter()
-            clf.fit(X, y)
-            elapsed = time.perf_counter() - t0
-    res = clf.result_
+    objective = make_objective(X, y_index)
+    solver = (auto_solver(objective.n_params, K, gram_work_ratio(X))
+              if args.method == "auto" else args.method)
+    options = {"tol": args.tol, "max_iter": args.max_iter}
+    warm, warm_compiled = _warm_up_method(make_objective, X, y_index, solver, args.quiet,
+                                          **options)
+    res, late = _run_method(objective, solver, np.zeros(objective.n_params), args.quiet,
+                            **options)
+    coef, intercept = _coefficients(objective, res.x, K, args.intercept)
+    scores = X @ coef.T + intercept
+    predicted = (scores[:, 0] > 0).astype(np.intp) if K == 2 else np.argmax(scores, axis=1)
+    accuracy = float(np.mean(predicted == y_index))
     kind = f"CSR, {X.nnz} nonzeros" if hasattr(X, "nnz") else "dense"
-    classes = ", ".join(str(c) for c in clf.classes_[:10])
+    shown = ", ".join(str(c) for c in classes[:10])
     print(f"data: {name} ({X.shape[0]} rows, {X.shape[1]} features, {kind}, {X.dtype})")
-    print(f"model: L2 logistic regression ({'binary' if len(clf.classes_) == 2 else 'multinomial'}"
-          f", classes {classes}), {lam_note}, intercept {'yes' if args.intercept else 'no'}")
-    print(f"method: {clf.solver_}{' (auto)' if args.method == 'auto' else ''}, "
-          f"backend {args.backend}")
+    print(f"model: L2 logistic regression ({'binary' if K == 2 else 'multinomial'}"
+          f", classes {shown}), {lam_note}, intercept {'yes' if args.intercept else 'no'}")
+    print(f"method: {solver}{' (auto)' if args.method == 'auto' else ''}, "
+          f"backend {objective.backend}")
     print(f"result: {res.message} after {res.nit} iterations, "
-          f"{res.get('n_passes', 0):.4g} passes over X, {elapsed:.3f} s")
+          f"{res.get('n_passes', 0):.4g} passes over X, {_net_time(res, late):.3f} s")
     print(f"f = {res.fun:.12g}, ||grad f|| = {_final_grad_norm(res):.3e}, "
-          f"training accuracy {clf.score(X, y):.4f}")
+          f"training accuracy {accuracy:.4f}")
+    print(f"warm-up (untimed, {_warm_rows_note(y_index)}): {warm:.3f} s, of which numba "
+          f"compilation {0.0 if math.isnan(warm_compiled) else warm_compiled:.3f} s; "
+          + _untimed_compile_note({solver: late}))
     out = Path(args.out) if args.out else Path(f"{Path(name).name.split('.')[0]}.coef.npz")
-    _write_coefficients(out, clf, lam)
+    _write_coefficients(out, coef, intercept, classes, lam)
     print(f"coefficients written to {out}")
     return 0 if res.success else 1
 
 
-def _write_coefficients(out: Path, clf, lam: float) -> None:
+def _coefficients(objective, x, n_classes: int, fit_intercept: bool):
+    """``coef`` (1 or K, n) and ``intercept`` (1 or K,) from a solution vector, as the
+    estimator reports them (multinomial intercepts shifted to sum to zero: the loss does
+    not change when one constant is added to all of them)."""
+    n = objective.n_features
+    x = np.asarray(x, dtype=np.float64)
+    if n_classes == 2:
+        return x[:n].reshape(1, n).copy(), np.array([x[n] if fit_intercept else 0.0])
+    coef, intercept = objective.unflatten(x)
+    if intercept is None:
+        return coef, np.zeros(n_classes)
+    return coef, intercept - intercept.mean()
+
+
+def _write_coefficients(out: Path, coef, intercept, classes, lam: float) -> None:
     """.npz: coef, intercept, classes, lam; .npy: coef with the intercept as last column;
     .csv/.txt: the same table as text, one row per coefficient vector."""
-    table = np.column_stack([clf.coef_, clf.intercept_])
+    table = np.column_stack([coef, intercept])
     suffix = out.suffix.lower()
     try:
         if suffix == ".npz":
-            np.savez(out, coef=clf.coef_, intercept=clf.intercept_, classes=clf.classes_,
-                     lam=lam)
+            np.savez(out, coef=coef, intercept=intercept, classes=classes, lam=lam)
         elif suffix == ".npy":
             np.save(out, table)
         elif suffix in (".csv", ".txt"):
-            header = ",".join([f"w{j}" for j in range(clf.coef_.shape[1])] + ["intercept"])
+            header = ",".join([f"w{j}" for j in range(coef.shape[1])] + ["intercept"])
             np.savetxt(out, table, delimiter=",", header=header, comments="")
         else:
             raise CliError(f"--out must end in .npz, .npy, .csv or .txt; got {out}")
@@ -394,9 +519,11 @@ def _int32_indices(X):
 def cmd_compare(args) -> int:
     import warnings
 
+    from sklearn.base import clone
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 
+    from ._timing import warm_up_rows
     from .plot import convergence
     from .problems import Logistic, Multinomial
 
@@ -404,30 +531,43 @@ def cmd_compare(args) -> int:
     m = X.shape[0]
     lam, lam_note = _lam_from(args, m)
     n_classes = np.unique(y).size
-    if n_classes == 2:
-        objective = Logistic(X, y, lam=lam, fit_intercept=args.intercept, backend=args.backend)
-    else:
-        objective = Multinomial(X, y, lam=lam, fit_intercept=args.intercept,
-                                backend=args.backend)
+    model = Logistic if n_classes == 2 else Multinomial
+
+    def make_objective(Xs, ys):
+        return model(Xs, ys, lam=lam, fit_intercept=args.intercept, backend=args.backend)
+
+    objective = make_objective(X, y)
     methods = args.methods.split(",")
     print(f"fastopt compare: {name} ({m} rows, {X.shape[1]} features, {n_classes} classes), "
-          f"{lam_note}, intercept {'yes' if args.intercept else 'no'}")
-    results, rows = {}, []
+          f"{lam_note}, intercept {'yes' if args.intercept else 'no'}, fastopt backend "
+          f"{objective.backend}")
+    results, rows, compiled = {}, [], {}
     x0 = np.zeros(objective.n_params)
+    warm_fo = warm_fo_compiled = 0.0
     for method in methods:
-        res = _run_method(objective, method, x0, args.quiet, tol=args.tol,
-                          max_iter=args.max_iter)
+        options = {"tol": args.tol, "max_iter": args.max_iter}
+        warm, warm_c = _warm_up_method(make_objective, X, y, method, args.quiet, **options)
+        warm_fo += warm
+        warm_fo_compiled += 0.0 if math.isnan(warm_c) else warm_c
+        res, compiled[method] = _run_method(objective, method, x0, args.quiet, **options)
         results[f"fastopt {method}"] = res
-        rows.append({"solver": method, "library": "fastopt", "nit": res.nit, "time": res.time,
-                     "fun": res.fun, "grad": _final_grad_norm(res)})
+        rows.append({"solver": method, "library": "fastopt", "nit": res.nit,
+                     "time": _net_time(res, compiled[method]), "fun": res.fun,
+                     "grad": _final_grad_norm(res)})
     sk_points = []
     C = 1.0 / (lam * m) if lam > 0 else 1e12
     X_sk = _int32_indices(X)
+    warm_rows = warm_up_rows(y)
+    warm_sk = 0.0
     for solver in _sklearn_solvers(n_classes, args.intercept):
         clf = SkLogisticRegression(C=C, solver=solver, tol=args.sk_tol,
                                    max_iter=args.sk_max_iter, fit_intercept=args.intercept)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
+            # The same untimed warm-up as fastopt's (first-call costs: lazy imports, ...).
+            t0 = time.perf_counter()
+            clone(clf).set_params(max_iter=3).fit(X_sk[warm_rows], y[warm_rows])
+            warm_sk += time.perf_counter() - t0
             t0 = time.perf_counter()
             clf.fit(X_sk, y)
             elapsed = time.perf_counter() - t0
@@ -450,6 +590,10 @@ def cmd_compare(args) -> int:
                         ("grad", "||grad f||", ".3e")]))
     print("f* = smallest f found; scikit-learn solvers run with "
           f"tol = {args.sk_tol:g}, fastopt's with tol = {args.tol:g} on ||grad f||")
+    print(f"warm-up (untimed, each solver on {warm_rows.size} rows first): fastopt "
+          f"{warm_fo:.3f} s, of which numba compilation {warm_fo_compiled:.3f} s; "
+          f"scikit-learn {warm_sk:.3f} s")
+    print(_untimed_compile_note(compiled))
     fig = convergence(results, f_star=f_star, x_axis="time",
                       title=f"{name}: fastopt (lines) and scikit-learn (markers)")
     markers = "osD^vP*X"

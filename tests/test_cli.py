@@ -181,3 +181,284 @@ def test_python_dash_m_entry_point():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------- honest timings
+
+
+class _FirstCallCompiles:
+    """A kernel module whose kernels each "compile" at their first call in the process:
+    a numba compile event lasting ``seconds`` (numba's own event API, which the command
+    listens to), like a numba kernel's first call with new types."""
+
+    def __init__(self, module, seen, seconds=0.02):
+        self._module, self._seen, self._seconds = module, seen, seconds
+
+    def __getattr__(self, name):
+        import time
+
+        from numba.core import event
+
+        attr = getattr(self._module, name)
+        if not callable(attr):
+            return attr
+
+        def kernel(*args, **kwargs):
+            if name not in self._seen:
+                self._seen.add(name)
+                with event.trigger_event("numba:compile", data={"kernel": name}):
+                    time.sleep(self._seconds)
+            return attr(*args, **kwargs)
+
+        return kernel
+
+
+@pytest.fixture
+def compiling_kernels(monkeypatch):
+    """Objectives built from now on, and the first-order solvers' fused updates, get
+    kernels that compile at their first call (0.02 s; ``seen.seconds`` changes it)."""
+    import fastopt.problems.base as base
+    import fastopt.solvers.first_order as first_order
+
+    class Seen(set):
+        seconds = 0.02
+
+    seen = Seen()
+    for module in (base, first_order):
+        real = module.get_backend
+        monkeypatch.setattr(module, "get_backend", lambda name, real=real: _FirstCallCompiles(
+            real(name), seen, seen.seconds))
+    return seen
+
+
+def _warm_up_line(out):
+    line = next(line for line in out.splitlines() if line.startswith("warm-up (untimed"))
+    compiled = float(line.split("numba compilation ")[1].split(" s")[0])
+    return line, compiled
+
+
+def _compare_small(small, tmp_path, *extra):
+    X, y = small
+    dump_svmlight_file(X, y, str(tmp_path / "s.svm"), zero_based=False)
+    return main(["compare", str(tmp_path / "s.svm"), "--methods", "newton,lbfgs",
+                 "--out-dir", str(tmp_path), "-q", *extra])
+
+
+def test_compare_compiles_in_the_warm_up_not_in_the_timed_rows(small, tmp_path, capsys,
+                                                               compiling_kernels):
+    assert _compare_small(small, tmp_path) == 0
+    out = capsys.readouterr().out
+    line, compiled = _warm_up_line(out)
+    assert compiled >= 0.02 and "scikit-learn" in line
+    assert "timed runs compiled nothing" in out
+    assert "logistic_loss_grad_csr" in compiling_kernels
+
+
+def test_compare_reports_compilation_the_warm_up_missed(small, tmp_path, capsys,
+                                                         compiling_kernels, monkeypatch):
+    import fastopt.cli as cli
+
+    monkeypatch.setattr(cli, "_warm_up_method", lambda *a, **k: (0.0, 0.0))
+    assert _compare_small(small, tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "timed runs compiled nothing" not in out
+    late = next(line for line in out.splitlines() if "compiled inside timed runs" in line)
+    assert "newton" in late and "subtracted" in late
+
+
+def test_compare_timed_rows_exclude_the_warm_up_calls(small, tmp_path, capsys, monkeypatch):
+    import importlib
+
+    minimize_module = importlib.import_module("fastopt.minimize")
+    real_minimize = minimize_module.minimize
+    calls = []
+
+    def counting_minimize(objective, x0, method=None, **options):
+        calls.append((method, objective.n_samples, options.get("max_iter")))
+        return real_minimize(objective, x0, method=method, **options)
+
+    monkeypatch.setattr(minimize_module, "minimize", counting_minimize)
+    assert _compare_small(small, tmp_path, "--max-iter", "50") == 0
+    out = capsys.readouterr().out
+    m = small[0].shape[0]
+    # Each method: first a warm-up on a few rows (3 iterations), then the timed run.
+    assert [c[0] for c in calls] == ["newton", "newton", "lbfgs", "lbfgs"]
+    for warm, timed in (calls[0:2], calls[2:4]):
+        assert warm[1] < m and warm[2] == 3
+        assert timed[1] == m and timed[2] == 50
+    newton_row = next(line for line in out.splitlines() if line.startswith("fastopt")
+                      and line.split()[1] == "newton")
+    assert int(newton_row.split()[2]) > 3  # the timed run's iterations, not the warm-up's
+
+
+def test_demo_compiles_in_the_warm_up(tmp_path, capsys, compiling_kernels):
+    # Each kernel's compilation outlasts gd's whole time budget: a warm-up that kept the
+    # budget would stop before its first step and leave the update kernel to the timed run.
+    compiling_kernels.seconds = 0.25
+    code = main(["demo", "--methods", "newton,gd", "--budget", "0.2", "--out-dir",
+                 str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    line, compiled = _warm_up_line(out)
+    assert compiled >= 0.25
+    assert "timed runs compiled nothing" in line
+    assert "gd_" in compiling_kernels
+    gd_row = next(row for row in out.splitlines() if row.startswith("gd "))
+    assert int(gd_row.split()[1]) >= 1  # it made progress within its budget
+    assert "warm-up (s)" in out
+
+
+def test_fit_reports_its_warm_up(tmp_path, capsys, monkeypatch, compiling_kernels):
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", "mushrooms", "--quiet", "--method", "lbfgs"]) == 0
+    out = capsys.readouterr().out
+    line, compiled = _warm_up_line(out)
+    assert compiled >= 0.02 and "timed runs compiled nothing" in line
+    accuracy = float(out.split("training accuracy ")[1].split()[0])
+    X, y = datasets.load("mushrooms")
+    with np.load(tmp_path / "mushrooms.coef.npz") as fitted:
+        z = X @ fitted["coef"][0] + fitted["intercept"][0]
+    assert accuracy == pytest.approx(np.mean(np.where(z > 0, 1.0, -1.0) == y), abs=1e-4)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "nope"])
+def test_backend_option(backend, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(["fit", "mushrooms", "--quiet", "--backend", backend])
+    if backend == "nope":
+        _one_line_error(capsys, code, "nope")
+    else:
+        assert code == 0 and "backend numpy" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------- progress bar
+
+
+class _Terminal:
+    """A stream that says it is a terminal and keeps what is written to it."""
+
+    def __init__(self):
+        import threading
+
+        self.parts, self.lock = [], threading.Lock()
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        with self.lock:
+            self.parts.append(text)
+
+    def flush(self):
+        pass
+
+    def text(self):
+        with self.lock:
+            return "".join(self.parts)
+
+
+def test_fraction_done_uses_every_known_budget():
+    from fastopt._progress import fraction_done
+
+    assert fraction_done(10, 1.0, None, None) == 0.0
+    assert fraction_done(10, 1.0, None, None, total=100) == pytest.approx(0.1)
+    # A time budget dominates a huge iteration budget (the demo's first-order methods).
+    assert fraction_done(1000, 2.0, None, None, total=10**6,
+                         max_time=10.0) == pytest.approx(0.2)
+    # Gradient norm from 1 to 1e-4 of the way to tol = 1e-8: half-way on a log scale.
+    assert fraction_done(3, 0.1, 1e-4, 1.0, total=1000, tol=1e-8) == pytest.approx(0.5)
+    assert fraction_done(3, 0.1, 1e-12, 1.0, total=1000, tol=1e-8) == 1.0
+    assert fraction_done(3, 0.1, 10.0, 1.0, total=1000, tol=1e-8) == pytest.approx(0.003)
+    assert fraction_done(3, 0.1, float("nan"), 1.0, tol=1e-8) == 0.0
+
+
+def test_progress_bar_appears_before_the_first_iteration_ends():
+    import time
+
+    from fastopt._progress import Progress
+
+    stream = _Terminal()
+    with Progress(1000, desc="slow-first-step", delay=0.05, stream=stream, tol=1e-8,
+                  refresh=0.02) as progress:
+        assert progress.enabled
+        deadline = time.monotonic() + 30
+        while "slow-first-step" not in stream.text() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert "slow-first-step" in stream.text()  # no callback call has happened yet
+    assert progress._thread is None
+
+
+def test_progress_bar_estimates_from_completed_work():
+    from types import SimpleNamespace
+
+    from fastopt._progress import Progress
+
+    stream = _Terminal()
+    with Progress(10**6, desc="gd", delay=0.0, stream=stream, max_time=1e6,
+                  tol=1e-8) as progress:
+        progress(SimpleNamespace(nit=0, fun=1.0, grad_norm=1.0))
+        progress(SimpleNamespace(nit=5, fun=0.5, grad_norm=1e-4))
+        # Half-way from ||g_0|| = 1 to tol on a log scale, not 5 of 10^6 iterations.
+        assert progress._bar.n == 500
+        progress(SimpleNamespace(nit=6, fun=0.4, grad_norm=1e-2))  # never goes back
+        assert progress._bar.n == 500 and progress.nit == 6
+    assert "gd" in stream.text()
+
+
+def test_progress_is_silent_when_quiet_or_not_a_terminal():
+    import io
+
+    from fastopt._progress import Progress
+
+    stream = io.StringIO()
+    for quiet in (True, False):
+        with Progress(10, desc="x", quiet=quiet, stream=stream, delay=0.0) as progress:
+            assert not progress.enabled and progress(object()) is None
+    assert stream.getvalue() == ""
+
+
+@pytest.mark.parametrize("intercept", [False, True])
+def test_fit_multinomial_matches_the_estimator(intercept, tmp_path, capsys):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    keep = y < 3
+    X, y = X[keep][:240] / 16.0, y[keep][:240] + 5  # classes 5, 6, 7
+    np.save(tmp_path / "d.npy", np.column_stack([X, y]))
+    args = ["fit", str(tmp_path / "d.npy"), "--lam", "0.01", "--backend", "numpy",
+            "--out", str(tmp_path / "c.npz"), "-q"] + (["--intercept"] if intercept else [])
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "multinomial" in out and "classes 5.0, 6.0, 7.0" in out
+    clf = LogisticRegression(alpha=0.01, fit_intercept=intercept, tol=1e-8, max_iter=1000,
+                             backend="numpy").fit(X, y)
+    with np.load(tmp_path / "c.npz") as fitted:
+        np.testing.assert_allclose(fitted["coef"], clf.coef_, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(fitted["intercept"], clf.intercept_, atol=1e-8)
+        np.testing.assert_array_equal(fitted["classes"], clf.classes_)
+    accuracy = float(out.split("training accuracy ")[1].split()[0])
+    assert accuracy == pytest.approx(clf.score(X, y), abs=1e-4)
+
+
+def test_fit_refuses_continuous_labels(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "r.npy", np.column_stack([rng.random((20, 3)), rng.random(20)]))
+    _one_line_error(capsys, main(["fit", str(tmp_path / "r.npy")]), "continuous")
+
+
+def test_fit_of_a_bundled_set_does_not_import_sklearn(tmp_path):
+    # scikit-learn's import costs a fresh process more than fitting a bundled set; the fit
+    # command needs it only to parse svmlight files (the bundled sets come from a cache).
+    import subprocess
+    import sys
+
+    code = ("import sys; from fastopt.cli import main; "
+            "code = main(['fit', 'mushrooms', '-q', '--out', 'c.npz']); "
+            "assert code == 0; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('sklearn', 'matplotlib', 'tqdm')))")
+    datasets.load("mushrooms")  # the cache entry exists (written by this process if not)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
