@@ -11,8 +11,14 @@ Subcommands::
 DATA is a file (svmlight/libsvm, also .gz/.bz2; .npz; .npy; .csv) or the name of a
 bundled data set (``a9a``, ``w8a``, ``mushrooms``, ``ijcnn1``). Errors that come from the
 user's input (a missing or malformed file, a bad option) are one line on stderr and exit
-status 2; a progress bar is drawn on stderr for fits that last more than about a second
+status 2; a progress bar is drawn on stderr for fits that last more than half a second
 when stderr is a terminal (``--quiet`` turns it off).
+
+Times are honest whatever ``--backend`` is: before a method is timed it runs untimed on a
+few rows of the same data (the *warm-up*, where numba compiles what the method calls and
+any backend pays its first-call costs); the warm-up and its compilation are printed on
+their own line, and compilation that still happens inside a timed run is detected,
+reported and subtracted (:mod:`fastopt._timing`).
 """
 
 from __future__ import annotations
