@@ -154,6 +154,12 @@ def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert _cache.cache_dir() == tmp_path / "home" / ".cache" / "fastopt" / "datasets"
+    monkeypatch.setattr(_cache.os.path, "expanduser", lambda path: path)  # no home known
+    assert _cache.cache_dir() is None and _cache.entry_path("a9a", "0" * 64) is None
+    monkeypatch.chdir(tmp_path)
+    X, _ = _fresh_load("mushrooms")  # parsed, nothing written anywhere
+    fo.datasets._load_cached.cache_clear()
+    assert X.shape == (8124, 112) and sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("name", ["a9a", "ijcnn1"])

@@ -47,20 +47,27 @@ FORMAT = 1
 _KEYS = frozenset({"format", "source_sha256", "data", "indices", "indptr", "shape", "y"})
 
 
-def cache_dir() -> Path:
-    """Folder of the dataset cache (not created here).
+def cache_dir() -> Path | None:
+    """Folder of the dataset cache (not created here), or None where there is none.
 
     Returns
     -------
-    pathlib.Path
+    pathlib.Path or None
         ``$FASTOPT_CACHE_DIR/datasets`` if that variable is set and not empty, else
-        ``$XDG_CACHE_HOME/fastopt/datasets``, else ``~/.cache/fastopt/datasets``.
+        ``$XDG_CACHE_HOME/fastopt/datasets``, else ``~/.cache/fastopt/datasets``; None
+        when the home folder is unknown (a relative ``~`` would put the cache in the
+        current folder).
     """
     root = os.environ.get("FASTOPT_CACHE_DIR")
     if not root:
         xdg = os.environ.get("XDG_CACHE_HOME")
-        root = os.path.join(xdg, "fastopt") if xdg else os.path.join(
-            os.path.expanduser("~"), ".cache", "fastopt")
+        if xdg:
+            root = os.path.join(xdg, "fastopt")
+        else:
+            home = os.path.expanduser("~")
+            if home == "~":
+                return None
+            root = os.path.join(home, ".cache", "fastopt")
     return Path(root) / "datasets"
 
 
@@ -69,9 +76,11 @@ def file_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def entry_path(name: str, sha256: str) -> Path:
-    """Cache file of dataset ``name`` whose source file has hash ``sha256``."""
-    return cache_dir() / f"{name}-{sha256[:16]}-v{FORMAT}.npz"
+def entry_path(name: str, sha256: str) -> Path | None:
+    """Cache file of dataset ``name`` whose source file has hash ``sha256`` (None: no
+    cache folder)."""
+    folder = cache_dir()
+    return None if folder is None else folder / f"{name}-{sha256[:16]}-v{FORMAT}.npz"
 
 
 def _canonical_csr(data, indices, indptr, shape) -> bool:
