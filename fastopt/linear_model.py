@@ -88,8 +88,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     max_iter : int, default 100
         Iteration budget of the solver.
     backend : str, default "auto"
-        Kernel backend (``"auto"``, ``"numba"``, ``"numpy"``, ...). Multinomial fits need
-        a backend with multinomial kernels (``"numba"``, ``"numpy"``).
+        Kernel backend (``"auto"``, ``"cython"``, ``"numba"``, ``"numpy"``, ...). Binary and
+        multinomial fits run on every CPU backend; ``"auto"`` is the Cython backend
+        (compiled at install), so a default fit compiles nothing.
     n_threads : int or None, default None
         Threads of the compiled kernels during ``fit`` (None: leave the current setting).
     warm_start : bool, default False

@@ -222,3 +222,93 @@ def test_optimum_matches_scikit_learn_multinomial():
     assert res.success
     np.testing.assert_allclose(coef, sk.coef_, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(intercept - intercept.mean(), sk.intercept_, atol=1e-7)
+
+
+# ---------------------------------------------------------------- the Cython backend
+
+needs_cython = pytest.mark.skipif("cython" not in MULTINOMIAL_BACKENDS,
+                                  reason="Cython extensions not built")
+
+
+@needs_cython
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_objective_on_cython_matches_numpy(layout, dtype, rng):
+    X, y, sw, w, v = _problem(rng, m=70, n=6, K=5, dtype=dtype, intercept=True)
+    data = sp.csr_matrix(X) if layout == "csr" else X
+    objs = {b: Multinomial(data, y, lam=0.1, sample_weight=sw, fit_intercept=True, backend=b)
+            for b in ("cython", "numpy")}
+    assert objs["cython"].backend == "cython"
+    f, g = objs["cython"].loss_grad(w)
+    f_ref, g_ref = objs["numpy"].loss_grad(w)
+    assert f == pytest.approx(f_ref, rel=1e-12)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-11, atol=1e-13)
+    # The first HVP at w is the fused kernel, the next ones reuse the kept probabilities.
+    for _ in range(2):
+        np.testing.assert_allclose(objs["cython"].hvp(w, v), objs["numpy"].hvp(w, v),
+                                   rtol=1e-11, atol=1e-13)
+        objs["cython"].loss_grad(w)
+        objs["numpy"].loss_grad(w)
+
+
+def test_backend_without_multinomial_kernels_is_refused(monkeypatch, rng):
+    import types
+
+    from fastopt.problems import base
+
+    monkeypatch.setattr(base, "get_backend", lambda name: types.SimpleNamespace())
+    with pytest.raises(ValueError, match="no multinomial kernels; use 'cython', 'numba'"):
+        Multinomial(rng.standard_normal((6, 2)), [0, 1, 2, 0, 1, 2], backend="numpy")
+
+
+def _numba_signatures():
+    """Every compiled signature of every numba dispatcher in fastopt's loaded modules."""
+    import sys
+
+    from numba.core.dispatcher import Dispatcher
+
+    found = set()
+    for name, module in list(sys.modules.items()):
+        if name.startswith("fastopt") and module is not None:
+            for attr, value in vars(module).items():
+                if isinstance(value, Dispatcher):
+                    found.update((name, attr, sig) for sig in value.signatures)
+    return found
+
+
+@needs_cython
+@pytest.mark.skipif("numba" not in MULTINOMIAL_BACKENDS, reason="numba not available")
+def test_default_estimator_fits_digits_on_cython_like_numba():
+    # A default multinomial fit resolves to the Cython kernels and compiles nothing.
+    from sklearn.datasets import load_digits
+    from sklearn.exceptions import ConvergenceWarning
+
+    import fastopt as fo
+    from fastopt.kernels import resolve_backend
+
+    X, y = load_digits(return_X_y=True)
+    assert resolve_backend("auto") == "cython"
+    before = _numba_signatures()
+    default = fo.LogisticRegression().fit(X, y)
+    assert _numba_signatures() == before  # no numba compilation
+    assert default.result_.success and default.coef_.shape == (10, 64)
+    assert np.linalg.norm(default.result_.jac) <= 1e-4
+
+    def rel(a, b):
+        return np.linalg.norm(a.coef_ - b.coef_) / np.linalg.norm(b.coef_)
+
+    # Same algorithm as numba: the first Newton steps agree to rounding. (Further on,
+    # the inner CG solves of this ill-conditioned problem (unscaled pixels, lam = 1/m)
+    # amplify rounding: after 10 iterations numba on 1 and on 2 threads differ by 3e-2,
+    # so the default fit's endpoint, ||grad|| <= 1e-4, depends on the rounding of any
+    # backend.) Converged fits agree to 1e-8.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        two = {b: fo.LogisticRegression(backend=b, max_iter=2).fit(X, y)
+               for b in ("cython", "numba")}
+    assert rel(two["cython"], two["numba"]) < 1e-12
+    tight = {b: fo.LogisticRegression(backend=b, tol=1e-11).fit(X, y)
+             for b in ("cython", "numba")}
+    assert all(fit.result_.success for fit in tight.values())
+    assert rel(tight["cython"], tight["numba"]) < 1e-8
+    assert rel(default, tight["numba"]) < 5e-2  # the default tol's own accuracy

@@ -11,7 +11,8 @@ W has shape (p, K), p = n + fit_intercept, and is flattened feature-major (C ord
 penalized. This is the full (overparametrized) K-class model scikit-learn's
 ``LogisticRegression`` fits for K > 2, with the same normalization: sklearn's C maps to
 lam = 1 / (C sum_i s_i). The kernels are ``multinomial_*`` (see
-``fastopt/kernels/reference/multinomial.py`` for the mathematics and the layout).
+``fastopt/kernels/reference/multinomial.py`` for the mathematics and the layout), in the
+NumPy, numba and Cython backends.
 """
 
 from __future__ import annotations
@@ -73,7 +74,9 @@ class Multinomial(Objective):
     fit_intercept : bool, default False
         Add one unpenalized intercept per class (row n of W).
     backend : str, default "auto"
-        Kernel backend; one with ``multinomial_*`` kernels (``"numpy"``, ``"numba"``).
+        Kernel backend; one with ``multinomial_*`` kernels: ``"cython"`` (what
+        ``"auto"`` resolves to: compiled at install, nothing is compiled at call time),
+        ``"numba"`` or ``"numpy"``. ``"cuda"`` has none.
     dtype : None, numpy.float32 or numpy.float64
         Force the dtype of X.
 
@@ -106,7 +109,7 @@ class Multinomial(Objective):
                           allow_device=False)
         if not hasattr(self.kernels, "multinomial_loss_grad"):
             raise ValueError(f"backend {self.backend!r} has no multinomial kernels; "
-                             "use 'numba' or 'numpy'")
+                             "use 'cython', 'numba' or 'numpy'")
         self.n_classes = int(self.classes.size)
         self.n_params = self.n_classes * (self.n_features + int(self.fit_intercept))
         suffix = "_csr" if self.is_sparse else ""

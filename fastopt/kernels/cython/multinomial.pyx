@@ -1,0 +1,545 @@
+# cython: language_level=3
+"""Cython (OpenMP) twins of the multinomial (softmax) logistic regression kernels.
+
+Same names, signatures and mathematics as the NumPy twin
+``fastopt/kernels/reference/multinomial.py`` (its docstring gives the model, the
+feature-major layout of ``w`` and the shape of ``work``) and the same algorithm as the
+numba twin ``fastopt/kernels/numba/multinomial.py``. With K classes, W of shape (p, K)
+flattened in C order (p = n, or n + 1 with the intercepts in row n), logits
+z_i = W[:n]^T a_i + W[n] and softmax probabilities p_i:
+
+.. math::
+
+    f(W) = \\sum_i sw_i (\\operatorname{logsumexp}(z_i) - z_{i c_i})
+           + \\frac{\\lambda}{2} \\|W_{:n}\\|_F^2
+
+    \\nabla f(W) = \\sum_i \\tilde a_i (sw_i (p_i - e_{c_i}))^T + \\lambda W
+
+    \\nabla^2 f(W) V = \\sum_i \\tilde a_i (sw_i (p_i \\circ u_i - p_i \\langle p_i, u_i
+    \\rangle))^T + \\lambda V, \\qquad u_i = V^T \\tilde a_i
+
+(lam never on the intercepts). Every kernel makes ONE pass over the rows: per row the K
+logits (``_multinomial.h``: the classes held in vector registers for the whole row), the
+stable softmax in place (max-shifted, as the numba twin), the weighted residual, and its
+scatter into the chunk's partial gradient. Nothing of size m x K is formed except the
+probabilities the ``_proba`` kernels are asked to keep.
+
+Threads: the m rows are split into ``T = work.shape[0]`` contiguous chunks of sizes
+differing by at most one (CSR too: the numba twin's split), one OpenMP thread per chunk
+(``prange``, static schedule), each reducing into its own partial; the partials are then
+added in chunk order, so results depend on T only. Small passes (m n K, or (nnz + m) K,
+below ``fastopt._config.PARALLEL_MIN_WORK``) run the same chunks on the calling thread.
+The GIL is released for the whole pass. Nothing is allocated: a chunk's partial
+gradient (when P <= 2048) and its two K-vectors of per-row scratch (when K <= 256) live
+on its thread's stack, so that no two threads write to one cache line while they run;
+larger ones use the chunk's row of ``work``, as the numba twin does. ``X``/``data`` may
+be float32 or float64 (accumulated in float64); CSR ``indices``/``indptr`` int32 or
+int64, any order of the entries within a row.
+"""
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport exp, log
+from libc.string cimport memcpy
+
+from ._common cimport chunk_start, index_t, zero
+
+from fastopt._config import PARALLEL_MIN_WORK as _PARALLEL_MIN_WORK
+
+__all__ = [
+    "multinomial_loss",
+    "multinomial_loss_csr",
+    "multinomial_loss_grad",
+    "multinomial_loss_grad_csr",
+    "multinomial_loss_grad_proba",
+    "multinomial_loss_grad_proba_csr",
+    "multinomial_hvp",
+    "multinomial_hvp_csr",
+    "multinomial_hvp_proba",
+    "multinomial_hvp_proba_csr",
+]
+
+
+cdef extern from "_multinomial.h" nogil:
+    void fo_mn_logits_dense_f64(const double* a, const int* idx, Py_ssize_t lo, Py_ssize_t hi,
+                                const double* W, const double* V, Py_ssize_t K,
+                                const double* bw, const double* bv, double* z, double* u)
+    void fo_mn_logits_dense_f32(const float* a, const int* idx, Py_ssize_t lo, Py_ssize_t hi,
+                                const double* W, const double* V, Py_ssize_t K,
+                                const double* bw, const double* bv, double* z, double* u)
+    void fo_mn_logits_csr_f64_i32(const double* a, const int* idx, Py_ssize_t lo,
+                                  Py_ssize_t hi, const double* W, const double* V,
+                                  Py_ssize_t K, const double* bw, const double* bv,
+                                  double* z, double* u)
+    void fo_mn_logits_csr_f64_i64(const double* a, const long long* idx, Py_ssize_t lo,
+                                  Py_ssize_t hi, const double* W, const double* V,
+                                  Py_ssize_t K, const double* bw, const double* bv,
+                                  double* z, double* u)
+    void fo_mn_logits_csr_f32_i32(const float* a, const int* idx, Py_ssize_t lo,
+                                  Py_ssize_t hi, const double* W, const double* V,
+                                  Py_ssize_t K, const double* bw, const double* bv,
+                                  double* z, double* u)
+    void fo_mn_logits_csr_f32_i64(const float* a, const long long* idx, Py_ssize_t lo,
+                                  Py_ssize_t hi, const double* W, const double* V,
+                                  Py_ssize_t K, const double* bw, const double* bv,
+                                  double* z, double* u)
+    void fo_mn_scatter_dense_f64(const double* a, const int* idx, Py_ssize_t lo,
+                                 Py_ssize_t hi, Py_ssize_t K, const double* r, double* G)
+    void fo_mn_scatter_dense_f32(const float* a, const int* idx, Py_ssize_t lo,
+                                 Py_ssize_t hi, Py_ssize_t K, const double* r, double* G)
+    void fo_mn_scatter_csr_f64_i32(const double* a, const int* idx, Py_ssize_t lo,
+                                   Py_ssize_t hi, Py_ssize_t K, const double* r, double* G)
+    void fo_mn_scatter_csr_f64_i64(const double* a, const long long* idx, Py_ssize_t lo,
+                                   Py_ssize_t hi, Py_ssize_t K, const double* r, double* G)
+    void fo_mn_scatter_csr_f32_i32(const float* a, const int* idx, Py_ssize_t lo,
+                                   Py_ssize_t hi, Py_ssize_t K, const double* r, double* G)
+    void fo_mn_scatter_csr_f32_i64(const float* a, const long long* idx, Py_ssize_t lo,
+                                   Py_ssize_t hi, Py_ssize_t K, const double* r, double* G)
+
+
+cdef enum:
+    # What a pass computes per row (one loop serves every kernel, as in the numba twin).
+    LOSS = 0
+    LOSS_GRAD = 1
+    LOSS_GRAD_PROBA = 2  # also writes the probabilities
+    HVP = 3              # Hessian at w times v: logits of w and of v in one sweep
+    HVP_PROBA = 4        # Hessian at the point of the given probabilities: no exp
+    # Partial gradients up to this length are accumulated on the chunk's stack (16 kB).
+    PRIVATE_ROW_MAX = 2048
+    # Per-row K-vectors up to this length live on the chunk's stack.
+    PRIVATE_K_MAX = 256
+
+
+# Below this much work a pass runs its chunks on the calling thread (same chunks, same
+# result; only the OpenMP fork/join is saved): the numba twin's threshold.
+cdef Py_ssize_t MIN_WORK = _PARALLEL_MIN_WORK
+# Dense passes take the CSR index arguments as NULL (this type picks their specialization).
+cdef const int* NO_INDEX = NULL
+
+
+# --- per-row pieces ----------------------------------------------------------------------
+
+cdef inline void logits_dense(const floating* a, Py_ssize_t n, const double* W,
+                              const double* V, Py_ssize_t K, const double* bw,
+                              const double* bv, double* z, double* u) noexcept nogil:
+    """z = W[:n]^T a + bw (bw NULL: no intercept); with V, also u = V[:n]^T a + bv."""
+    if floating is float:
+        fo_mn_logits_dense_f32(a, NULL, 0, n, W, V, K, bw, bv, z, u)
+    else:
+        fo_mn_logits_dense_f64(a, NULL, 0, n, W, V, K, bw, bv, z, u)
+
+
+cdef inline void scatter_dense(const floating* a, Py_ssize_t n, Py_ssize_t K, const double* r,
+                               double* G) noexcept nogil:
+    """G[:n] += a r^T (G flattened feature-major)."""
+    if floating is float:
+        fo_mn_scatter_dense_f32(a, NULL, 0, n, K, r, G)
+    else:
+        fo_mn_scatter_dense_f64(a, NULL, 0, n, K, r, G)
+
+
+cdef inline void logits_csr(const floating* data, const index_t* indices, Py_ssize_t lo,
+                            Py_ssize_t hi, const double* W, const double* V, Py_ssize_t K,
+                            const double* bw, const double* bv, double* z,
+                            double* u) noexcept nogil:
+    """CSR twin of logits_dense over the entries lo .. hi of a row."""
+    if floating is float:
+        if index_t is int:
+            fo_mn_logits_csr_f32_i32(data, indices, lo, hi, W, V, K, bw, bv, z, u)
+        else:
+            fo_mn_logits_csr_f32_i64(data, indices, lo, hi, W, V, K, bw, bv, z, u)
+    else:
+        if index_t is int:
+            fo_mn_logits_csr_f64_i32(data, indices, lo, hi, W, V, K, bw, bv, z, u)
+        else:
+            fo_mn_logits_csr_f64_i64(data, indices, lo, hi, W, V, K, bw, bv, z, u)
+
+
+cdef inline void scatter_csr(const floating* data, const index_t* indices, Py_ssize_t lo,
+                             Py_ssize_t hi, Py_ssize_t K, const double* r,
+                             double* G) noexcept nogil:
+    """CSR twin of scatter_dense."""
+    if floating is float:
+        if index_t is int:
+            fo_mn_scatter_csr_f32_i32(data, indices, lo, hi, K, r, G)
+        else:
+            fo_mn_scatter_csr_f32_i64(data, indices, lo, hi, K, r, G)
+    else:
+        if index_t is int:
+            fo_mn_scatter_csr_f64_i32(data, indices, lo, hi, K, r, G)
+        else:
+            fo_mn_scatter_csr_f64_i64(data, indices, lo, hi, K, r, G)
+
+
+cdef inline double softmax_(double* z, Py_ssize_t K, Py_ssize_t c) noexcept nogil:
+    """Overwrite the logits z with softmax(z); return logsumexp(z) - z_c, stably.
+
+    Written as (z_max - z_c) + log(sum exp(z - z_max)): every exponent is <= 0 and no
+    large numbers are subtracted from each other, for any finite logits.
+    """
+    cdef Py_ssize_t k
+    cdef double zmax = z[0], zc, s = 0.0, e, inv
+    for k in range(1, K):
+        if z[k] > zmax:
+            zmax = z[k]
+    zc = z[c]
+    for k in range(K):
+        e = exp(z[k] - zmax)
+        z[k] = e
+        s += e
+    inv = 1.0 / s
+    for k in range(K):
+        z[k] *= inv
+    return (zmax - zc) + log(s)
+
+
+cdef inline void residual_(double* z, Py_ssize_t K, Py_ssize_t c, double swi) noexcept nogil:
+    """Probabilities z -> sw_i (p_i - e_c): the row's gradient coefficients in the logits."""
+    cdef Py_ssize_t k
+    for k in range(K):
+        z[k] *= swi
+    z[c] -= swi
+
+
+cdef inline void hess_residual_(const double* p, double* u, double swi,
+                                Py_ssize_t K) noexcept nogil:
+    """Overwrite u with sw_i (p o u - p <p, u>): row i's part of the Hessian product."""
+    cdef Py_ssize_t k
+    cdef double pu = 0.0
+    for k in range(K):
+        pu += p[k] * u[k]
+    for k in range(K):
+        u[k] = swi * p[k] * (u[k] - pu)
+
+
+cdef inline void add_intercept(double* G, Py_ssize_t nK, Py_ssize_t K,
+                               const double* r) noexcept nogil:
+    cdef Py_ssize_t k
+    for k in range(K):
+        G[nK + k] += r[k]
+
+
+# --- chunk loops -------------------------------------------------------------------------
+#
+# Rows [lo, hi) reduced into the partial gradient `G` (not touched in LOSS mode); the loss
+# is returned. `z` and `u` are K-vectors of scratch. `w` is the point of the logits and
+# softmax (unused in HVP_PROBA), `v` the direction of the Hessian product, `proba` the
+# probabilities written (LOSS_GRAD_PROBA) or read (HVP_PROBA).
+
+cdef inline double dense_chunk(
+        int mode, const floating* X, Py_ssize_t n, const long long* y, const double* sw,
+        const double* w, const double* v, double* proba, Py_ssize_t K, bint has_b,
+        Py_ssize_t lo, Py_ssize_t hi, double* G, double* z, double* u) noexcept nogil:
+    cdef Py_ssize_t i, c
+    cdef Py_ssize_t nK = n * K
+    cdef double loss = 0.0, swi
+    cdef const double* bw = (w + nK) if has_b else NULL
+    cdef const double* bv = (v + nK) if has_b else NULL
+    cdef const floating* a
+    cdef double* p
+    for i in range(lo, hi):
+        a = X + i * n
+        swi = sw[i]
+        if mode <= LOSS_GRAD_PROBA:
+            logits_dense(a, n, w, NULL, K, bw, NULL, z, NULL)
+            c = y[i]
+            loss += swi * softmax_(z, K, c)
+            if mode == LOSS:
+                continue
+            if mode == LOSS_GRAD_PROBA:
+                memcpy(proba + i * K, z, K * sizeof(double))
+            residual_(z, K, c, swi)
+            scatter_dense(a, n, K, z, G)
+            if has_b:
+                add_intercept(G, nK, K, z)
+        else:
+            if mode == HVP:
+                logits_dense(a, n, w, v, K, bw, bv, z, u)
+                softmax_(z, K, 0)
+                p = z
+            else:
+                logits_dense(a, n, v, NULL, K, bv, NULL, u, NULL)
+                p = proba + i * K
+            hess_residual_(p, u, swi, K)
+            scatter_dense(a, n, K, u, G)
+            if has_b:
+                add_intercept(G, nK, K, u)
+    return loss
+
+
+cdef inline double csr_chunk(
+        int mode, const floating* data, const index_t* indices, const index_t* indptr,
+        Py_ssize_t n, const long long* y, const double* sw, const double* w, const double* v,
+        double* proba, Py_ssize_t K, bint has_b, Py_ssize_t lo, Py_ssize_t hi, double* G,
+        double* z, double* u) noexcept nogil:
+    cdef Py_ssize_t i, c, start, stop
+    cdef Py_ssize_t nK = n * K
+    cdef double loss = 0.0, swi
+    cdef const double* bw = (w + nK) if has_b else NULL
+    cdef const double* bv = (v + nK) if has_b else NULL
+    cdef double* p
+    for i in range(lo, hi):
+        start = indptr[i]
+        stop = indptr[i + 1]
+        swi = sw[i]
+        if mode <= LOSS_GRAD_PROBA:
+            logits_csr(data, indices, start, stop, w, NULL, K, bw, NULL, z, NULL)
+            c = y[i]
+            loss += swi * softmax_(z, K, c)
+            if mode == LOSS:
+                continue
+            if mode == LOSS_GRAD_PROBA:
+                memcpy(proba + i * K, z, K * sizeof(double))
+            residual_(z, K, c, swi)
+            scatter_csr(data, indices, start, stop, K, z, G)
+            if has_b:
+                add_intercept(G, nK, K, z)
+        else:
+            if mode == HVP:
+                logits_csr(data, indices, start, stop, w, v, K, bw, bv, z, u)
+                softmax_(z, K, 0)
+                p = z
+            else:
+                logits_csr(data, indices, start, stop, v, NULL, K, bv, NULL, u, NULL)
+                p = proba + i * K
+            hess_residual_(p, u, swi, K)
+            scatter_csr(data, indices, start, stop, K, u, G)
+            if has_b:
+                add_intercept(G, nK, K, u)
+    return loss
+
+
+# --- one chunk with its private buffers, then the passes ---------------------------------
+
+cdef inline void run_chunk(
+        int mode, bint sparse, const floating* X, const index_t* indices,
+        const index_t* indptr, Py_ssize_t m, Py_ssize_t n, const long long* y,
+        const double* sw, const double* w, const double* v, double* proba, Py_ssize_t K,
+        Py_ssize_t P, double* work_row, Py_ssize_t T, Py_ssize_t t) noexcept nogil:
+    """Chunk t of T: rows split as the numba twin does; the partial gradient is published
+    to work_row[:P] and the partial loss to work_row[P + 2 K]."""
+    cdef double gbuf[PRIVATE_ROW_MAX]
+    cdef double zbuf[PRIVATE_K_MAX]
+    cdef double ubuf[PRIVATE_K_MAX]
+    cdef double* G = work_row
+    cdef double* z = work_row + P
+    cdef double* u = work_row + P + K
+    cdef Py_ssize_t lo = chunk_start(m, T, t), hi = chunk_start(m, T, t + 1)
+    cdef bint has_b = P == (n + 1) * K
+    cdef double loss
+    if P <= PRIVATE_ROW_MAX:
+        G = gbuf
+    if K <= PRIVATE_K_MAX:
+        z = zbuf
+        u = ubuf
+    if mode != LOSS:
+        zero(G, P)
+    if sparse:
+        loss = csr_chunk(mode, X, indices, indptr, n, y, sw, w, v, proba, K, has_b, lo, hi,
+                         G, z, u)
+    else:
+        loss = dense_chunk(mode, X, n, y, sw, w, v, proba, K, has_b, lo, hi, G, z, u)
+    if mode != LOSS and G != work_row:
+        memcpy(work_row, G, P * sizeof(double))
+    work_row[P + 2 * K] = loss
+
+
+cdef double run_pass(
+        int mode, bint sparse, const floating* X, const index_t* indices,
+        const index_t* indptr, Py_ssize_t m, Py_ssize_t n, const long long* y,
+        const double* sw, const double* w, const double* v, double* proba, Py_ssize_t K,
+        Py_ssize_t P, double lam, double* out, double* work, Py_ssize_t ldw, Py_ssize_t T,
+        Py_ssize_t amount) noexcept nogil:
+    """Run the T chunks (threaded when `amount` of work is large enough), then reduce:
+    out = sum of the partial gradients in chunk order + lam r[:nK] (r = v for the Hessian
+    products, w otherwise; out NULL in LOSS mode). Returns the summed loss +
+    lam/2 ||w[:nK]||^2 (meaningless for the Hessian products)."""
+    cdef Py_ssize_t t, q
+    cdef Py_ssize_t nK = n * K
+    cdef double f = 0.0, reg = 0.0, acc
+    cdef const double* r = v if mode >= HVP else w
+    for t in prange(T, schedule="static", num_threads=T,
+                    use_threads_if=T > 1 and amount >= MIN_WORK):
+        run_chunk(mode, sparse, X, indices, indptr, m, n, y, sw, w, v, proba, K, P,
+                  work + t * ldw, T, t)
+    if out != NULL:
+        for q in range(P):
+            acc = 0.0
+            for t in range(T):
+                acc = acc + work[t * ldw + q]
+            out[q] = acc
+        for q in range(nK):
+            out[q] += lam * r[q]
+    for t in range(T):
+        f = f + work[t * ldw + P + 2 * K]
+    for q in range(nK):
+        reg += w[q] * w[q]
+    return f + 0.5 * lam * reg
+
+
+# --- dense kernels -----------------------------------------------------------------------
+#
+# Arguments as in the reference twin: X (m, n) C-contiguous float32/float64, y (m,) int64
+# class indices, sw (m,) normalized weights, w and v (P,) with P = p K, lam, n_classes K,
+# work (T, P + 2 K + 1) float64 (contents on entry ignored, T sets the chunks).
+
+
+def multinomial_loss(const floating[:, ::1] X, const long long[::1] y, const double[::1] sw,
+                     const double[::1] w, double lam, Py_ssize_t n_classes,
+                     double[:, ::1] work):
+    """Softmax cross-entropy f(W) (see the module docstring); one pass over X.
+
+    Parameters
+    ----------
+    X : ndarray of shape (m, n), float32 or float64, C-contiguous
+    y : ndarray of shape (m,), int64, class indices in [0, K)
+    sw : ndarray of shape (m,), normalized sample weights
+    w : ndarray of shape (P,), P = p K, p = n or n + 1: W (p, K) flattened in C order
+    lam : float, L2 strength on W[:n]
+    n_classes : int, K
+    work : ndarray of shape (T, P + 2 K + 1), float64; its first dimension sets the chunks
+
+    Returns
+    -------
+    float
+    """
+    cdef double f
+    cdef Py_ssize_t m = X.shape[0], n = X.shape[1], K = n_classes
+    with nogil:
+        f = run_pass(LOSS, False, &X[0, 0], NO_INDEX, NO_INDEX, m, n, &y[0], &sw[0],
+                                    &w[0], &w[0], NULL, K, w.shape[0], lam, NULL,
+                                    &work[0, 0], work.shape[1], work.shape[0], m * n * K)
+    return f
+
+
+def multinomial_loss_grad(const floating[:, ::1] X, const long long[::1] y,
+                          const double[::1] sw, const double[::1] w, double lam,
+                          Py_ssize_t n_classes, double[::1] grad_out, double[:, ::1] work):
+    """f(W) returned, grad f(W) (P,) written to ``grad_out``; one pass over X."""
+    cdef double f
+    cdef Py_ssize_t m = X.shape[0], n = X.shape[1], K = n_classes
+    with nogil:
+        f = run_pass(LOSS_GRAD, False, &X[0, 0], NO_INDEX, NO_INDEX, m, n, &y[0],
+                                    &sw[0], &w[0], &w[0], NULL, K, w.shape[0], lam,
+                                    &grad_out[0], &work[0, 0], work.shape[1], work.shape[0],
+                                    m * n * K)
+    return f
+
+
+def multinomial_loss_grad_proba(const floating[:, ::1] X, const long long[::1] y,
+                                const double[::1] sw, const double[::1] w, double lam,
+                                Py_ssize_t n_classes, double[::1] grad_out,
+                                double[:, ::1] proba_out, double[:, ::1] work):
+    """As :func:`multinomial_loss_grad`, also writing the softmax probabilities to
+    ``proba_out`` (m, K)."""
+    cdef double f
+    cdef Py_ssize_t m = X.shape[0], n = X.shape[1], K = n_classes
+    with nogil:
+        f = run_pass(LOSS_GRAD_PROBA, False, &X[0, 0], NO_INDEX, NO_INDEX, m, n,
+                                    &y[0], &sw[0], &w[0], &w[0], &proba_out[0, 0], K,
+                                    w.shape[0], lam, &grad_out[0], &work[0, 0], work.shape[1],
+                                    work.shape[0], m * n * K)
+    return f
+
+
+def multinomial_hvp(const floating[:, ::1] X, const long long[::1] y, const double[::1] sw,
+                    const double[::1] w, const double[::1] v, double lam,
+                    Py_ssize_t n_classes, double[::1] out, double[:, ::1] work):
+    """H(W) V (P,) written to ``out``; one pass over X (logits of W and V per row, one
+    read of the row)."""
+    cdef Py_ssize_t m = X.shape[0], n = X.shape[1], K = n_classes
+    with nogil:
+        run_pass(HVP, False, &X[0, 0], NO_INDEX, NO_INDEX, m, n, &y[0], &sw[0], &w[0],
+                                &v[0], NULL, K, w.shape[0], lam, &out[0], &work[0, 0],
+                                work.shape[1], work.shape[0], m * n * K)
+
+
+def multinomial_hvp_proba(const floating[:, ::1] X, const double[::1] sw,
+                          const double[:, ::1] proba, const double[::1] v, double lam,
+                          double[::1] out, double[:, ::1] work):
+    """H V (P,) written to ``out``, H at the point whose probabilities are ``proba``
+    (m, K); one pass over X, no exponential."""
+    cdef Py_ssize_t m = X.shape[0], n = X.shape[1], K = proba.shape[1]
+    with nogil:
+        run_pass(HVP_PROBA, False, &X[0, 0], NO_INDEX, NO_INDEX, m, n, NULL, &sw[0],
+                                &v[0], &v[0], <double*> &proba[0, 0], K, v.shape[0], lam,
+                                &out[0], &work[0, 0], work.shape[1], work.shape[0], m * n * K)
+
+
+# --- CSR kernels -------------------------------------------------------------------------
+
+
+def multinomial_loss_csr(const floating[::1] data, const index_t[::1] indices,
+                         const index_t[::1] indptr, Py_ssize_t n_features,
+                         const long long[::1] y, const double[::1] sw, const double[::1] w,
+                         double lam, Py_ssize_t n_classes, double[:, ::1] work):
+    """CSR twin of :func:`multinomial_loss`."""
+    cdef double f
+    cdef Py_ssize_t m = indptr.shape[0] - 1, K = n_classes
+    cdef Py_ssize_t amount = (data.shape[0] + indptr.shape[0]) * K
+    with nogil:
+        f = run_pass(LOSS, True, &data[0], &indices[0], &indptr[0], m, n_features, &y[0],
+                     &sw[0], &w[0], &w[0], NULL, K, w.shape[0], lam, NULL, &work[0, 0],
+                     work.shape[1], work.shape[0], amount)
+    return f
+
+
+def multinomial_loss_grad_csr(const floating[::1] data, const index_t[::1] indices,
+                              const index_t[::1] indptr, Py_ssize_t n_features,
+                              const long long[::1] y, const double[::1] sw,
+                              const double[::1] w, double lam, Py_ssize_t n_classes,
+                              double[::1] grad_out, double[:, ::1] work):
+    """CSR twin of :func:`multinomial_loss_grad`."""
+    cdef double f
+    cdef Py_ssize_t m = indptr.shape[0] - 1, K = n_classes
+    cdef Py_ssize_t amount = (data.shape[0] + indptr.shape[0]) * K
+    with nogil:
+        f = run_pass(LOSS_GRAD, True, &data[0], &indices[0], &indptr[0], m, n_features,
+                     &y[0], &sw[0], &w[0], &w[0], NULL, K, w.shape[0], lam, &grad_out[0],
+                     &work[0, 0], work.shape[1], work.shape[0], amount)
+    return f
+
+
+def multinomial_loss_grad_proba_csr(const floating[::1] data, const index_t[::1] indices,
+                                    const index_t[::1] indptr, Py_ssize_t n_features,
+                                    const long long[::1] y, const double[::1] sw,
+                                    const double[::1] w, double lam, Py_ssize_t n_classes,
+                                    double[::1] grad_out, double[:, ::1] proba_out,
+                                    double[:, ::1] work):
+    """CSR twin of :func:`multinomial_loss_grad_proba`."""
+    cdef double f
+    cdef Py_ssize_t m = indptr.shape[0] - 1, K = n_classes
+    cdef Py_ssize_t amount = (data.shape[0] + indptr.shape[0]) * K
+    with nogil:
+        f = run_pass(LOSS_GRAD_PROBA, True, &data[0], &indices[0], &indptr[0], m, n_features,
+                     &y[0], &sw[0], &w[0], &w[0], &proba_out[0, 0], K, w.shape[0], lam,
+                     &grad_out[0], &work[0, 0], work.shape[1], work.shape[0], amount)
+    return f
+
+
+def multinomial_hvp_csr(const floating[::1] data, const index_t[::1] indices,
+                        const index_t[::1] indptr, Py_ssize_t n_features,
+                        const long long[::1] y, const double[::1] sw, const double[::1] w,
+                        const double[::1] v, double lam, Py_ssize_t n_classes,
+                        double[::1] out, double[:, ::1] work):
+    """CSR twin of :func:`multinomial_hvp`."""
+    cdef Py_ssize_t m = indptr.shape[0] - 1, K = n_classes
+    cdef Py_ssize_t amount = (data.shape[0] + indptr.shape[0]) * K
+    with nogil:
+        run_pass(HVP, True, &data[0], &indices[0], &indptr[0], m, n_features, &y[0], &sw[0],
+                 &w[0], &v[0], NULL, K, w.shape[0], lam, &out[0], &work[0, 0], work.shape[1],
+                 work.shape[0], amount)
+
+
+def multinomial_hvp_proba_csr(const floating[::1] data, const index_t[::1] indices,
+                              const index_t[::1] indptr, Py_ssize_t n_features,
+                              const double[::1] sw, const double[:, ::1] proba,
+                              const double[::1] v, double lam, double[::1] out,
+                              double[:, ::1] work):
+    """CSR twin of :func:`multinomial_hvp_proba`."""
+    cdef Py_ssize_t m = indptr.shape[0] - 1, K = proba.shape[1]
+    cdef Py_ssize_t amount = (data.shape[0] + indptr.shape[0]) * K
+    with nogil:
+        run_pass(HVP_PROBA, True, &data[0], &indices[0], &indptr[0], m, n_features, NULL,
+                 &sw[0], &v[0], &v[0], <double*> &proba[0, 0], K, v.shape[0], lam, &out[0],
+                 &work[0, 0], work.shape[1], work.shape[0], amount)
