@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(
     reason="Cython extensions not built (python setup.py build_ext --inplace)",
 )
 
-MODULES = ("logistic", "least_squares", "gram")
+MODULES = ("logistic", "least_squares", "gram", "shuffle")
 
 
 def _modules(name):
