@@ -157,19 +157,22 @@ def bandwidth():
         return 2 * a.nbytes / t, "copy"
 
 
-def loop_overhead(iters=20_000, m=1000, n=10, repeats=5, include_tiny=True):
+def loop_overhead(iters=20_000, m=1000, n=10, repeats=5, include_tiny=True, backend="numba"):
     """Per-iteration time of the compiled gd loop minus that of the gradient alone.
 
     The gradient's cost depends on the point (exp and log1p are fastest at z = 0), so the
-    run starts away from 0 and the baseline is the compiled gradient loop at the run's
-    first and last iterates.
+    run starts away from 0 and the baseline is the compiled gradient loop (the loop
+    module's ``gradient_loop``, of the same ``backend``) at the run's first and last
+    iterates.
     """
-    from fastopt.solvers.compiled_loop import gradient_loop
+    from fastopt.solvers.compiled_loop import loop_module
+
+    gradient_loop = loop_module(backend).gradient_loop
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((m, n))
     y = np.where(X @ rng.standard_normal(n) + rng.standard_normal(m) > 0, 1.0, -1.0)
-    obj = fo.problems.Logistic(X, y, lam=1e-3, backend="numba")
+    obj = fo.problems.Logistic(X, y, lam=1e-3, backend=backend)
     x0 = 0.1 * rng.standard_normal(n)
     g = np.empty(n)
     args = obj.kernel_arguments()
@@ -200,7 +203,8 @@ def loop_overhead(iters=20_000, m=1000, n=10, repeats=5, include_tiny=True):
     if include_tiny:
         # The loop's own work depends on p, not m: with m = 2 rows the gradient is nearly
         # free, so this difference isolates the overhead from the noise of a long gradient.
-        tiny = loop_overhead(iters * 5, m=2, n=n, repeats=repeats, include_tiny=False)
+        tiny = loop_overhead(iters * 5, m=2, n=n, repeats=repeats, include_tiny=False,
+                             backend=backend)
         for every in (1, 100):
             out[f"overhead at m = 2, history every {every} (us)"] = \
                 tiny[f"overhead, history every {every} (us)"]
@@ -256,10 +260,14 @@ def main(argv=None):
               f"| {roof.get('numba', float('nan')):.0%} | {roof.get('cython', float('nan')):.0%} |")
     print("\n(x / y columns: how many times faster the first is; roofline: bytes moved / time "
           "/ bandwidth)\n")
-    print("# Compiled loop, Logistic m = 1000, n = 10, gd\n")
-    print("| quantity | value |\n|---|---|")
-    for k, v in loop_overhead().items():
-        print(f"| {k} | {v:.3f} |")
+    for backend in ("cython", "numba"):
+        if backend not in available_backends():
+            continue
+        print(f"# Compiled loop ({backend}), Logistic m = 1000, n = 10, gd\n")
+        print("| quantity | value |\n|---|---|")
+        for k, v in loop_overhead(backend=backend).items():
+            print(f"| {k} | {v:.3f} |")
+        print()
 
 
 if __name__ == "__main__":

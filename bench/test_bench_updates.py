@@ -51,13 +51,18 @@ def test_fused_adam_beats_reference_and_roofline(bandwidth):
         assert BYTES["adam_"] * N / t_nb / bandwidth >= 0.75
 
 
-def test_bench_compiled_loop(benchmark):
+@pytest.mark.parametrize("loop_backend", ["cython", "numba"])
+def test_bench_compiled_loop(benchmark, loop_backend):
     import fastopt as fo
+    from fastopt.kernels import available_backends
 
+    if loop_backend not in available_backends():
+        pytest.skip(f"backend {loop_backend!r} not available")
     rng = np.random.default_rng(0)
     X = rng.standard_normal((1000, 10))
     y = np.where(rng.standard_normal(1000) > 0, 1.0, -1.0)
-    obj = fo.problems.Logistic(X, y, lam=1e-3, backend="numba")
+    obj = fo.problems.Logistic(X, y, lam=1e-3, backend=loop_backend)
+    benchmark.group = "compiled gd loop, m=1000, n=10"
     iters = 100 if QUICK else 10_000
     res = benchmark(lambda: fo.minimize(obj, np.zeros(10), method="gd", lr=1e-3, tol=0.0,
                                         max_iter=iters, history_every=100))

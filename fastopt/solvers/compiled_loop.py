@@ -2,52 +2,39 @@
 
 :func:`solve` runs gd (constant, scheduled, 1/L or exact step), heavy-ball, momentum,
 nesterov (with the gradient restart scheme), adagrad, rmsprop, adam and adamw on a
-``Logistic`` or ``LeastSquares`` objective of the numba backend (dense or CSR), full batch
-or mini-batch, with no Python per iteration: one jitted function (:func:`_fo_loop`)
-calls the numba loss/gradient kernels (``*_loss_grad``, ``*_loss_grad_rows``,
-``*_hvp``) and the fused update kernels of :mod:`fastopt.kernels.numba.updates` directly,
-applies the stopping tests of :class:`~fastopt.solvers.run.Run` (tol, xtol, ftol,
-max_iter, divergence) inside the loop, keeps the best finite iterate, and writes
-history rows into a preallocated array every ``history_every`` iterations. Step-size
-and momentum schedules are tabulated before the loop (:func:`fastopt.schedules.tabulate`).
-Elapsed time per row is read from the CPU cycle counter (a few cycles) and converted
-to seconds with the loop's wall time.
+``Logistic`` or ``LeastSquares`` objective (dense or CSR), full batch or mini-batch, with
+no Python per iteration. The loop itself is a kernel of the objective's backend, with
+one signature in both (the Cython docstring lists it):
+
+- Cython (the default backend): ``fastopt.kernels.cython._fo_loop.fo_loop``, the
+  iteration in C calling the Cython passes and update spans at C level, compiled ahead
+  of time (nothing is compiled at call time);
+- numba: :func:`fastopt.kernels.numba._fo_loop.fo_loop`, one jitted function calling
+  the numba kernels, imported (and compiled) only when a numba loop runs.
+
+Both apply the stopping tests of :class:`~fastopt.solvers.run.Run` (tol, xtol, ftol,
+max_iter, divergence) inside the loop, keep the best finite iterate, and write history
+rows into a preallocated array every ``history_every`` iterations. Step-size and
+momentum schedules are tabulated here, before the loop (:func:`fastopt.schedules.tabulate`).
+The time column holds the loop's own clock readings (cycle counter for numba, a monotonic
+clock for Cython), mapped here onto the run's wall clock.
 
 What stays in Python (:func:`unsupported` says why for a given run): user Functions
 and other objectives, callbacks, ``max_time``, Armijo backtracking, SAM, the
-function-value restart scheme, and the numpy/cython backends.
+function-value restart scheme, the numpy backend, and mixed backends (the objective's
+and the updates' backends must be the same compiled one).
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 import time
 
 import numpy as np
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic, overload
 
 from .. import schedules as _sched
-from .._config import jit
 from .._result import Status
-from ..kernels.numba.least_squares import (
-    lsq_hvp,
-    lsq_hvp_csr,
-    lsq_loss_grad,
-    lsq_loss_grad_csr,
-    lsq_loss_grad_rows,
-    lsq_loss_grad_rows_csr,
-)
-from ..kernels.numba.logistic import (
-    logistic_hvp,
-    logistic_hvp_csr,
-    logistic_loss_grad,
-    logistic_loss_grad_csr,
-    logistic_loss_grad_rows,
-    logistic_loss_grad_rows_csr,
-)
-from ..kernels.numba.updates import adagrad_, adamw_, gd_, heavy_ball_, nesterov_, rmsprop_
 from .first_order import (
     GD,
     AdaGrad,
@@ -57,254 +44,25 @@ from .first_order import (
     RMSProp,
     check_schedule_value,
     seed_state,
-    shuffle_,
 )
 
-__all__ = ["solve", "unsupported", "gradient_loop"]
+__all__ = ["solve", "unsupported", "loop_module", "LOOP_BACKENDS"]
 
 _KIND = {"logistic": 0, "lsq": 1}
 #: Largest schedule table (entries); longer runs with a non-constant schedule use Python.
 MAX_TABLE = 1 << 24
+#: Backend name -> module holding its compiled loop (``fo_loop``, ``gradient_loop``,
+#: ``clock``); imported on first use, so a Cython run never imports numba.
+LOOP_BACKENDS = {
+    "cython": "fastopt.kernels.cython._fo_loop",
+    "numba": "fastopt.kernels.numba._fo_loop",
+}
 
 
-# --- objective dispatch, resolved at compile time from the data tuple ------------------------
+def loop_module(backend: str):
+    """The module of ``backend``'s compiled loop (``"cython"`` or ``"numba"``)."""
+    return importlib.import_module(LOOP_BACKENDS[backend])
 
-def _loss_grad(kind, data, y, sw, w, lam, g, work):
-    raise NotImplementedError
-
-
-def _loss_grad_rows(kind, data, y, sw, w, lam, rows, scale, g, work):
-    raise NotImplementedError
-
-
-def _hvp(kind, data, y, sw, w, v, lam, out, work):
-    raise NotImplementedError
-
-
-@overload(_loss_grad)
-def _loss_grad_impl(kind, data, y, sw, w, lam, g, work):
-    if len(data) == 1:
-        def impl(kind, data, y, sw, w, lam, g, work):
-            if kind == 0:
-                return logistic_loss_grad(data[0], y, sw, w, lam, g, work)
-            return lsq_loss_grad(data[0], y, sw, w, lam, g, work)
-    else:
-        def impl(kind, data, y, sw, w, lam, g, work):
-            if kind == 0:
-                return logistic_loss_grad_csr(data[0], data[1], data[2], data[3], y, sw, w,
-                                              lam, g, work)
-            return lsq_loss_grad_csr(data[0], data[1], data[2], data[3], y, sw, w, lam, g, work)
-    return impl
-
-
-@overload(_loss_grad_rows)
-def _loss_grad_rows_impl(kind, data, y, sw, w, lam, rows, scale, g, work):
-    if len(data) == 1:
-        def impl(kind, data, y, sw, w, lam, rows, scale, g, work):
-            if kind == 0:
-                return logistic_loss_grad_rows(data[0], y, sw, w, lam, rows, scale, g, work)
-            return lsq_loss_grad_rows(data[0], y, sw, w, lam, rows, scale, g, work)
-    else:
-        def impl(kind, data, y, sw, w, lam, rows, scale, g, work):
-            if kind == 0:
-                return logistic_loss_grad_rows_csr(data[0], data[1], data[2], data[3], y, sw,
-                                                   w, lam, rows, scale, g, work)
-            return lsq_loss_grad_rows_csr(data[0], data[1], data[2], data[3], y, sw, w, lam,
-                                          rows, scale, g, work)
-    return impl
-
-
-@overload(_hvp)
-def _hvp_impl(kind, data, y, sw, w, v, lam, out, work):
-    if len(data) == 1:
-        def impl(kind, data, y, sw, w, v, lam, out, work):
-            if kind == 0:
-                logistic_hvp(data[0], y, sw, w, v, lam, out, work)
-            else:
-                lsq_hvp(data[0], y, sw, w, v, lam, out, work)
-    else:
-        def impl(kind, data, y, sw, w, v, lam, out, work):
-            if kind == 0:
-                logistic_hvp_csr(data[0], data[1], data[2], data[3], y, sw, w, v, lam, out, work)
-            else:
-                lsq_hvp_csr(data[0], data[1], data[2], data[3], y, sw, w, v, lam, out, work)
-    return impl
-
-
-@intrinsic
-def _cycles(typingctx):
-    """The CPU cycle counter (llvm.readcyclecounter): a clock costing a few cycles."""
-    sig = types.uint64()
-
-    def codegen(context, builder, signature, args):
-        fnty = cgutils.ir.FunctionType(cgutils.ir.IntType(64), [])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.readcyclecounter")
-        return builder.call(fn, [])
-
-    return sig, codegen
-
-
-# --- the loop ------------------------------------------------------------------------------------
-
-@jit
-def _dot(a, b):
-    s = 0.0
-    for i in range(a.shape[0]):
-        s += a[i] * b[i]
-    return s
-
-
-@jit
-def _table(tab, k):
-    return tab[min(k, tab.shape[0] - 1)]
-
-
-@jit
-def _fo_loop(kind, data, y, sw, lam, work, x, g, gb, x_prev, hv, s1, s2, s3,
-             method, exact, lr_tab, mom_tab, restart, fparams,
-             tol, xtol, ftol, max_iter, div_factor, every, hist,
-             perm, batch, rng, best_x, best_g, counts):
-    """Run the iteration; returns (status, nit, f, best_f, n_hist).
-
-    counts (float64[5]) receives nfev, njev, nhev, n_passes, n_restarts.
-    method: 0 gd, 1 heavy ball, 2 nesterov, 3 adagrad, 4 rmsprop, 5 adam(w).
-    fparams: eps, rho (rmsprop), beta1, beta2, weight_decay.
-    """
-    m = y.shape[0]
-    p = x.shape[0]
-    eps, rms_rho, beta1, beta2, wd = fparams[0], fparams[1], fparams[2], fparams[3], fparams[4]
-    nfev = 0.0
-    njev = 0.0
-    nhev = 0.0
-    passes = 0.0
-    n_restarts = 0.0
-    n_hist = 0
-    k = 0
-    k_restart = 0
-    pos = 0
-    f = np.nan
-    f0 = np.nan
-    f_prev = np.nan
-    best_f = np.inf
-    step_norm = np.nan
-    alpha = np.nan
-    status = -1
-    observe = True
-    while True:
-        if observe:
-            f = _loss_grad(kind, data, y, sw, x, lam, g, work)
-            nfev += 1.0
-            njev += 1.0
-            passes += 1.0
-            gnorm = np.sqrt(_dot(g, g))
-            if k == 0:
-                f0 = f
-            if every > 0 and k % every == 0:
-                row = hist[n_hist]
-                row[0] = k
-                row[1] = f
-                row[2] = gnorm
-                row[3] = step_norm
-                row[4] = alpha
-                row[5] = np.float64(_cycles())
-                n_hist += 1
-            if not (np.isfinite(f) and np.isfinite(gnorm)) or \
-                    f - f0 > div_factor * max(1.0, abs(f0)):
-                status = 20
-                break
-            if f <= best_f:
-                best_f = f
-                best_x[:] = x
-                best_g[:] = g
-            if gnorm <= tol:
-                status = 0
-            elif k > 0 and xtol > 0 and step_norm <= xtol:
-                # xtol = 0 disables the test: a zero step (a rounding-lost update) is
-                # not convergence.
-                status = 1
-            elif k > 0 and ftol > 0 and abs(f_prev - f) <= ftol * max(1.0, abs(f_prev)):
-                status = 2
-            elif k >= max_iter:
-                status = 10
-            f_prev = f
-            if status >= 0:
-                break
-        if batch > 0:
-            if pos >= m:
-                shuffle_(perm, rng)
-                pos = 0
-            hi = min(m, pos + batch)
-            rows = perm[pos:hi]
-            _loss_grad_rows(kind, data, y, sw, x, lam, rows, m / (hi - pos), gb, work)
-            nfev += 1.0
-            njev += 1.0
-            passes += (hi - pos) / m
-            pos = hi
-            gs = gb
-        else:
-            gs = g
-        x_prev[:] = x
-        if method == 0:
-            if exact:
-                _hvp(kind, data, y, sw, x, gs, lam, hv, work)
-                nhev += 1.0
-                passes += 1.0
-                ghg = _dot(gs, hv)
-                alpha = _dot(gs, gs) / ghg if ghg > 0 else np.nan
-                if not np.isfinite(alpha):
-                    status = 21
-                    break
-            else:
-                alpha = _table(lr_tab, k)
-            gd_(x, gs, alpha)
-        elif method == 1:
-            alpha = _table(lr_tab, k)
-            heavy_ball_(x, s1, gs, alpha, _table(mom_tab, k))
-        elif method == 2:
-            alpha = _table(lr_tab, k)
-            rho = _table(mom_tab, k - k_restart)
-            rho_next = _table(mom_tab, k + 1 - k_restart)
-            nesterov_(x, s1, gs, alpha, rho, rho_next)
-            if restart and _dot(gs, s1) > 0.0:
-                for i in range(p):
-                    x[i] -= rho_next * s1[i]
-                    s1[i] = 0.0
-                k_restart = k + 1
-                n_restarts += 1.0
-        elif method == 3:
-            alpha = _table(lr_tab, k)
-            adagrad_(x, s1, gs, alpha, eps)
-        elif method == 4:
-            alpha = _table(lr_tab, k)
-            rmsprop_(x, s1, gs, alpha, rms_rho, eps)
-        else:
-            alpha = _table(lr_tab, k)
-            adamw_(x, s1, s2, gs, k + 1, alpha, beta1, beta2, eps, wd, s3)
-        acc = 0.0
-        for i in range(p):
-            d = x[i] - x_prev[i]
-            acc += d * d
-        step_norm = np.sqrt(acc)
-        k += 1
-        observe = batch == 0 or pos >= m or k >= max_iter
-    counts[0] = nfev
-    counts[1] = njev
-    counts[2] = nhev
-    counts[3] = passes
-    counts[4] = n_restarts
-    return status, k, f, best_f, n_hist
-
-
-@jit
-def gradient_loop(kind, data, y, sw, lam, work, x, g, iters):
-    """The gradient alone, ``iters`` times, compiled: the baseline of the overhead benchmark."""
-    f = 0.0
-    for _ in range(iters):
-        f = _loss_grad(kind, data, y, sw, x, lam, g, work)
-    return f
-
-
-# --- Python side ---------------------------------------------------------------------------------
 
 def _objective_kind(objective):
     from ..problems.base import LinearObjective
@@ -325,9 +83,13 @@ def unsupported(objective, opt, run, backend) -> str | None:
     """None if the compiled loop can run this; otherwise why not (the Python loop runs)."""
     if _objective_kind(objective) is None:
         return "the objective is not a built-in Logistic or LeastSquares"
-    if objective.backend != "numba" or backend != "numba":
-        return f"the compiled loop needs the numba backend (objective: {objective.backend!r}, " \
-               f"updates: {backend!r})"
+    if objective.backend not in LOOP_BACKENDS or backend != objective.backend:
+        return ("the compiled loop needs the cython or numba backend for both the objective "
+                f"and the updates (objective: {objective.backend!r}, updates: {backend!r})")
+    try:
+        loop_module(backend)
+    except ImportError as exc:  # a Cython build that predates the loop extension
+        return f"the {backend} loop is not available ({exc})"
     if run.callback is not None:
         return "a callback runs Python every iteration"
     if math.isfinite(run.max_time):
@@ -400,10 +162,11 @@ def solve(objective, x, opt, run, batch, seed, method):
     every = run.history.every if run.record_history else 0
     hist = np.full(((run.max_iter // every + 2) if every else 1, 6), np.nan)
     m = objective.n_samples
+    loop = loop_module(objective.backend)
     if batch:
         perm = np.arange(m, dtype=np.int64)
         rng = seed_state(seed)
-        shuffle_(perm, rng)
+        objective.kernels.shuffle_(perm, rng)
     else:
         perm, rng = np.zeros(0, np.int64), np.zeros(1, np.uint64)
     # Written at every finite iterate; a run that diverges at k = 0 never writes them, and
@@ -412,23 +175,23 @@ def solve(objective, x, opt, run, batch, seed, method):
     g, gb, x_prev, hv = np.empty(p), np.empty(p), np.empty(p), np.empty(p)
     counts = np.zeros(5)
     args = objective.kernel_arguments()
-    t_start, c_start = time.perf_counter(), int(_cycles_py())
-    status, nit, f, best_f, n_hist = _fo_loop(
+    t_start, c_start = time.perf_counter(), loop.clock()
+    status, nit, f, best_f, n_hist = loop.fo_loop(
         kind, args.data, args.y, args.sw, args.lam, args.work, x, g, gb, x_prev, hv,
         s1, s2, s3, code, exact, lr_tab, mom_tab, restart, fparams,
         run.tol, run.xtol, run.ftol, run.max_iter, run.divergence_factor, every, hist,
         perm, int(batch or 0), rng, best_x, best_g, counts)
-    t_end, c_end = time.perf_counter(), int(_cycles_py())
+    t_end, c_end = time.perf_counter(), loop.clock()
     objective.nfev += int(counts[0])
     objective.njev += int(counts[1])
     objective.nhev += int(counts[2])
     objective.n_passes += counts[3] if batch else int(counts[3])
     rows = hist[:n_hist].copy()
-    # Cycle counts -> seconds since the run started (the loop's own wall-time scale).
+    # Clock readings -> seconds since the run started (the loop's own wall-time scale).
     t_offset = t_start - run.t0
     if c_end > c_start:
         rows[:, 5] = t_offset + (rows[:, 5] - c_start) * ((t_end - t_start) / (c_end - c_start))
-    else:  # no cycle counter: spread the loop's time evenly over the recorded rows
+    else:  # no clock: spread the loop's time evenly over the recorded rows
         rows[:, 5] = t_offset + np.linspace(0, t_end - t_start, n_hist)
     run.history.extend(rows)
     status = Status(status)
@@ -440,12 +203,3 @@ def solve(objective, x, opt, run, batch, seed, method):
     if restart:
         extra["n_restarts"] = int(counts[4])
     return run.result(x, f, g, status, nit, objective, method, **extra)
-
-
-@jit
-def _read_cycles():
-    return _cycles()
-
-
-def _cycles_py():
-    return _read_cycles()

@@ -6,19 +6,22 @@ preallocated arrays that a fused kernel of :mod:`fastopt.kernels` updates in pla
 One driver loop (:func:`python_loop`) evaluates the gradient, applies the shared
 stopping rules of :class:`~fastopt.solvers.run.Run` and calls the optimizer.
 
-For the built-in linear objectives (Logistic, LeastSquares) on the numba backend the
-whole loop runs compiled instead (:mod:`fastopt.solvers.compiled_loop`), with no Python
-per iteration. The Python loop is used for user Functions and other objectives, with a
-callback, with ``max_time``, for Armijo backtracking, for SAM, for the function-value
-restart scheme, for the numpy and cython backends, and when ``loop="python"``.
+For the built-in linear objectives (Logistic, LeastSquares) on the Cython or numba
+backend the whole loop runs compiled instead (:mod:`fastopt.solvers.compiled_loop`),
+with no Python per iteration. The Python loop is used for user Functions and other
+objectives, with a callback, with ``max_time``, for Armijo backtracking, for SAM, for
+the function-value restart scheme, for the numpy backend, and when ``loop="python"``.
+This module defines no compiled function: its kernels (updates, shuffles) come from the
+backend named by the run.
 
 Nesterov is implemented in look-ahead form (see :func:`fastopt.updates.nesterov_`): the
 stored vector is y_k = x_k + rho_k s_k, the gradient is taken there, and the reported
 iterate is y_k (the point whose f and gradient the result holds).
 
 Mini-batches (``batch_size``, linear objectives only): each epoch visits the rows in a
-fresh permutation drawn from a seeded generator (:func:`shuffle_`, shared with the
-compiled loop, so both loops give the same iterates for the same seed); batch
+fresh permutation drawn from a seeded generator (the ``shuffle_`` kernel of every
+backend, :mod:`fastopt.kernels.reference.shuffle`: all backends and both loops draw the
+same permutations, so they give the same iterates for the same seed); batch
 gradients come from the ``*_loss_grad_rows`` kernels on row-index views (X is never
 copied). An iteration is one batch step; the stopping tests and the history use the
 full f and ||grad f||, evaluated at the start, at the end of every epoch and at the end
@@ -34,7 +37,6 @@ import numpy as np
 
 from .. import schedules as _sched
 from .._checks import check_interval, check_nonnegative, check_positive
-from .._config import jit
 from .._result import Status
 from ..kernels import get_backend
 from ._parameters import heavy_ball_parameters, nesterov_parameters
@@ -42,7 +44,7 @@ from .registry import get, register
 from .run import vector_norm
 
 __all__ = ["GD", "HeavyBall", "Nesterov", "AdaGrad", "RMSProp", "Adam", "make_optimizer",
-           "python_loop", "shuffle_", "seed_state", "FIRST_ORDER"]
+           "python_loop", "seed_state", "FIRST_ORDER"]
 
 
 # --- hyper-parameter checks -------------------------------------------------------------
@@ -358,32 +360,15 @@ def make_optimizer(method, objective, options, kernels):
     raise ValueError(f"{method!r} is not a first-order method")
 
 
-# --- mini-batch permutations (shared by the Python and the compiled loop) ------------------
+# --- mini-batch permutations (shared by the Python and the compiled loops) ----------------
 
 def seed_state(seed) -> np.ndarray:
-    """The 64-bit state of the shuffling generator, from ``seed`` (None: fresh entropy)."""
+    """The 64-bit state of the shuffling generator, from ``seed`` (None: fresh entropy).
+
+    Every backend's ``shuffle_`` kernel advances this state identically
+    (:mod:`fastopt.kernels.reference.shuffle`).
+    """
     return np.random.SeedSequence(seed).generate_state(1, np.uint64)
-
-
-@jit
-def _splitmix64(state):
-    # SplitMix64 (Steele, Lea, Flood 2014): a 64-bit generator with a one-word state that
-    # both loops can advance identically.
-    state[0] += np.uint64(0x9E3779B97F4A7C15)
-    z = state[0]
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-@jit
-def shuffle_(perm, state):
-    """Fisher-Yates shuffle of ``perm`` (int64) in place, driven by ``state`` (uint64[1])."""
-    for i in range(perm.shape[0] - 1, 0, -1):
-        # Lemire's multiply-shift maps 32 random bits to [0, i]; bias < i / 2^32.
-        r = (_splitmix64(state) >> np.uint64(32)) * np.uint64(i + 1)
-        j = np.int64(r >> np.uint64(32))
-        perm[i], perm[j] = perm[j], perm[i]
 
 
 # --- the Python loop ------------------------------------------------------------------------
@@ -407,6 +392,7 @@ def python_loop(objective, x, opt, run, batch_size=None, seed=None, sam_rho=None
     Returns ``(status, nit, f, g)`` at the last observed iterate.
     """
     loss_grad_into = _evaluator(objective)
+    shuffle_ = opt.k.shuffle_
     state = opt.init(x)
     p = x.shape[0]
     g = np.empty(p)

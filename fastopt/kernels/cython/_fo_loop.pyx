@@ -1,0 +1,628 @@
+# cython: language_level=3
+"""The whole first-order iteration loop in C, the Cython twin of the numba loop.
+
+:func:`fo_loop` takes the arguments of the numba ``_fo_loop``
+(:mod:`fastopt.kernels.numba._fo_loop`), runs the same iteration with the same stopping
+tests, status codes and history layout, and returns the same tuple; the solver side
+(:mod:`fastopt.solvers.compiled_loop`) prepares the arguments and calls either. Every
+iteration stays in C with the GIL released: the loss/gradient, mini-batch and
+Hessian-vector passes are the inline passes of ``_common.pxd`` (the very code of the
+``logistic``/``least_squares`` kernels), the updates are the spans of
+``_update_spans.pxd``, the mini-batch permutations come from ``_rng.pxd`` (the
+generator every backend shares), and the time column of the history is a monotonic
+clock read (:func:`clock`), which the solver maps onto its own wall clock.
+
+Iteration k (x: the iterate; g: the full gradient, evaluated where the run is observed):
+
+    observe (k = 0, every full-batch step, at each epoch end and at the end of a
+    mini-batch run): f, g = f(x), grad f(x); history row; divergence test; best finite
+    iterate; stopping tests ||g|| <= tol, ||x_k - x_{k-1}|| <= xtol,
+    |f_{k-1} - f_k| <= ftol max(1, |f_{k-1}|), k >= max_iter
+    step: gs = g, or the batch gradient over the next rows of the permutation scaled by
+    m / (rows); x <- update(x, gs) with alpha = lr_tab[min(k, end)] (gd: or the exact
+    step ||gs||^2 / <gs, H gs>).
+
+Methods (``method``): 0 gd, 1 heavy ball, 2 nesterov (look-ahead form, optional gradient
+restart: when <gs, s> > 0 the momentum is dropped), 3 adagrad, 4 rmsprop, 5 adam(w)
+(AMSGrad when ``s3`` is non-empty). ``fparams``: eps, rho (rmsprop), beta1, beta2,
+weight decay. Status codes: 0 gtol, 1 xtol, 2 ftol, 10 max_iter, 20 diverged,
+21 exact step not finite.
+"""
+
+from cython cimport floating
+from libc.math cimport INFINITY, NAN, fabs, isfinite, sqrt
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy
+from cython.parallel cimport prange
+
+import numpy as np
+
+from ._common cimport (
+    csr_hvp_pass,
+    csr_loss_pass,
+    dense_hvp_pass,
+    dense_loss_pass,
+    fo_dot_f64,
+    index_t,
+)
+from ._rng cimport shuffle_span
+from ._update_spans cimport (
+    adam_span,
+    gd_span,
+    heavy_ball_span,
+    int_power,
+    nesterov_span,
+    scaled_span,
+)
+
+__all__ = ["fo_loop", "gradient_loop", "clock"]
+
+
+cdef extern from *:
+    """
+    #if defined(_WIN32)
+    #include <windows.h>
+    static double fo_monotonic_seconds(void) {
+        LARGE_INTEGER c, f;
+        QueryPerformanceCounter(&c);
+        QueryPerformanceFrequency(&f);
+        return (double) c.QuadPart / (double) f.QuadPart;
+    }
+    #else
+    #include <time.h>
+    static double fo_monotonic_seconds(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+    }
+    #endif
+    """
+    double fo_monotonic_seconds() noexcept nogil
+
+
+cdef enum:
+    # Updates of at least this many entries are split into chunks of CHUNK entries shared
+    # by the threads (element-wise: the result does not depend on the split), as the
+    # update kernels do.
+    PARALLEL_MIN = 1 << 16
+    CHUNK = 1 << 14
+    HIST_COLS = 6
+
+
+# --- the objective's passes, one C function per data layout ------------------------------
+
+cdef struct Problem:
+    int kind                 # LOGISTIC (0) or SQUARED (1), as in _common.pxd
+    const void* X            # dense X (m, n) or the CSR values
+    const void* indices      # CSR only
+    const void* indptr       # CSR only
+    Py_ssize_t m
+    Py_ssize_t n
+    Py_ssize_t p
+    const double* y
+    const double* sw
+    double lam
+    double* work
+    Py_ssize_t ldw
+    Py_ssize_t T
+
+
+# f and the gradient into g over all rows (rows NULL) or over rows[:k], weights * scale.
+ctypedef double (*loss_fn)(const Problem* P, const double* w, const long long* rows,
+                           Py_ssize_t k, double scale, double* g) noexcept nogil
+# out = H(w) v
+ctypedef void (*hvp_fn)(const Problem* P, const double* w, const double* v,
+                        double* out) noexcept nogil
+
+
+cdef inline double _dense_loss(const floating* X, const Problem* P, const double* w,
+                               const long long* rows, Py_ssize_t k, double scale,
+                               double* g) noexcept nogil:
+    if rows == NULL:
+        return dense_loss_pass(P.kind, X, P.m, P.n, P.y, P.sw, w, P.p, P.lam, NULL, False,
+                               1.0, g, NULL, P.work, P.ldw, P.T)
+    return dense_loss_pass(P.kind, X, k, P.n, P.y, P.sw, w, P.p, P.lam, rows, True, scale, g,
+                           NULL, P.work, P.ldw, P.T)
+
+
+cdef inline double _csr_loss(const floating* data, const index_t* indices,
+                             const index_t* indptr, const Problem* P, const double* w,
+                             const long long* rows, Py_ssize_t k, double scale,
+                             double* g) noexcept nogil:
+    return csr_loss_pass(P.kind, data, indices, indptr, P.m, P.n, P.y, P.sw, w, P.p, P.lam,
+                         rows, k, rows != NULL, scale if rows != NULL else 1.0, g, NULL,
+                         P.work, P.ldw, P.T)
+
+
+cdef double loss_dense_f64(const Problem* P, const double* w, const long long* rows,
+                           Py_ssize_t k, double scale, double* g) noexcept nogil:
+    return _dense_loss(<const double*> P.X, P, w, rows, k, scale, g)
+
+
+cdef double loss_dense_f32(const Problem* P, const double* w, const long long* rows,
+                           Py_ssize_t k, double scale, double* g) noexcept nogil:
+    return _dense_loss(<const float*> P.X, P, w, rows, k, scale, g)
+
+
+cdef double loss_csr_f64_i32(const Problem* P, const double* w, const long long* rows,
+                             Py_ssize_t k, double scale, double* g) noexcept nogil:
+    return _csr_loss(<const double*> P.X, <const int*> P.indices, <const int*> P.indptr, P,
+                     w, rows, k, scale, g)
+
+
+cdef double loss_csr_f64_i64(const Problem* P, const double* w, const long long* rows,
+                             Py_ssize_t k, double scale, double* g) noexcept nogil:
+    return _csr_loss(<const double*> P.X, <const long long*> P.indices,
+                     <const long long*> P.indptr, P, w, rows, k, scale, g)
+
+
+cdef double loss_csr_f32_i32(const Problem* P, const double* w, const long long* rows,
+                             Py_ssize_t k, double scale, double* g) noexcept nogil:
+    return _csr_loss(<const float*> P.X, <const int*> P.indices, <const int*> P.indptr, P,
+                     w, rows, k, scale, g)
+
+
+cdef double loss_csr_f32_i64(const Problem* P, const double* w, const long long* rows,
+                             Py_ssize_t k, double scale, double* g) noexcept nogil:
+    return _csr_loss(<const float*> P.X, <const long long*> P.indices,
+                     <const long long*> P.indptr, P, w, rows, k, scale, g)
+
+
+cdef void hvp_dense_f64(const Problem* P, const double* w, const double* v,
+                        double* out) noexcept nogil:
+    dense_hvp_pass(P.kind, <const double*> P.X, P.m, P.n, P.y, P.sw, w, v, P.p, P.lam, out,
+                   P.work, P.ldw, P.T)
+
+
+cdef void hvp_dense_f32(const Problem* P, const double* w, const double* v,
+                        double* out) noexcept nogil:
+    dense_hvp_pass(P.kind, <const float*> P.X, P.m, P.n, P.y, P.sw, w, v, P.p, P.lam, out,
+                   P.work, P.ldw, P.T)
+
+
+cdef void hvp_csr_f64_i32(const Problem* P, const double* w, const double* v,
+                          double* out) noexcept nogil:
+    csr_hvp_pass(P.kind, <const double*> P.X, <const int*> P.indices, <const int*> P.indptr,
+                 P.m, P.n, P.y, P.sw, w, v, P.p, P.lam, out, P.work, P.ldw, P.T)
+
+
+cdef void hvp_csr_f64_i64(const Problem* P, const double* w, const double* v,
+                          double* out) noexcept nogil:
+    csr_hvp_pass(P.kind, <const double*> P.X, <const long long*> P.indices,
+                 <const long long*> P.indptr, P.m, P.n, P.y, P.sw, w, v, P.p, P.lam, out,
+                 P.work, P.ldw, P.T)
+
+
+cdef void hvp_csr_f32_i32(const Problem* P, const double* w, const double* v,
+                          double* out) noexcept nogil:
+    csr_hvp_pass(P.kind, <const float*> P.X, <const int*> P.indices, <const int*> P.indptr,
+                 P.m, P.n, P.y, P.sw, w, v, P.p, P.lam, out, P.work, P.ldw, P.T)
+
+
+cdef void hvp_csr_f32_i64(const Problem* P, const double* w, const double* v,
+                          double* out) noexcept nogil:
+    csr_hvp_pass(P.kind, <const float*> P.X, <const long long*> P.indices,
+                 <const long long*> P.indptr, P.m, P.n, P.y, P.sw, w, v, P.p, P.lam, out,
+                 P.work, P.ldw, P.T)
+
+
+cdef class _Bound:
+    """The objective's arrays held as typed views (so their pointers stay valid) and the
+    Problem with the pass functions for their layout and dtypes."""
+
+    cdef Problem P
+    cdef loss_fn loss
+    cdef hvp_fn hvp
+    cdef object keep  # the arrays the pointers point into
+
+    cdef void bind(self, int kind, tuple data, const double[::1] y, const double[::1] sw,
+                   double lam, double[:, ::1] work, Py_ssize_t p) except *:
+        cdef const double[:, ::1] X64
+        cdef const float[:, ::1] X32
+        cdef const double[::1] d64
+        cdef const float[::1] d32
+        cdef const int[::1] ind32
+        cdef const int[::1] ptr32
+        cdef const long long[::1] ind64
+        cdef const long long[::1] ptr64
+        cdef Py_ssize_t m = y.shape[0], n, nnz
+        if kind != 0 and kind != 1:
+            raise ValueError(f"kind must be 0 (logistic) or 1 (least squares); got {kind}")
+        if sw.shape[0] != m:
+            raise ValueError("y and sw must have one entry per row")
+        if work.shape[0] < 1 or work.shape[1] < p:
+            raise ValueError(f"work must have shape (T >= 1, {p})")
+        self.P.kind = kind
+        self.P.m = m
+        self.P.p = p
+        self.P.y = &y[0] if m > 0 else NULL
+        self.P.sw = &sw[0] if m > 0 else NULL
+        self.P.lam = lam
+        self.P.work = &work[0, 0]
+        self.P.ldw = work.shape[1]
+        self.P.T = work.shape[0]
+        self.P.indices = NULL
+        self.P.indptr = NULL
+        if len(data) == 1:
+            X = data[0]
+            if X.ndim != 2 or X.shape[0] != m:
+                raise ValueError("X must have shape (m, n) with m = len(y)")
+            n = X.shape[1]
+            if X.dtype == np.float64:
+                X64 = X
+                self.P.X = &X64[0, 0] if m * n > 0 else NULL
+                self.loss = loss_dense_f64
+                self.hvp = hvp_dense_f64
+            elif X.dtype == np.float32:
+                X32 = X
+                self.P.X = &X32[0, 0] if m * n > 0 else NULL
+                self.loss = loss_dense_f32
+                self.hvp = hvp_dense_f32
+            else:
+                raise TypeError(f"X must be float32 or float64; got {X.dtype}")
+        elif len(data) == 4:
+            values, indices, indptr, n = data
+            if indptr.shape[0] != m + 1 or indices.dtype != indptr.dtype:
+                raise ValueError("CSR indptr must have m + 1 entries, of the indices' dtype")
+            nnz = int(indptr[m]) if m > 0 else 0
+            if values.shape[0] < nnz or indices.shape[0] < nnz:
+                raise ValueError("CSR data and indices must hold indptr[m] entries")
+            if values.dtype == np.float64:
+                d64 = values
+                self.P.X = &d64[0] if d64.shape[0] > 0 else NULL
+                f64 = True
+            elif values.dtype == np.float32:
+                d32 = values
+                self.P.X = &d32[0] if d32.shape[0] > 0 else NULL
+                f64 = False
+            else:
+                raise TypeError(f"CSR data must be float32 or float64; got {values.dtype}")
+            if indptr.dtype == np.int32:
+                ind32, ptr32 = indices, indptr
+                self.P.indices = &ind32[0] if ind32.shape[0] > 0 else NULL
+                self.P.indptr = &ptr32[0]
+                self.loss = loss_csr_f64_i32 if f64 else loss_csr_f32_i32
+                self.hvp = hvp_csr_f64_i32 if f64 else hvp_csr_f32_i32
+            elif indptr.dtype == np.int64:
+                ind64, ptr64 = indices, indptr
+                self.P.indices = &ind64[0] if ind64.shape[0] > 0 else NULL
+                self.P.indptr = &ptr64[0]
+                self.loss = loss_csr_f64_i64 if f64 else loss_csr_f32_i64
+                self.hvp = hvp_csr_f64_i64 if f64 else hvp_csr_f32_i64
+            else:
+                raise TypeError(f"CSR indices must be int32 or int64; got {indptr.dtype}")
+        else:
+            raise ValueError("data must be (X,) or (data, indices, indptr, n_features)")
+        if p != n and p != n + 1:
+            raise ValueError(f"x must have n = {n} or n + 1 entries; got {p}")
+        self.P.n = n
+        self.keep = (data, y, sw, work)
+
+
+# --- the updates ---------------------------------------------------------------------------
+
+cdef struct Update:
+    int method
+    double* x
+    const double* g
+    double* s1
+    double* s2
+    double* s3
+    double lr
+    double a1    # heavy ball / nesterov: rho; adagrad/rmsprop: c_r; adam: step
+    double a2    # nesterov: rho_next; adagrad/rmsprop: c_g; adam: isb
+    double eps
+    double b1
+    double b2
+    double c1
+    double c2
+    double keep
+
+
+cdef inline void update_span(const Update* U, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+    cdef Py_ssize_t n = hi - lo
+    if U.method == 0:
+        gd_span(U.x + lo, U.g + lo, U.lr, n)
+    elif U.method == 1:
+        heavy_ball_span(U.x + lo, U.s1 + lo, U.g + lo, U.lr, U.a1, n)
+    elif U.method == 2:
+        nesterov_span(U.x + lo, U.s1 + lo, U.g + lo, U.lr, U.a1, U.a2, n)
+    elif U.method == 3 or U.method == 4:
+        scaled_span(U.x + lo, U.s1 + lo, U.g + lo, U.lr, U.a1, U.a2, U.eps, n)
+    else:
+        adam_span(U.x + lo, U.s1 + lo, U.s2 + lo, (U.s3 + lo) if U.s3 != NULL else NULL,
+                  U.g + lo, U.a1, U.b1, U.b2, U.c1, U.c2, U.a2, U.eps, U.keep, n)
+
+
+cdef void apply_update(const Update* U, Py_ssize_t p, int T) noexcept nogil:
+    cdef Py_ssize_t c, lo
+    if p < PARALLEL_MIN or T <= 1:
+        update_span(U, 0, p)
+        return
+    for c in prange((p + CHUNK - 1) // CHUNK, schedule="dynamic", num_threads=T):
+        lo = c * CHUNK
+        update_span(U, lo, min(p, lo + CHUNK))
+
+
+# --- the loop ------------------------------------------------------------------------------
+
+cdef inline double table(const double* tab, Py_ssize_t n_tab, Py_ssize_t k) noexcept nogil:
+    return tab[min(k, n_tab - 1)]
+
+
+cdef struct Outcome:
+    int status
+    Py_ssize_t nit
+    double f
+    double best_f
+    Py_ssize_t n_hist
+
+
+cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
+                 double* x, double* g, double* gb, double* x_prev, double* hv,
+                 double* s1, double* s2, double* s3, int method, bint exact,
+                 const double* lr_tab, Py_ssize_t n_lr, const double* mom_tab,
+                 Py_ssize_t n_mom, bint restart, const double* fparams,
+                 double tol, double xtol, double ftol, Py_ssize_t max_iter, double div_factor,
+                 Py_ssize_t every, double* hist, Py_ssize_t hist_rows,
+                 long long* perm, Py_ssize_t batch, uint64_t* rng,
+                 double* best_x, double* best_g, double* counts) noexcept nogil:
+    cdef Py_ssize_t m = P.m, p = P.p, i, k = 0, k_restart = 0, pos = 0, hi
+    cdef double eps = fparams[0], rms_rho = fparams[1], beta1 = fparams[2]
+    cdef double beta2 = fparams[3], wd = fparams[4]
+    cdef double nfev = 0.0, njev = 0.0, nhev = 0.0, passes = 0.0, n_restarts = 0.0
+    cdef double f = NAN, f0 = NAN, f_prev = NAN, best_f = INFINITY
+    cdef double step_norm = NAN, alpha = NAN, gnorm, ghg, rho, rho_next = 0.0, acc, d
+    cdef double bc1, bc2
+    cdef int status = -1
+    cdef bint observe = True
+    cdef const double* gs
+    cdef double* row
+    cdef Outcome out
+    cdef Update U
+    U.method = method
+    U.x = x
+    U.s1 = s1
+    U.s2 = s2
+    U.s3 = s3
+    U.eps = eps
+    U.b1 = beta1
+    U.b2 = beta2
+    U.c1 = 1.0 - beta1
+    U.c2 = 1.0 - beta2
+    out.n_hist = 0
+    while True:
+        if observe:
+            f = loss(P, x, NULL, 0, 1.0, g)
+            nfev += 1.0
+            njev += 1.0
+            passes += 1.0
+            gnorm = sqrt(fo_dot_f64(g, g, p))
+            if k == 0:
+                f0 = f
+            if every > 0 and k % every == 0 and out.n_hist < hist_rows:
+                row = hist + out.n_hist * HIST_COLS
+                row[0] = <double> k
+                row[1] = f
+                row[2] = gnorm
+                row[3] = step_norm
+                row[4] = alpha
+                row[5] = fo_monotonic_seconds()
+                out.n_hist += 1
+            if not (isfinite(f) and isfinite(gnorm)) or \
+                    f - f0 > div_factor * max(1.0, fabs(f0)):
+                status = 20
+                break
+            if f <= best_f:
+                best_f = f
+                memcpy(best_x, x, p * sizeof(double))
+                memcpy(best_g, g, p * sizeof(double))
+            if gnorm <= tol:
+                status = 0
+            elif k > 0 and xtol > 0 and step_norm <= xtol:
+                # xtol = 0 disables the test: a zero step (a rounding-lost update) is
+                # not convergence.
+                status = 1
+            elif k > 0 and ftol > 0 and fabs(f_prev - f) <= ftol * max(1.0, fabs(f_prev)):
+                status = 2
+            elif k >= max_iter:
+                status = 10
+            f_prev = f
+            if status >= 0:
+                break
+        if batch > 0:
+            if pos >= m:
+                shuffle_span(perm, m, rng)
+                pos = 0
+            hi = min(m, pos + batch)
+            loss(P, x, perm + pos, hi - pos, <double> m / <double> (hi - pos), gb)
+            nfev += 1.0
+            njev += 1.0
+            passes += <double> (hi - pos) / <double> m
+            pos = hi
+            gs = gb
+        else:
+            gs = g
+        memcpy(x_prev, x, p * sizeof(double))
+        U.g = gs
+        if method == 0:
+            if exact:
+                hvp(P, x, gs, hv)
+                nhev += 1.0
+                passes += 1.0
+                ghg = fo_dot_f64(gs, hv, p)
+                alpha = fo_dot_f64(gs, gs, p) / ghg if ghg > 0 else NAN
+                if not isfinite(alpha):
+                    status = 21
+                    break
+            else:
+                alpha = table(lr_tab, n_lr, k)
+        else:
+            alpha = table(lr_tab, n_lr, k)
+        U.lr = alpha
+        if method == 1:
+            U.a1 = table(mom_tab, n_mom, k)
+        elif method == 2:
+            rho = table(mom_tab, n_mom, k - k_restart)
+            rho_next = table(mom_tab, n_mom, k + 1 - k_restart)
+            U.a1 = rho
+            U.a2 = rho_next
+        elif method == 3:
+            U.a1 = 1.0
+            U.a2 = 1.0
+        elif method == 4:
+            U.a1 = rms_rho
+            U.a2 = 1.0 - rms_rho
+        elif method == 5:
+            # the bias corrections of step t = k + 1, folded into two scalars
+            bc1 = 1.0 - int_power(beta1, k + 1)
+            bc2 = 1.0 - int_power(beta2, k + 1)
+            U.a1 = alpha / bc1
+            U.a2 = 1.0 / sqrt(bc2)
+            U.keep = 1.0 - alpha * wd
+        apply_update(&U, p, <int> P.T)
+        if method == 2 and restart and fo_dot_f64(gs, s1, p) > 0.0:
+            for i in range(p):
+                x[i] -= rho_next * s1[i]
+                s1[i] = 0.0
+            k_restart = k + 1
+            n_restarts += 1.0
+        acc = 0.0
+        for i in range(p):
+            d = x[i] - x_prev[i]
+            acc += d * d
+        step_norm = sqrt(acc)
+        k += 1
+        observe = batch == 0 or pos >= m or k >= max_iter
+    counts[0] = nfev
+    counts[1] = njev
+    counts[2] = nhev
+    counts[3] = passes
+    counts[4] = n_restarts
+    out.status = status
+    out.nit = k
+    out.f = f
+    out.best_f = best_f
+    return out
+
+
+cdef inline double* _ptr(double[::1] a, Py_ssize_t p, str name) except? NULL:
+    """&a[0] for an array of p entries, NULL for an empty one (p = 0 allowed)."""
+    if a.shape[0] != p:
+        raise ValueError(f"{name} must have {p} entries; got {a.shape[0]}")
+    return &a[0] if p > 0 else NULL
+
+
+def fo_loop(int kind, tuple data, const double[::1] y, const double[::1] sw, double lam,
+            double[:, ::1] work, double[::1] x, double[::1] g, double[::1] gb,
+            double[::1] x_prev, double[::1] hv, double[::1] s1, double[::1] s2,
+            double[::1] s3, int method, bint exact, const double[::1] lr_tab,
+            const double[::1] mom_tab, bint restart, const double[::1] fparams, double tol,
+            double xtol, double ftol, Py_ssize_t max_iter, double div_factor,
+            Py_ssize_t every, double[:, ::1] hist, long long[::1] perm, Py_ssize_t batch,
+            uint64_t[::1] rng, double[::1] best_x, double[::1] best_g, double[::1] counts):
+    """Run the first-order iteration in C; returns ``(status, nit, f, best_f, n_hist)``.
+
+    Parameters
+    ----------
+    kind : int, 0 logistic, 1 least squares
+    data : tuple, ``(X,)`` (dense (m, n), float32/float64, C-contiguous) or
+        ``(data, indices, indptr, n_features)`` (canonical CSR, int32 or int64 indices)
+    y, sw : ndarray of shape (m,), float64, targets and normalized sample weights
+    lam : float, L2 strength (not on the intercept)
+    work : ndarray of shape (T, p), float64, scratch of the passes (T chunks)
+    x : ndarray of shape (p,), float64, the start, updated in place (the last iterate)
+    g : ndarray of shape (p,), receives the full gradient at the last observed iterate
+    gb, x_prev, hv : ndarray of shape (p,), scratch (batch gradient, previous iterate,
+        Hessian-vector product)
+    s1, s2, s3 : ndarray, optimizer state: momentum (1, 2) or squares (3, 4) in ``s1``;
+        Adam's moments in ``s1``, ``s2`` and AMSGrad's running max in ``s3`` (shape (p,),
+        or (0,) when unused)
+    method : int, 0 gd, 1 heavy ball, 2 nesterov, 3 adagrad, 4 rmsprop, 5 adam(w)
+    exact : bool, gd with the exact step ``||g||^2 / <g, H g>`` (one HVP per step)
+    lr_tab, mom_tab : ndarray, float64, schedule tables (entry ``min(k, len - 1)`` at k)
+    restart : bool, Nesterov gradient restart
+    fparams : ndarray of shape (5,), eps, rho (rmsprop), beta1, beta2, weight decay
+    tol, xtol, ftol, max_iter, div_factor : stopping tests (see the module docstring)
+    every : int, history row every ``every`` iterations (0: none)
+    hist : ndarray of shape (rows, 6), float64: iteration, f, ||g||, step norm, step size,
+        clock reading (:func:`clock`)
+    perm : ndarray of shape (m,), int64, the current row permutation (mini-batch)
+    batch : int, mini-batch size (0: full gradient)
+    rng : ndarray of shape (1,), uint64, shuffle generator state (advanced in place)
+    best_x, best_g : ndarray of shape (p,), the best finite iterate and its gradient
+    counts : ndarray of shape (5,), receives nfev, njev, nhev, passes, restarts
+
+    Returns
+    -------
+    tuple
+        ``(status, nit, f, best_f, n_hist)``.
+    """
+    cdef Py_ssize_t p = x.shape[0]
+    cdef _Bound B = _Bound()
+    cdef Outcome o
+    cdef double* px
+    cdef double* pg
+    cdef double* pgb
+    cdef double* pxp
+    cdef double* phv
+    cdef double* ps1
+    cdef double* ps2 = NULL
+    cdef double* ps3 = NULL
+    cdef double* pbx
+    cdef double* pbg
+    cdef long long* pperm = NULL
+    B.bind(kind, data, y, sw, lam, work, p)
+    if p == 0:
+        raise ValueError("x must not be empty")
+    if not 0 <= method <= 5:
+        raise ValueError(f"method must be 0..5; got {method}")
+    px, pg, pgb = _ptr(x, p, "x"), _ptr(g, p, "g"), _ptr(gb, p, "gb")
+    pxp, phv, ps1 = _ptr(x_prev, p, "x_prev"), _ptr(hv, p, "hv"), _ptr(s1, p, "s1")
+    pbx, pbg = _ptr(best_x, p, "best_x"), _ptr(best_g, p, "best_g")
+    if method == 5:
+        ps2 = _ptr(s2, p, "s2")
+        if s3.shape[0] > 0:
+            ps3 = _ptr(s3, p, "s3")
+    if lr_tab.shape[0] < 1 or mom_tab.shape[0] < 1:
+        raise ValueError("lr_tab and mom_tab need at least one entry")
+    if fparams.shape[0] < 5 or counts.shape[0] < 5:
+        raise ValueError("fparams and counts need 5 entries")
+    if hist.shape[1] != HIST_COLS:
+        raise ValueError("hist must have 6 columns")
+    if every < 0 or max_iter < 0:
+        raise ValueError("every and max_iter must be >= 0")
+    if batch > 0:
+        if perm.shape[0] != B.P.m or rng.shape[0] < 1:
+            raise ValueError("a mini-batch run needs perm of m entries and a rng state")
+        pperm = &perm[0]
+    with nogil:
+        o = run(&B.P, B.loss, B.hvp, px, pg, pgb, pxp, phv, ps1, ps2, ps3, method, exact,
+                &lr_tab[0], lr_tab.shape[0], &mom_tab[0], mom_tab.shape[0], restart,
+                &fparams[0], tol, xtol, ftol, max_iter, div_factor, every,
+                &hist[0, 0] if hist.shape[0] > 0 else NULL, hist.shape[0],
+                pperm, batch, &rng[0] if batch > 0 else NULL, pbx, pbg, &counts[0])
+    return o.status, o.nit, o.f, o.best_f, o.n_hist
+
+
+def gradient_loop(int kind, tuple data, const double[::1] y, const double[::1] sw,
+                  double lam, double[:, ::1] work, double[::1] x, double[::1] g,
+                  Py_ssize_t iters):
+    """The loss and gradient alone, ``iters`` times in C: the baseline of the loop-overhead
+    benchmark (bench/report_updates.py). Returns the last f."""
+    cdef Py_ssize_t p = x.shape[0], it
+    cdef _Bound B = _Bound()
+    cdef double f = NAN
+    cdef double* px
+    cdef double* pg
+    B.bind(kind, data, y, sw, lam, work, p)
+    px, pg = _ptr(x, p, "x"), _ptr(g, p, "g")
+    with nogil:
+        for it in range(iters):
+            f = B.loss(&B.P, px, NULL, 0, 1.0, pg)
+    return f
+
+
+def clock():
+    """The monotonic clock of the history's time column, in seconds."""
+    return fo_monotonic_seconds()

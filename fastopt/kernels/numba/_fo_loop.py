@@ -1,0 +1,291 @@
+"""The whole first-order iteration loop as one numba function (the numba backend's loop).
+
+:func:`fo_loop` runs the iteration that :mod:`fastopt.solvers.compiled_loop` prepares:
+it calls the numba loss/gradient kernels (``*_loss_grad``, ``*_loss_grad_rows``,
+``*_hvp``, chosen at compile time from the data tuple) and the fused update kernels of
+:mod:`fastopt.kernels.numba.updates` directly, applies the stopping tests inside the
+loop, keeps the best finite iterate and writes history rows into a preallocated array.
+Its arguments, status codes and history layout are those of the Cython twin,
+``fastopt.kernels.cython._fo_loop.fo_loop``, whose docstring lists them. The time column
+holds CPU cycle-counter readings (:func:`clock`, a few cycles per read), which the
+solver maps onto its wall clock.
+
+This module is imported only when a numba loop runs: it compiles the loop (seconds) on
+its first call in a process.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
+
+from ..._config import jit
+from .least_squares import (
+    lsq_hvp,
+    lsq_hvp_csr,
+    lsq_loss_grad,
+    lsq_loss_grad_csr,
+    lsq_loss_grad_rows,
+    lsq_loss_grad_rows_csr,
+)
+from .logistic import (
+    logistic_hvp,
+    logistic_hvp_csr,
+    logistic_loss_grad,
+    logistic_loss_grad_csr,
+    logistic_loss_grad_rows,
+    logistic_loss_grad_rows_csr,
+)
+from .shuffle import shuffle_
+from .updates import adagrad_, adamw_, gd_, heavy_ball_, nesterov_, rmsprop_
+
+__all__ = ["fo_loop", "gradient_loop", "clock"]
+
+
+# --- objective dispatch, resolved at compile time from the data tuple ------------------------
+
+def _loss_grad(kind, data, y, sw, w, lam, g, work):
+    raise NotImplementedError
+
+
+def _loss_grad_rows(kind, data, y, sw, w, lam, rows, scale, g, work):
+    raise NotImplementedError
+
+
+def _hvp(kind, data, y, sw, w, v, lam, out, work):
+    raise NotImplementedError
+
+
+@overload(_loss_grad)
+def _loss_grad_impl(kind, data, y, sw, w, lam, g, work):
+    if len(data) == 1:
+        def impl(kind, data, y, sw, w, lam, g, work):
+            if kind == 0:
+                return logistic_loss_grad(data[0], y, sw, w, lam, g, work)
+            return lsq_loss_grad(data[0], y, sw, w, lam, g, work)
+    else:
+        def impl(kind, data, y, sw, w, lam, g, work):
+            if kind == 0:
+                return logistic_loss_grad_csr(data[0], data[1], data[2], data[3], y, sw, w,
+                                              lam, g, work)
+            return lsq_loss_grad_csr(data[0], data[1], data[2], data[3], y, sw, w, lam, g, work)
+    return impl
+
+
+@overload(_loss_grad_rows)
+def _loss_grad_rows_impl(kind, data, y, sw, w, lam, rows, scale, g, work):
+    if len(data) == 1:
+        def impl(kind, data, y, sw, w, lam, rows, scale, g, work):
+            if kind == 0:
+                return logistic_loss_grad_rows(data[0], y, sw, w, lam, rows, scale, g, work)
+            return lsq_loss_grad_rows(data[0], y, sw, w, lam, rows, scale, g, work)
+    else:
+        def impl(kind, data, y, sw, w, lam, rows, scale, g, work):
+            if kind == 0:
+                return logistic_loss_grad_rows_csr(data[0], data[1], data[2], data[3], y, sw,
+                                                   w, lam, rows, scale, g, work)
+            return lsq_loss_grad_rows_csr(data[0], data[1], data[2], data[3], y, sw, w, lam,
+                                          rows, scale, g, work)
+    return impl
+
+
+@overload(_hvp)
+def _hvp_impl(kind, data, y, sw, w, v, lam, out, work):
+    if len(data) == 1:
+        def impl(kind, data, y, sw, w, v, lam, out, work):
+            if kind == 0:
+                logistic_hvp(data[0], y, sw, w, v, lam, out, work)
+            else:
+                lsq_hvp(data[0], y, sw, w, v, lam, out, work)
+    else:
+        def impl(kind, data, y, sw, w, v, lam, out, work):
+            if kind == 0:
+                logistic_hvp_csr(data[0], data[1], data[2], data[3], y, sw, w, v, lam, out, work)
+            else:
+                lsq_hvp_csr(data[0], data[1], data[2], data[3], y, sw, w, v, lam, out, work)
+    return impl
+
+
+@intrinsic
+def _cycles(typingctx):
+    """The CPU cycle counter (llvm.readcyclecounter): a clock costing a few cycles."""
+    sig = types.uint64()
+
+    def codegen(context, builder, signature, args):
+        fnty = cgutils.ir.FunctionType(cgutils.ir.IntType(64), [])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.readcyclecounter")
+        return builder.call(fn, [])
+
+    return sig, codegen
+
+
+# --- the loop ------------------------------------------------------------------------------------
+
+@jit
+def _dot(a, b):
+    s = 0.0
+    for i in range(a.shape[0]):
+        s += a[i] * b[i]
+    return s
+
+
+@jit
+def _table(tab, k):
+    return tab[min(k, tab.shape[0] - 1)]
+
+
+@jit
+def fo_loop(kind, data, y, sw, lam, work, x, g, gb, x_prev, hv, s1, s2, s3,
+             method, exact, lr_tab, mom_tab, restart, fparams,
+             tol, xtol, ftol, max_iter, div_factor, every, hist,
+             perm, batch, rng, best_x, best_g, counts):
+    """Run the iteration; returns (status, nit, f, best_f, n_hist).
+
+    counts (float64[5]) receives nfev, njev, nhev, n_passes, n_restarts.
+    method: 0 gd, 1 heavy ball, 2 nesterov, 3 adagrad, 4 rmsprop, 5 adam(w).
+    fparams: eps, rho (rmsprop), beta1, beta2, weight_decay.
+    """
+    m = y.shape[0]
+    p = x.shape[0]
+    eps, rms_rho, beta1, beta2, wd = fparams[0], fparams[1], fparams[2], fparams[3], fparams[4]
+    nfev = 0.0
+    njev = 0.0
+    nhev = 0.0
+    passes = 0.0
+    n_restarts = 0.0
+    n_hist = 0
+    k = 0
+    k_restart = 0
+    pos = 0
+    f = np.nan
+    f0 = np.nan
+    f_prev = np.nan
+    best_f = np.inf
+    step_norm = np.nan
+    alpha = np.nan
+    status = -1
+    observe = True
+    while True:
+        if observe:
+            f = _loss_grad(kind, data, y, sw, x, lam, g, work)
+            nfev += 1.0
+            njev += 1.0
+            passes += 1.0
+            gnorm = np.sqrt(_dot(g, g))
+            if k == 0:
+                f0 = f
+            if every > 0 and k % every == 0:
+                row = hist[n_hist]
+                row[0] = k
+                row[1] = f
+                row[2] = gnorm
+                row[3] = step_norm
+                row[4] = alpha
+                row[5] = np.float64(_cycles())
+                n_hist += 1
+            if not (np.isfinite(f) and np.isfinite(gnorm)) or \
+                    f - f0 > div_factor * max(1.0, abs(f0)):
+                status = 20
+                break
+            if f <= best_f:
+                best_f = f
+                best_x[:] = x
+                best_g[:] = g
+            if gnorm <= tol:
+                status = 0
+            elif k > 0 and xtol > 0 and step_norm <= xtol:
+                # xtol = 0 disables the test: a zero step (a rounding-lost update) is
+                # not convergence.
+                status = 1
+            elif k > 0 and ftol > 0 and abs(f_prev - f) <= ftol * max(1.0, abs(f_prev)):
+                status = 2
+            elif k >= max_iter:
+                status = 10
+            f_prev = f
+            if status >= 0:
+                break
+        if batch > 0:
+            if pos >= m:
+                shuffle_(perm, rng)
+                pos = 0
+            hi = min(m, pos + batch)
+            rows = perm[pos:hi]
+            _loss_grad_rows(kind, data, y, sw, x, lam, rows, m / (hi - pos), gb, work)
+            nfev += 1.0
+            njev += 1.0
+            passes += (hi - pos) / m
+            pos = hi
+            gs = gb
+        else:
+            gs = g
+        x_prev[:] = x
+        if method == 0:
+            if exact:
+                _hvp(kind, data, y, sw, x, gs, lam, hv, work)
+                nhev += 1.0
+                passes += 1.0
+                ghg = _dot(gs, hv)
+                alpha = _dot(gs, gs) / ghg if ghg > 0 else np.nan
+                if not np.isfinite(alpha):
+                    status = 21
+                    break
+            else:
+                alpha = _table(lr_tab, k)
+            gd_(x, gs, alpha)
+        elif method == 1:
+            alpha = _table(lr_tab, k)
+            heavy_ball_(x, s1, gs, alpha, _table(mom_tab, k))
+        elif method == 2:
+            alpha = _table(lr_tab, k)
+            rho = _table(mom_tab, k - k_restart)
+            rho_next = _table(mom_tab, k + 1 - k_restart)
+            nesterov_(x, s1, gs, alpha, rho, rho_next)
+            if restart and _dot(gs, s1) > 0.0:
+                for i in range(p):
+                    x[i] -= rho_next * s1[i]
+                    s1[i] = 0.0
+                k_restart = k + 1
+                n_restarts += 1.0
+        elif method == 3:
+            alpha = _table(lr_tab, k)
+            adagrad_(x, s1, gs, alpha, eps)
+        elif method == 4:
+            alpha = _table(lr_tab, k)
+            rmsprop_(x, s1, gs, alpha, rms_rho, eps)
+        else:
+            alpha = _table(lr_tab, k)
+            adamw_(x, s1, s2, gs, k + 1, alpha, beta1, beta2, eps, wd, s3)
+        acc = 0.0
+        for i in range(p):
+            d = x[i] - x_prev[i]
+            acc += d * d
+        step_norm = np.sqrt(acc)
+        k += 1
+        observe = batch == 0 or pos >= m or k >= max_iter
+    counts[0] = nfev
+    counts[1] = njev
+    counts[2] = nhev
+    counts[3] = passes
+    counts[4] = n_restarts
+    return status, k, f, best_f, n_hist
+
+
+@jit
+def gradient_loop(kind, data, y, sw, lam, work, x, g, iters):
+    """The gradient alone, ``iters`` times, compiled: the baseline of the overhead benchmark."""
+    f = 0.0
+    for _ in range(iters):
+        f = _loss_grad(kind, data, y, sw, x, lam, g, work)
+    return f
+
+
+@jit
+def _read_cycles():
+    return _cycles()
+
+
+def clock():
+    """The cycle counter of the history's time column (cycles)."""
+    return int(_read_cycles())
