@@ -38,7 +38,7 @@ import numpy as np
 from .. import schedules as _sched
 from .._checks import check_interval, check_nonnegative, check_positive
 from .._result import Status
-from ..kernels import get_backend
+from ..kernels import get_backend, resolve_backend
 from ._parameters import heavy_ball_parameters, nesterov_parameters
 from .registry import get, register
 from .run import vector_norm
@@ -469,11 +469,14 @@ FIRST_ORDER = {
 
 
 def _kernels_for(objective, run):
+    """The update kernels: the objective's CPU backend, else (user functions, a CUDA
+    objective's host-side steps) the ``"auto"`` backend, which compiles nothing."""
     backend = getattr(run, "backend", "auto")
     if backend == "auto":
-        backend = getattr(objective, "backend", "numba")
+        backend = getattr(objective, "backend", "auto")
         if backend == "cuda":
-            backend = "numba"
+            backend = "auto"
+    backend = resolve_backend(backend)
     return backend, get_backend(backend)
 
 
