@@ -37,6 +37,7 @@ be float32 or float64 (accumulated in float64); CSR ``indices``/``indptr`` int32
 int64, any order of the entries within a row.
 """
 
+cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport exp, log
@@ -45,6 +46,8 @@ from libc.string cimport memcpy
 from ._common cimport chunk_start, index_t, zero
 
 from fastopt._config import PARALLEL_MIN_WORK as _PARALLEL_MIN_WORK
+
+cnp.import_array()
 
 __all__ = [
     "multinomial_loss",
@@ -113,8 +116,6 @@ cdef enum:
 # Below this much work a pass runs its chunks on the calling thread (same chunks, same
 # result; only the OpenMP fork/join is saved): the numba twin's threshold.
 cdef Py_ssize_t MIN_WORK = _PARALLEL_MIN_WORK
-# Dense passes take the CSR index arguments as NULL (this type picks their specialization).
-cdef const int* NO_INDEX = NULL
 
 
 # --- per-row pieces ----------------------------------------------------------------------
@@ -358,10 +359,16 @@ cdef double run_pass(
     cdef Py_ssize_t nK = n * K
     cdef double f = 0.0, reg = 0.0, acc
     cdef const double* r = v if mode >= HVP else w
-    for t in prange(T, schedule="static", num_threads=T,
-                    use_threads_if=T > 1 and amount >= MIN_WORK):
-        run_chunk(mode, sparse, X, indices, indptr, m, n, y, sw, w, v, proba, K, P,
-                  work + t * ldw, T, t)
+    if T > 1 and amount >= MIN_WORK:
+        for t in prange(T, schedule="static", num_threads=T):
+            run_chunk(mode, sparse, X, indices, indptr, m, n, y, sw, w, v, proba, K, P,
+                      work + t * ldw, T, t)
+    else:
+        # Not an OpenMP region with an if(false) clause: libgomp still sets up a team of
+        # one for that, a measurable cost next to a pass over a few rows.
+        for t in range(T):
+            run_chunk(mode, sparse, X, indices, indptr, m, n, y, sw, w, v, proba, K, P,
+                      work + t * ldw, T, t)
     if out != NULL:
         for q in range(P):
             acc = 0.0
@@ -377,6 +384,199 @@ cdef double run_pass(
     return f + 0.5 * lam * reg
 
 
+# --- the def wrappers: C-level argument checks, then one typed pass ----------------------
+#
+# A fused-type def with typed memoryviews costs about half a microsecond per array (one
+# buffer acquisition each): 4 us for the eight arrays of a kernel, more than the numba
+# twin's whole call on a small problem. Here the def reads each ndarray's dtype number,
+# shape, flags and data pointer through the NumPy C-API (O(1) tests: ndarray, dtype,
+# dimensions, C-contiguity, native byte order, writeability of what the kernel writes),
+# and calls the pass specialized for the dtype of X and of the CSR indices. The kernel
+# reads raw pointers, so a wrong array is a TypeError or ValueError, never a crash.
+
+
+cdef struct Pass:
+    int mode
+    bint sparse
+    int x_type        # NPY_FLOAT or NPY_DOUBLE: X or the CSR data
+    bint idx64        # CSR indices and indptr are int64 (else int32)
+    const void* X     # dense X, or the CSR data
+    const void* indices
+    const void* indptr
+    Py_ssize_t m, n, K, P
+    const long long* y
+    const double* sw
+    const double* w
+    const double* v
+    double* proba
+    double lam
+    double* out
+    double* work
+    Py_ssize_t ldw, T
+
+
+cdef inline cnp.ndarray _array(object a, str name, int ndim):
+    """a as an ndarray with ndim dimensions, C-contiguous, native byte order."""
+    cdef cnp.ndarray arr
+    if cnp.PyArray_Check(a):
+        arr = <cnp.ndarray> a
+        if (cnp.PyArray_NDIM(arr) == ndim and cnp.PyArray_IS_C_CONTIGUOUS(arr)
+                and cnp.PyArray_ISNOTSWAPPED(arr)):
+            return arr
+    raise ValueError(f"{name} must be a C-contiguous {ndim}-D ndarray in native byte order, "
+                     f"got {type(a).__name__} {getattr(a, 'shape', '')}")
+
+
+cdef inline int _bad_shape(str name, object a, str expected) except -1:
+    raise ValueError(f"{name} has shape {a.shape}; expected {expected}")
+
+
+cdef inline void* _f64(object a, str name, Py_ssize_t d0, Py_ssize_t d1,
+                       bint write) except? NULL:
+    """Data of a float64 array of shape (d0,) (d1 < 0) or (d0, d1) (d1 >= 0; d0 < 0: any
+    number of rows)."""
+    cdef cnp.ndarray arr = _array(a, name, 1 if d1 < 0 else 2)
+    if cnp.PyArray_TYPE(arr) != cnp.NPY_DOUBLE:
+        raise TypeError(f"{name} must be float64, got {arr.dtype}")
+    if ((d0 >= 0 and cnp.PyArray_DIM(arr, 0) != d0)
+            or (d1 >= 0 and cnp.PyArray_DIM(arr, 1) != d1)):
+        _bad_shape(name, a, f"({d0},)" if d1 < 0 else f"({d0 if d0 >= 0 else 'T'}, {d1})")
+    if write and not cnp.PyArray_ISWRITEABLE(arr):
+        raise ValueError(f"{name} must be writeable")
+    return cnp.PyArray_DATA(arr)
+
+
+cdef inline int _int_type(cnp.ndarray arr, str name) except -1:
+    """8 for a signed 64-bit integer array, 4 for a signed 32-bit one; TypeError else."""
+    cdef int size = cnp.PyArray_ITEMSIZE(arr)
+    if (cnp.PyArray_ISINTEGER(arr) and cnp.PyArray_ISSIGNED(arr)
+            and (size == 4 or size == 8)):
+        return size
+    raise TypeError(f"{name} must be int32 or int64, got {arr.dtype}")
+
+
+cdef inline int _x_type(cnp.ndarray arr, str name) except -1:
+    cdef int t = cnp.PyArray_TYPE(arr)
+    if t == cnp.NPY_DOUBLE or t == cnp.NPY_FLOAT:
+        return t
+    raise TypeError(f"{name} must be float32 or float64, got {arr.dtype}")
+
+
+cdef int _dense(Pass* s, object X) except -1:
+    cdef cnp.ndarray arr = _array(X, "X", 2)
+    s.x_type = _x_type(arr, "X")
+    s.sparse = False
+    s.idx64 = False
+    s.X = cnp.PyArray_DATA(arr)
+    s.indices = NULL
+    s.indptr = NULL
+    s.m = cnp.PyArray_DIM(arr, 0)
+    s.n = cnp.PyArray_DIM(arr, 1)
+    return 0
+
+
+cdef int _csr(Pass* s, object data, object indices, object indptr,
+              Py_ssize_t n_features) except -1:
+    cdef cnp.ndarray d = _array(data, "data", 1)
+    cdef cnp.ndarray ind = _array(indices, "indices", 1)
+    cdef cnp.ndarray ptr = _array(indptr, "indptr", 1)
+    cdef int size = _int_type(ind, "indices")
+    if _int_type(ptr, "indptr") != size:
+        raise TypeError(f"indices ({ind.dtype}) and indptr ({ptr.dtype}) must have one dtype")
+    if cnp.PyArray_DIM(ptr, 0) < 1 or cnp.PyArray_DIM(ind, 0) != cnp.PyArray_DIM(d, 0):
+        raise ValueError("CSR arrays: indptr needs m + 1 >= 1 entries and indices as many "
+                         "as data")
+    if n_features < 0:
+        raise ValueError(f"n_features must be >= 0, got {n_features}")
+    s.x_type = _x_type(d, "data")
+    s.sparse = True
+    s.idx64 = size == 8
+    s.X = cnp.PyArray_DATA(d)
+    s.indices = cnp.PyArray_DATA(ind)
+    s.indptr = cnp.PyArray_DATA(ptr)
+    s.m = cnp.PyArray_DIM(ptr, 0) - 1
+    s.n = n_features
+    return 0
+
+
+cdef int _common(Pass* s, int mode, object y, object sw, object w, object v, double lam,
+                 Py_ssize_t n_classes, object out, object proba, object work) except -1:
+    """The arguments shared by every kernel: y (None for HVP_PROBA), sw, w (the point;
+    v for HVP_PROBA), v (HVP only), out (None for LOSS), proba (LOSS_GRAD_PROBA and
+    HVP_PROBA), work."""
+    cdef cnp.ndarray arr
+    cdef Py_ssize_t m = s.m, K = n_classes
+    s.mode = mode
+    if K < 1:
+        raise ValueError(f"n_classes must be >= 1, got {K}")
+    s.K = K
+    arr = _array(w, "w" if mode != HVP_PROBA else "v", 1)
+    s.P = cnp.PyArray_DIM(arr, 0)
+    if s.P != s.n * K and s.P != (s.n + 1) * K:
+        raise ValueError(f"w has {s.P} entries; expected n K = {s.n * K} or (n + 1) K = "
+                         f"{(s.n + 1) * K} (n = {s.n}, K = {K})")
+    s.w = <const double*> _f64(w, "w" if mode != HVP_PROBA else "v", s.P, -1, False)
+    s.v = <const double*> _f64(v, "v", s.P, -1, False) if v is not None else s.w
+    s.y = NULL
+    if y is not None:
+        arr = _array(y, "y", 1)
+        if _int_type(arr, "y") != 8 or cnp.PyArray_DIM(arr, 0) != m:
+            raise ValueError(f"y must be int64 of shape ({m},), got {arr.dtype} {y.shape}")
+        s.y = <const long long*> cnp.PyArray_DATA(arr)
+    s.sw = <const double*> _f64(sw, "sw", m, -1, False)
+    s.proba = NULL
+    if proba is not None:
+        s.proba = <double*> _f64(proba, "proba", m, K, mode == LOSS_GRAD_PROBA)
+    s.out = <double*> _f64(out, "out", s.P, -1, True) if out is not None else NULL
+    arr = _array(work, "work", 2)
+    s.ldw = cnp.PyArray_DIM(arr, 1)
+    s.T = cnp.PyArray_DIM(arr, 0)
+    if s.T < 1 or s.ldw < s.P + 2 * K + 1:
+        _bad_shape("work", work, f"(T >= 1, {s.P + 2 * K + 1})")
+    s.work = <double*> _f64(work, "work", -1, s.ldw, True)
+    s.lam = lam
+    return 0
+
+
+cdef double _run(Pass* s) noexcept nogil:
+    """The pass of s, specialized for the dtypes of X and of the CSR indices."""
+    cdef Py_ssize_t amount
+    if s.sparse:  # the numba twin's measures of work
+        if s.idx64:
+            amount = (<const long long*> s.indptr)[s.m] - (<const long long*> s.indptr)[0]
+        else:
+            amount = (<const int*> s.indptr)[s.m] - (<const int*> s.indptr)[0]
+        amount = (amount + s.m + 1) * s.K
+    else:
+        amount = s.m * s.n * s.K
+    if s.x_type == cnp.NPY_FLOAT:
+        if s.idx64:
+            return run_pass(s.mode, s.sparse, <const float*> s.X, <const long long*> s.indices,
+                            <const long long*> s.indptr, s.m, s.n, s.y, s.sw, s.w, s.v,
+                            s.proba, s.K, s.P, s.lam, s.out, s.work, s.ldw, s.T, amount)
+        return run_pass(s.mode, s.sparse, <const float*> s.X, <const int*> s.indices,
+                        <const int*> s.indptr, s.m, s.n, s.y, s.sw, s.w, s.v, s.proba, s.K,
+                        s.P, s.lam, s.out, s.work, s.ldw, s.T, amount)
+    if s.idx64:
+        return run_pass(s.mode, s.sparse, <const double*> s.X, <const long long*> s.indices,
+                        <const long long*> s.indptr, s.m, s.n, s.y, s.sw, s.w, s.v, s.proba,
+                        s.K, s.P, s.lam, s.out, s.work, s.ldw, s.T, amount)
+    return run_pass(s.mode, s.sparse, <const double*> s.X, <const int*> s.indices,
+                    <const int*> s.indptr, s.m, s.n, s.y, s.sw, s.w, s.v, s.proba, s.K, s.P,
+                    s.lam, s.out, s.work, s.ldw, s.T, amount)
+
+
+cdef inline Py_ssize_t _n_classes(object proba) except -1:
+    return cnp.PyArray_DIM(_array(proba, "proba", 2), 1)
+
+
+cdef inline double _go(Pass* s):
+    cdef double f
+    with nogil:
+        f = _run(s)
+    return f
+
+
 # --- dense kernels -----------------------------------------------------------------------
 #
 # Arguments as in the reference twin: X (m, n) C-contiguous float32/float64, y (m,) int64
@@ -384,17 +584,16 @@ cdef double run_pass(
 # work (T, P + 2 K + 1) float64 (contents on entry ignored, T sets the chunks).
 
 
-def multinomial_loss(const floating[:, ::1] X, const long long[::1] y, const double[::1] sw,
-                     const double[::1] w, double lam, Py_ssize_t n_classes,
-                     double[:, ::1] work):
+def multinomial_loss(X, y, sw, w, double lam, Py_ssize_t n_classes, work):
     """Softmax cross-entropy f(W) (see the module docstring); one pass over X.
 
     Parameters
     ----------
     X : ndarray of shape (m, n), float32 or float64, C-contiguous
     y : ndarray of shape (m,), int64, class indices in [0, K)
-    sw : ndarray of shape (m,), normalized sample weights
-    w : ndarray of shape (P,), P = p K, p = n or n + 1: W (p, K) flattened in C order
+    sw : ndarray of shape (m,), float64, normalized sample weights
+    w : ndarray of shape (P,), float64, P = p K, p = n or n + 1: W (p, K) flattened in
+        C order (row n: the intercepts)
     lam : float, L2 strength on W[:n]
     n_classes : int, K
     work : ndarray of shape (T, P + 2 K + 1), float64; its first dimension sets the chunks
@@ -403,143 +602,95 @@ def multinomial_loss(const floating[:, ::1] X, const long long[::1] y, const dou
     -------
     float
     """
-    cdef double f
-    cdef Py_ssize_t m = X.shape[0], n = X.shape[1], K = n_classes
-    with nogil:
-        f = run_pass(LOSS, False, &X[0, 0], NO_INDEX, NO_INDEX, m, n, &y[0], &sw[0],
-                                    &w[0], &w[0], NULL, K, w.shape[0], lam, NULL,
-                                    &work[0, 0], work.shape[1], work.shape[0], m * n * K)
-    return f
+    cdef Pass s
+    _dense(&s, X)
+    _common(&s, LOSS, y, sw, w, None, lam, n_classes, None, None, work)
+    return _go(&s)
 
 
-def multinomial_loss_grad(const floating[:, ::1] X, const long long[::1] y,
-                          const double[::1] sw, const double[::1] w, double lam,
-                          Py_ssize_t n_classes, double[::1] grad_out, double[:, ::1] work):
+def multinomial_loss_grad(X, y, sw, w, double lam, Py_ssize_t n_classes, grad_out, work):
     """f(W) returned, grad f(W) (P,) written to ``grad_out``; one pass over X."""
-    cdef double f
-    cdef Py_ssize_t m = X.shape[0], n = X.shape[1], K = n_classes
-    with nogil:
-        f = run_pass(LOSS_GRAD, False, &X[0, 0], NO_INDEX, NO_INDEX, m, n, &y[0],
-                                    &sw[0], &w[0], &w[0], NULL, K, w.shape[0], lam,
-                                    &grad_out[0], &work[0, 0], work.shape[1], work.shape[0],
-                                    m * n * K)
-    return f
+    cdef Pass s
+    _dense(&s, X)
+    _common(&s, LOSS_GRAD, y, sw, w, None, lam, n_classes, grad_out, None, work)
+    return _go(&s)
 
 
-def multinomial_loss_grad_proba(const floating[:, ::1] X, const long long[::1] y,
-                                const double[::1] sw, const double[::1] w, double lam,
-                                Py_ssize_t n_classes, double[::1] grad_out,
-                                double[:, ::1] proba_out, double[:, ::1] work):
+def multinomial_loss_grad_proba(X, y, sw, w, double lam, Py_ssize_t n_classes, grad_out,
+                                proba_out, work):
     """As :func:`multinomial_loss_grad`, also writing the softmax probabilities to
-    ``proba_out`` (m, K)."""
-    cdef double f
-    cdef Py_ssize_t m = X.shape[0], n = X.shape[1], K = n_classes
-    with nogil:
-        f = run_pass(LOSS_GRAD_PROBA, False, &X[0, 0], NO_INDEX, NO_INDEX, m, n,
-                                    &y[0], &sw[0], &w[0], &w[0], &proba_out[0, 0], K,
-                                    w.shape[0], lam, &grad_out[0], &work[0, 0], work.shape[1],
-                                    work.shape[0], m * n * K)
-    return f
+    ``proba_out`` (m, K), float64."""
+    cdef Pass s
+    _dense(&s, X)
+    _common(&s, LOSS_GRAD_PROBA, y, sw, w, None, lam, n_classes, grad_out, proba_out, work)
+    return _go(&s)
 
 
-def multinomial_hvp(const floating[:, ::1] X, const long long[::1] y, const double[::1] sw,
-                    const double[::1] w, const double[::1] v, double lam,
-                    Py_ssize_t n_classes, double[::1] out, double[:, ::1] work):
+def multinomial_hvp(X, y, sw, w, v, double lam, Py_ssize_t n_classes, out, work):
     """H(W) V (P,) written to ``out``; one pass over X (logits of W and V per row, one
     read of the row)."""
-    cdef Py_ssize_t m = X.shape[0], n = X.shape[1], K = n_classes
-    with nogil:
-        run_pass(HVP, False, &X[0, 0], NO_INDEX, NO_INDEX, m, n, &y[0], &sw[0], &w[0],
-                                &v[0], NULL, K, w.shape[0], lam, &out[0], &work[0, 0],
-                                work.shape[1], work.shape[0], m * n * K)
+    cdef Pass s
+    _dense(&s, X)
+    _common(&s, HVP, y, sw, w, v, lam, n_classes, out, None, work)
+    _go(&s)
 
 
-def multinomial_hvp_proba(const floating[:, ::1] X, const double[::1] sw,
-                          const double[:, ::1] proba, const double[::1] v, double lam,
-                          double[::1] out, double[:, ::1] work):
+def multinomial_hvp_proba(X, sw, proba, v, double lam, out, work):
     """H V (P,) written to ``out``, H at the point whose probabilities are ``proba``
-    (m, K); one pass over X, no exponential."""
-    cdef Py_ssize_t m = X.shape[0], n = X.shape[1], K = proba.shape[1]
-    with nogil:
-        run_pass(HVP_PROBA, False, &X[0, 0], NO_INDEX, NO_INDEX, m, n, NULL, &sw[0],
-                                &v[0], &v[0], <double*> &proba[0, 0], K, v.shape[0], lam,
-                                &out[0], &work[0, 0], work.shape[1], work.shape[0], m * n * K)
+    (m, K), float64; one pass over X, no exponential."""
+    cdef Pass s
+    _dense(&s, X)
+    _common(&s, HVP_PROBA, None, sw, v, None, lam, _n_classes(proba), out, proba, work)
+    _go(&s)
 
 
 # --- CSR kernels -------------------------------------------------------------------------
+#
+# X as the CSR arrays data (nnz,) float32/float64, indices (nnz,) and indptr (m + 1,), both
+# int32 or both int64, and n_features; the entries of a row in any order.
 
 
-def multinomial_loss_csr(const floating[::1] data, const index_t[::1] indices,
-                         const index_t[::1] indptr, Py_ssize_t n_features,
-                         const long long[::1] y, const double[::1] sw, const double[::1] w,
-                         double lam, Py_ssize_t n_classes, double[:, ::1] work):
+def multinomial_loss_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w, double lam,
+                         Py_ssize_t n_classes, work):
     """CSR twin of :func:`multinomial_loss`."""
-    cdef double f
-    cdef Py_ssize_t m = indptr.shape[0] - 1, K = n_classes
-    cdef Py_ssize_t amount = (data.shape[0] + indptr.shape[0]) * K
-    with nogil:
-        f = run_pass(LOSS, True, &data[0], &indices[0], &indptr[0], m, n_features, &y[0],
-                     &sw[0], &w[0], &w[0], NULL, K, w.shape[0], lam, NULL, &work[0, 0],
-                     work.shape[1], work.shape[0], amount)
-    return f
+    cdef Pass s
+    _csr(&s, data, indices, indptr, n_features)
+    _common(&s, LOSS, y, sw, w, None, lam, n_classes, None, None, work)
+    return _go(&s)
 
 
-def multinomial_loss_grad_csr(const floating[::1] data, const index_t[::1] indices,
-                              const index_t[::1] indptr, Py_ssize_t n_features,
-                              const long long[::1] y, const double[::1] sw,
-                              const double[::1] w, double lam, Py_ssize_t n_classes,
-                              double[::1] grad_out, double[:, ::1] work):
+def multinomial_loss_grad_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w,
+                              double lam, Py_ssize_t n_classes, grad_out, work):
     """CSR twin of :func:`multinomial_loss_grad`."""
-    cdef double f
-    cdef Py_ssize_t m = indptr.shape[0] - 1, K = n_classes
-    cdef Py_ssize_t amount = (data.shape[0] + indptr.shape[0]) * K
-    with nogil:
-        f = run_pass(LOSS_GRAD, True, &data[0], &indices[0], &indptr[0], m, n_features,
-                     &y[0], &sw[0], &w[0], &w[0], NULL, K, w.shape[0], lam, &grad_out[0],
-                     &work[0, 0], work.shape[1], work.shape[0], amount)
-    return f
+    cdef Pass s
+    _csr(&s, data, indices, indptr, n_features)
+    _common(&s, LOSS_GRAD, y, sw, w, None, lam, n_classes, grad_out, None, work)
+    return _go(&s)
 
 
-def multinomial_loss_grad_proba_csr(const floating[::1] data, const index_t[::1] indices,
-                                    const index_t[::1] indptr, Py_ssize_t n_features,
-                                    const long long[::1] y, const double[::1] sw,
-                                    const double[::1] w, double lam, Py_ssize_t n_classes,
-                                    double[::1] grad_out, double[:, ::1] proba_out,
-                                    double[:, ::1] work):
+def multinomial_loss_grad_proba_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w,
+                                    double lam, Py_ssize_t n_classes, grad_out, proba_out,
+                                    work):
     """CSR twin of :func:`multinomial_loss_grad_proba`."""
-    cdef double f
-    cdef Py_ssize_t m = indptr.shape[0] - 1, K = n_classes
-    cdef Py_ssize_t amount = (data.shape[0] + indptr.shape[0]) * K
-    with nogil:
-        f = run_pass(LOSS_GRAD_PROBA, True, &data[0], &indices[0], &indptr[0], m, n_features,
-                     &y[0], &sw[0], &w[0], &w[0], &proba_out[0, 0], K, w.shape[0], lam,
-                     &grad_out[0], &work[0, 0], work.shape[1], work.shape[0], amount)
-    return f
+    cdef Pass s
+    _csr(&s, data, indices, indptr, n_features)
+    _common(&s, LOSS_GRAD_PROBA, y, sw, w, None, lam, n_classes, grad_out, proba_out, work)
+    return _go(&s)
 
 
-def multinomial_hvp_csr(const floating[::1] data, const index_t[::1] indices,
-                        const index_t[::1] indptr, Py_ssize_t n_features,
-                        const long long[::1] y, const double[::1] sw, const double[::1] w,
-                        const double[::1] v, double lam, Py_ssize_t n_classes,
-                        double[::1] out, double[:, ::1] work):
+def multinomial_hvp_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w, v,
+                        double lam, Py_ssize_t n_classes, out, work):
     """CSR twin of :func:`multinomial_hvp`."""
-    cdef Py_ssize_t m = indptr.shape[0] - 1, K = n_classes
-    cdef Py_ssize_t amount = (data.shape[0] + indptr.shape[0]) * K
-    with nogil:
-        run_pass(HVP, True, &data[0], &indices[0], &indptr[0], m, n_features, &y[0], &sw[0],
-                 &w[0], &v[0], NULL, K, w.shape[0], lam, &out[0], &work[0, 0], work.shape[1],
-                 work.shape[0], amount)
+    cdef Pass s
+    _csr(&s, data, indices, indptr, n_features)
+    _common(&s, HVP, y, sw, w, v, lam, n_classes, out, None, work)
+    _go(&s)
 
 
-def multinomial_hvp_proba_csr(const floating[::1] data, const index_t[::1] indices,
-                              const index_t[::1] indptr, Py_ssize_t n_features,
-                              const double[::1] sw, const double[:, ::1] proba,
-                              const double[::1] v, double lam, double[::1] out,
-                              double[:, ::1] work):
+def multinomial_hvp_proba_csr(data, indices, indptr, Py_ssize_t n_features, sw, proba, v,
+                              double lam, out, work):
     """CSR twin of :func:`multinomial_hvp_proba`."""
-    cdef Py_ssize_t m = indptr.shape[0] - 1, K = proba.shape[1]
-    cdef Py_ssize_t amount = (data.shape[0] + indptr.shape[0]) * K
-    with nogil:
-        run_pass(HVP_PROBA, True, &data[0], &indices[0], &indptr[0], m, n_features, NULL,
-                 &sw[0], &v[0], &v[0], <double*> &proba[0, 0], K, v.shape[0], lam, &out[0],
-                 &work[0, 0], work.shape[1], work.shape[0], amount)
+    cdef Pass s
+    _csr(&s, data, indices, indptr, n_features)
+    _common(&s, HVP_PROBA, None, sw, v, None, lam, _n_classes(proba), out, proba, work)
+    _go(&s)
