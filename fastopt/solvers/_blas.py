@@ -11,16 +11,21 @@ larger factorizations keep the library's setting.
 passes are compiled kernels: nothing BLAS does there (p-length dots, m-length vector
 operations, a p x p factorization with p in the hundreds) is worth a thread team that
 spins against the kernels' own threads, so BLAS runs on one thread from the start of
-the solve to its end (one threadpoolctl switch per solve, not per call). Inside it,
-:func:`small_blas` does nothing: entering a threadpoolctl limit queries every loaded
-library (about 0.05 ms), which the Newton loop would otherwise pay each iteration.
+the solve to its end (one switch per solve, not per call). Inside it, :func:`small_blas`
+does nothing.
+
+The switch itself talks to the BLAS libraries directly: threadpoolctl finds them once
+(:func:`_blas_libraries`), and each switch reads and sets each library's thread count
+(two foreign calls per library, about a microsecond) and restores it at the end. A
+threadpoolctl ``limit`` would query every loaded library's full description on entry
+(tens of microseconds), a cost a small Newton fit of a few hundred microseconds felt.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 
 __all__ = ["small_blas", "solver_blas"]
 
@@ -37,6 +42,16 @@ def _controller():
     return ThreadpoolController()
 
 
+@functools.cache
+def _blas_libraries() -> tuple:
+    """threadpoolctl's controllers of the BLAS libraries loaded when first asked (the
+    same snapshot that :func:`_controller` holds); empty without threadpoolctl."""
+    controller = _controller()
+    if controller is None:
+        return ()
+    return tuple(controller.select(user_api="blas").lib_controllers)
+
+
 #: Per thread: how many :func:`solver_blas` single-thread limits are active (the limit is
 #: process-wide, but only the thread that set it knows when it ends).
 _state = threading.local()
@@ -46,25 +61,45 @@ def _single_thread_depth() -> int:
     return getattr(_state, "depth", 0)
 
 
+class _OneThread:
+    """Context manager: every BLAS library on one thread inside the block, each set back
+    to its own count at the end (nested uses restore in order). With ``solve=True`` the
+    block is a whole solve: :func:`small_blas` inside it (in this thread) is a no-op."""
+
+    __slots__ = ("solve", "saved")
+
+    def __init__(self, solve: bool = False) -> None:
+        self.solve = solve
+        self.saved = ()
+
+    def __enter__(self):
+        saved = []
+        for lib in _blas_libraries():
+            n = lib.num_threads
+            if n != 1:
+                lib.set_num_threads(1)
+                saved.append((lib, n))
+        self.saved = saved
+        if self.solve:
+            _state.depth = _single_thread_depth() + 1
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.solve:
+            _state.depth -= 1
+        for lib, n in reversed(self.saved):
+            lib.set_num_threads(n)
+        self.saved = ()
+
+
 def small_blas(order: int):
     """Context manager: BLAS on one thread for a factorization of order ``order``.
 
     A no-op where BLAS already runs on one thread by :func:`solver_blas` (in this thread).
     """
-    controller = _controller()
-    if controller is None or order > SINGLE_THREAD_MAX_ORDER or _single_thread_depth():
+    if order > SINGLE_THREAD_MAX_ORDER or _single_thread_depth() or not _blas_libraries():
         return nullcontext()
-    return controller.limit(limits=1, user_api="blas")
-
-
-@contextmanager
-def _single_thread_solve(order: int):
-    with small_blas(order):
-        _state.depth = _single_thread_depth() + 1
-        try:
-            yield
-        finally:
-            _state.depth -= 1
+    return _OneThread()
 
 
 #: Backends whose data passes are compiled CPU kernels with their own threads.
@@ -79,6 +114,6 @@ def solver_blas(objective):
     order = int(getattr(objective, "n_params", 0))
     if (getattr(objective, "backend", None) not in _COMPILED_BACKENDS
             or not hasattr(objective, "grad_hess_weights")
-            or _controller() is None or order > SINGLE_THREAD_MAX_ORDER):
+            or order > SINGLE_THREAD_MAX_ORDER or not _blas_libraries()):
         return nullcontext()
-    return _single_thread_solve(order)
+    return _OneThread(solve=True)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._template import norm
+
 __all__ = ["CGResult", "conjugate_gradient"]
 
 
@@ -68,7 +70,7 @@ def conjugate_gradient(hvp, b, rtol, max_iter, precond=None) -> CGResult:
     """
     x = np.zeros_like(b)
     r = b.copy()
-    b_norm = float(np.linalg.norm(b))
+    b_norm = norm(b)
     target = rtol * b_norm
     r_norm = b_norm
     if r_norm <= target or b_norm == 0.0:
@@ -86,7 +88,7 @@ def conjugate_gradient(hvp, b, rtol, max_iter, precond=None) -> CGResult:
         alpha = rz / curvature
         x += alpha * p
         r -= alpha * hp
-        r_norm = float(np.linalg.norm(r))
+        r_norm = norm(r)
         if r_norm <= target:
             return CGResult(x, k, r_norm, True, False)
         z = r / precond if precond is not None else r

@@ -10,7 +10,7 @@ from scipy.linalg.lapack import dpotrf, dpotrs
 from .._checks import check_int, check_interval, check_positive
 from ._blas import small_blas
 
-__all__ = ["DampedSolve", "damped_cholesky_solve"]
+__all__ = ["DampedSolve", "checked_damped_cholesky_solve", "damped_cholesky_solve"]
 
 
 @dataclass
@@ -64,6 +64,13 @@ def damped_cholesky_solve(H, b, tau0: float = 1e-8, growth: float = 10.0,
     tau0 = check_positive("tau0", tau0)
     growth = check_interval("growth", growth, 1.0, float("inf"), closed_low=False)
     max_attempts = check_int("max_attempts", max_attempts, 1)
+    return checked_damped_cholesky_solve(H, b, tau0, growth, max_attempts)
+
+
+def checked_damped_cholesky_solve(H, b, tau0: float, growth: float = 10.0,
+                                  max_attempts: int = 60) -> DampedSolve:
+    """:func:`damped_cholesky_solve` for arguments already checked (a solver checks its
+    ``damping0`` once per solve, not once per iteration)."""
     with small_blas(H.shape[0]):
         return _damped_cholesky_solve(H, b, tau0, growth, max_attempts)
 
@@ -71,7 +78,6 @@ def damped_cholesky_solve(H, b, tau0: float = 1e-8, growth: float = 10.0,
 def _damped_cholesky_solve(H, b, tau0, growth, max_attempts):
     if H.shape[0] == 0:  # LAPACK's wrappers refuse empty operands
         return DampedSolve(np.zeros(0), 0.0, 1)
-    scale = max(1.0, float(np.max(np.abs(np.diag(H))))) if H.size else 1.0
     tau = 0.0
     for attempt in range(1, max_attempts + 1):
         A = H if tau == 0.0 else H + tau * np.eye(H.shape[0])
@@ -81,7 +87,13 @@ def _damped_cholesky_solve(H, b, tau0, growth, max_attempts):
         # intact.
         L, info = dpotrf(A, lower=1, clean=0, overwrite_a=0)
         if info > 0:  # not positive definite: grow the shift
-            tau = tau0 * scale if tau == 0.0 else tau * growth
+            if tau == 0.0:
+                # The scale only matters once H has failed (never on the pure Newton
+                # step, so a positive definite H costs no pass over its diagonal).
+                scale = max(1.0, float(np.max(np.abs(np.diag(H)))))
+                tau = tau0 * scale
+            else:
+                tau *= growth
             continue
         if info < 0:
             raise ValueError(f"dpotrf: illegal argument {-info}")

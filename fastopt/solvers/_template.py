@@ -28,8 +28,7 @@ Two things every solver on this template gets for free:
 from __future__ import annotations
 
 import math
-import time
-from contextlib import contextmanager
+from time import perf_counter
 
 import numpy as np
 
@@ -37,7 +36,7 @@ from .._result import Status
 from ._blas import solver_blas
 from .line_search import backtracking, make_line, sufficient_decrease
 
-__all__ = ["SecondOrderSolver", "check_flag", "count_passes", "is_linear"]
+__all__ = ["SecondOrderSolver", "check_flag", "count_passes", "is_linear", "norm"]
 
 _LINEAR_METHODS = ("linear_predictor", "grad_hess_weights", "weighted_hvp",
                    "weighted_gram", "hessian_diagonal", "loss_from_predictor",
@@ -65,6 +64,32 @@ def count_passes(objective, n: int = 1, hessian: bool = False) -> None:
         objective.n_passes += n
     if hessian and hasattr(objective, "nhev"):
         objective.nhev += 1
+
+
+def norm(v: np.ndarray) -> float:
+    """||v||_2 of a float64 vector: ``sqrt(v . v)``, which is what ``np.linalg.norm``
+    computes for one, without its dispatch (a few microseconds per call)."""
+    return math.sqrt(float(np.dot(v, v)))
+
+
+class _Phase:
+    """``with``-block timer adding its seconds to ``timings[name]`` (a plain class: a
+    generator-based context manager costs a few microseconds per use, and a small fit
+    enters four or five phases per iteration)."""
+
+    __slots__ = ("timings", "name", "t0")
+
+    def __init__(self, timings: dict, name: str) -> None:
+        self.timings = timings
+        self.name = name
+
+    def __enter__(self):
+        self.t0 = perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        elapsed = perf_counter() - self.t0
+        self.timings[self.name] = self.timings.get(self.name, 0.0) + elapsed
 
 
 class SecondOrderSolver:
@@ -122,14 +147,9 @@ class SecondOrderSolver:
         self.unit_first = True
         self._gradient_current = False
 
-    @contextmanager
-    def phase(self, name: str):
-        """Time a block into ``timings[name]``."""
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+    def phase(self, name: str) -> _Phase:
+        """Context manager timing a block into ``timings[name]``."""
+        return _Phase(self.timings, name)
 
     # --- hooks ------------------------------------------------------------------------
 
@@ -198,7 +218,7 @@ class SecondOrderSolver:
             if sufficient_decrease(self.f, f, 1.0, slope, c1):
                 self.extra["n_line_search"] = self.extra.get("n_line_search", 0) + 1
                 self.step = 1.0
-                self.step_norm = float(np.linalg.norm(self.d))
+                self.step_norm = norm(self.d)
                 self.z = None  # X x is not known at the new point; no pass spent on it
                 self._gradient_current = True
                 return True
@@ -213,7 +233,7 @@ class SecondOrderSolver:
         if not ls.success:
             return False
         self.step = ls.step
-        self.step_norm = ls.step * float(np.linalg.norm(self.d))
+        self.step_norm = ls.step * norm(self.d)
         self.x = self.x + ls.step * self.d
         if self.linear:
             # z_{k+1} = z_k + t X d: the next line search needs no pass to rebuild it.

@@ -29,7 +29,7 @@ import numpy as np
 from .._checks import check_int
 from ..kernels import get_backend
 from ._linear import line_for
-from ._template import SecondOrderSolver, check_flag
+from ._template import SecondOrderSolver, check_flag, norm
 from .line_search import check_line_search_options, strong_wolfe
 from .registry import register
 
@@ -108,7 +108,7 @@ class LBFGSSolver(SecondOrderSolver):
         s = self.step * self.d
         y = self.g - self.g_prev
         sy = float(s @ y)
-        if sy <= 1e-10 * float(np.linalg.norm(s)) * float(np.linalg.norm(y)):
+        if sy <= 1e-10 * norm(s) * norm(y):
             self.extra["n_skipped_pairs"] += 1
             return
         k = self.S.shape[0]
@@ -127,7 +127,9 @@ class LBFGSSolver(SecondOrderSolver):
         with self.phase("solve"):
             self.two_loop(self.g, self.S, self.Y, self.rho, self.start, self.count,
                           self.gamma, self.alpha, self.direction)
-            self.d = self.direction.copy()
+            # No copy: d is read (the search, then s = t d in the next
+            # update_gradient_hessian) before the next call overwrites the buffer.
+            self.d = self.direction
 
     def line_search(self):
         """Strong-Wolfe search; sets ``x``, ``f``, ``g`` (and z) at the accepted point."""
@@ -139,7 +141,7 @@ class LBFGSSolver(SecondOrderSolver):
             self.count = 0
             self.d = -self.g
             slope = -float(self.g @ self.g)
-            t0 = min(1.0, 1.0 / max(float(np.linalg.norm(self.g)), 1e-300))
+            t0 = min(1.0, 1.0 / max(norm(self.g), 1e-300))
         if self.use_z and self.since_refresh >= self.options["refresh_predictor"]:
             self.z = self.objective.linear_predictor(self.x)
             self.since_refresh = 0
@@ -156,7 +158,7 @@ class LBFGSSolver(SecondOrderSolver):
             self.z = line.point_predictor(ls.step)
             self.since_refresh += 1
         self.step = ls.step
-        self.step_norm = ls.step * float(np.linalg.norm(self.d))
+        self.step_norm = ls.step * norm(self.d)
         return True
 
 

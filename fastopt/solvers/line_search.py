@@ -152,9 +152,14 @@ class ObjectiveLine:
         self._values = {}
         self._g_of = None  # the step whose gradient is in _g
         self._g = None
+        self._x_of = None  # the step whose point is in _xt (kept for point())
+        self._xt = None
 
     def _x(self, t):
-        return self.x + t * self.d
+        if self._x_of != t:
+            self._xt = self.x + t * self.d
+            self._x_of = t
+        return self._xt
 
     def value(self, t: float) -> float:
         """phi(t)."""

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_positive
-from ._cholesky import damped_cholesky_solve
+from ._cholesky import checked_damped_cholesky_solve
 from ._template import SecondOrderSolver
 from .line_search import check_line_search_options
 from .registry import register
@@ -73,7 +73,7 @@ class NewtonSolver(SecondOrderSolver):
             else:
                 H = np.asarray(self.objective.hessian(self.x), dtype=np.float64)
         with self.phase("solve"):
-            sol = damped_cholesky_solve(H, -self.g, tau0=self.options["damping0"])
+            sol = checked_damped_cholesky_solve(H, -self.g, self.options["damping0"])
         self.d = sol.x
         if sol.damping > 0.0:
             self.extra["n_damped"] += 1

@@ -30,7 +30,7 @@ import numpy as np
 
 from .._checks import check_int, check_interval
 from ._cg import conjugate_gradient
-from ._template import SecondOrderSolver, check_flag
+from ._template import SecondOrderSolver, check_flag, norm
 from .line_search import check_line_search_options
 from .registry import register
 
@@ -98,7 +98,7 @@ class NewtonCGSolver(SecondOrderSolver):
 
     def inner_solve(self):
         """Sets ``d`` by PCG on H d = -g to the forcing tolerance."""
-        g_norm = float(np.linalg.norm(self.g))
+        g_norm = norm(self.g)
         eta = self._forcing(g_norm)
         precond = None
         if self.linear and self.options["precondition"]:

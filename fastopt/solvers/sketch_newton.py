@@ -35,7 +35,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from .._checks import check_int, check_interval, check_positive
-from ._cholesky import damped_cholesky_solve
+from ._cholesky import checked_damped_cholesky_solve
 from ._sketch import (
     approximate_leverage_scores,
     csr_row_of,
@@ -43,7 +43,7 @@ from ._sketch import (
     sampled_gram,
     sketch_size,
 )
-from ._template import SecondOrderSolver, check_flag, count_passes
+from ._template import SecondOrderSolver, check_flag, count_passes, norm
 from .line_search import check_line_search_options
 from .registry import register
 
@@ -147,12 +147,12 @@ class SketchNewtonSolver(SecondOrderSolver):
         (K + U C U^T)^{-1} = K^{-1} - K^{-1} U (C^{-1} + U^T K^{-1} U)^{-1} U^T K^{-1}."""
         damping0 = self.options["damping0"]
         if self.low_rank is None:
-            sol = damped_cholesky_solve(H, -self.g, tau0=damping0)
+            sol = checked_damped_cholesky_solve(H, -self.g, damping0)
             d = sol.x
         else:
             U, C = self.low_rank
             rhs = np.column_stack([-self.g, U])
-            sol = damped_cholesky_solve(H, rhs, tau0=damping0)
+            sol = checked_damped_cholesky_solve(H, rhs, damping0)
             Kg, KU = sol.x[:, 0], sol.x[:, 1:]
             cap = np.linalg.inv(C) + U.T @ KU
             d = Kg - KU @ scipy.linalg.solve(cap, U.T @ Kg, check_finite=False)
@@ -172,7 +172,7 @@ class SketchNewtonSolver(SecondOrderSolver):
         """The unit step, or backtracking from it (``line_search=True``)."""
         if not self.options["line_search"]:
             self.step = 1.0
-            self.step_norm = float(np.linalg.norm(self.d))
+            self.step_norm = norm(self.d)
             self.x = self.x + self.d
             return True
         return self.armijo_step()
