@@ -327,3 +327,12 @@ def test_public_fast_and_full_checks_agree(backend_name):
     np.testing.assert_allclose(x, x0 - g, rtol=1e-15)
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
+
+
+def test_gradient_may_be_x_itself(backend, dtype):
+    """g may be the very array x (x <- x - lr x): every backend reads each element before
+    writing it, so the result is exact (the C loops carry no ``restrict``)."""
+    x = np.linspace(-1.0, 1.0, 1001).astype(dtype)
+    expected = x * dtype(0.75)
+    get_backend(backend).gd_(x, x, 0.25)
+    np.testing.assert_allclose(x, expected, rtol=TOL[dtype], atol=TOL[dtype])
