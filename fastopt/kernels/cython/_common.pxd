@@ -14,7 +14,9 @@
 #   3. chunk loops (`*_chunk`): a contiguous range of rows reduced into one row of `work`;
 #   4. passes (`*_pass`): split the rows into T chunks, run the chunks under
 #      `prange(T, schedule='static')`, then add the partial rows in chunk order, so the
-#      result depends on T only, never on thread timing (DESIGN.md, rule 3);
+#      result depends on T only, never on thread timing (DESIGN.md, rule 3); a small
+#      pass runs the same chunks in order on the calling thread, outside any OpenMP
+#      region (`serial`);
 #   5. the `def` wrappers in logistic.pyx, least_squares.pyx and gram.pyx: typed
 #      memoryviews in, raw pointers down, nothing allocated on the hot path.
 #
@@ -68,7 +70,10 @@ cdef enum:
     SQUARED = 1
     # Below this many multiply-adds a pass runs its chunks on the calling thread: the
     # chunks (and so the result) are the same, only the OpenMP fork/join is saved, which
-    # matters to callers making thousands of small calls.
+    # matters to callers making thousands of small calls. The serial path is a plain
+    # loop, not `prange(..., use_threads_if=False)`: libgomp still sets up a team of
+    # one for such a region, microseconds per pass (measured 1-3 us here, more than a
+    # whole pass over 200 x 10 doubles).
     PARALLEL_MIN_WORK = 50000
     # Loss partials of up to this many chunks live on the stack.
     STACK_CHUNKS = 64
@@ -604,6 +609,20 @@ cdef inline void csr_transpose_chunk(
 
 # --- 4. passes: T chunks in parallel, then an ordered reduction ---------------------------
 
+cdef inline bint serial(Py_ssize_t T, Py_ssize_t work) noexcept nogil:
+    """Whether a pass of this much work runs its T chunks on the calling thread."""
+    return T <= 1 or work < PARALLEL_MIN_WORK
+
+
+cdef inline Py_ssize_t csr_split(const index_t* indptr, Py_ssize_t m, Py_ssize_t k,
+                                 bint use_rows, Py_ssize_t T, Py_ssize_t c) noexcept nogil:
+    """First position of chunk c of a CSR loss pass: of the k batch positions split evenly
+    (use_rows), else of the m rows balanced by nonzeros."""
+    if use_rows:
+        return chunk_start(k, T, c)
+    return csr_chunk_start(indptr, m, T, c)
+
+
 cdef inline double dense_loss_pass(
         int kind, const floating* X, Py_ssize_t n_rows, Py_ssize_t n, const double* y,
         const double* sw, const double* w, Py_ssize_t p, double lam,
@@ -618,12 +637,18 @@ cdef inline double dense_loss_pass(
     cdef Py_ssize_t c
     if part == NULL:
         return NAN
-    for c in prange(T, schedule="static", num_threads=T,
-                    use_threads_if=T > 1 and n_rows * (n + 1) >= PARALLEL_MIN_WORK):
-        part[c] = dense_loss_chunk(
-            kind, X, n, y, sw, w, intercept, rows, use_rows, scale,
-            chunk_start(n_rows, T, c), chunk_start(n_rows, T, c + 1),
-            (work + c * ldw) if grad_out != NULL else NULL, d_out)
+    if serial(T, n_rows * (n + 1)):
+        for c in range(T):
+            part[c] = dense_loss_chunk(
+                kind, X, n, y, sw, w, intercept, rows, use_rows, scale,
+                chunk_start(n_rows, T, c), chunk_start(n_rows, T, c + 1),
+                (work + c * ldw) if grad_out != NULL else NULL, d_out)
+    else:
+        for c in prange(T, schedule="static", num_threads=T):
+            part[c] = dense_loss_chunk(
+                kind, X, n, y, sw, w, intercept, rows, use_rows, scale,
+                chunk_start(n_rows, T, c), chunk_start(n_rows, T, c + 1),
+                (work + c * ldw) if grad_out != NULL else NULL, d_out)
     if grad_out != NULL:
         sum_rows(work, ldw, T, p, grad_out)
     return sum_partials(part, stack_buf, T) + add_l2(grad_out, w, n, lam)
@@ -634,10 +659,14 @@ cdef inline void dense_hvp_pass(
         const double* sw, const double* w, const double* v, Py_ssize_t p, double lam,
         double* out, double* work, Py_ssize_t ldw, Py_ssize_t T) noexcept nogil:
     cdef Py_ssize_t c
-    for c in prange(T, schedule="static", num_threads=T,
-                    use_threads_if=T > 1 and m * (n + 1) >= PARALLEL_MIN_WORK):
-        dense_hvp_chunk(kind, X, n, y, sw, w, v, p > n,
-                        chunk_start(m, T, c), chunk_start(m, T, c + 1), work + c * ldw)
+    if serial(T, m * (n + 1)):
+        for c in range(T):
+            dense_hvp_chunk(kind, X, n, y, sw, w, v, p > n,
+                            chunk_start(m, T, c), chunk_start(m, T, c + 1), work + c * ldw)
+    else:
+        for c in prange(T, schedule="static", num_threads=T):
+            dense_hvp_chunk(kind, X, n, y, sw, w, v, p > n,
+                            chunk_start(m, T, c), chunk_start(m, T, c + 1), work + c * ldw)
     sum_rows(work, ldw, T, p, out)
     add_l2(out, v, n, lam)
 
@@ -648,10 +677,14 @@ cdef inline void dense_transpose_pass(
         Py_ssize_t T) noexcept nogil:
     """out = X~^T diag(coefs) (X~ v) + lam v[:n] (v given) or X~^T coefs (v NULL)."""
     cdef Py_ssize_t c
-    for c in prange(T, schedule="static", num_threads=T,
-                    use_threads_if=T > 1 and m * (n + 1) >= PARALLEL_MIN_WORK):
-        dense_transpose_chunk(X, n, coefs, v, p > n,
-                              chunk_start(m, T, c), chunk_start(m, T, c + 1), work + c * ldw)
+    if serial(T, m * (n + 1)):
+        for c in range(T):
+            dense_transpose_chunk(X, n, coefs, v, p > n, chunk_start(m, T, c),
+                                  chunk_start(m, T, c + 1), work + c * ldw)
+    else:
+        for c in prange(T, schedule="static", num_threads=T):
+            dense_transpose_chunk(X, n, coefs, v, p > n, chunk_start(m, T, c),
+                                  chunk_start(m, T, c + 1), work + c * ldw)
     sum_rows(work, ldw, T, p, out)
     if v != NULL:
         add_l2(out, v, n, lam)
@@ -668,21 +701,24 @@ cdef inline double csr_loss_pass(
     cdef double stack_buf[STACK_CHUNKS]
     cdef double* part = loss_partials(stack_buf, T)
     cdef bint intercept = p > n
-    cdef Py_ssize_t c, start, stop
+    cdef Py_ssize_t c
     cdef Py_ssize_t nnz = <Py_ssize_t> indptr[m] - <Py_ssize_t> indptr[0]
     if part == NULL:
         return NAN
-    for c in prange(T, schedule="static", num_threads=T,
-                    use_threads_if=T > 1 and (k if use_rows else m + nnz) >= PARALLEL_MIN_WORK):
-        if use_rows:
-            start = chunk_start(k, T, c)
-            stop = chunk_start(k, T, c + 1)
-        else:
-            start = csr_chunk_start(indptr, m, T, c)
-            stop = csr_chunk_start(indptr, m, T, c + 1)
-        part[c] = csr_loss_chunk(
-            kind, data, indices, indptr, n, y, sw, w, intercept, rows, use_rows, scale,
-            start, stop, (work + c * ldw) if grad_out != NULL else NULL, d_out)
+    if serial(T, k if use_rows else m + nnz):
+        for c in range(T):
+            part[c] = csr_loss_chunk(
+                kind, data, indices, indptr, n, y, sw, w, intercept, rows, use_rows, scale,
+                csr_split(indptr, m, k, use_rows, T, c),
+                csr_split(indptr, m, k, use_rows, T, c + 1),
+                (work + c * ldw) if grad_out != NULL else NULL, d_out)
+    else:
+        for c in prange(T, schedule="static", num_threads=T):
+            part[c] = csr_loss_chunk(
+                kind, data, indices, indptr, n, y, sw, w, intercept, rows, use_rows, scale,
+                csr_split(indptr, m, k, use_rows, T, c),
+                csr_split(indptr, m, k, use_rows, T, c + 1),
+                (work + c * ldw) if grad_out != NULL else NULL, d_out)
     if grad_out != NULL:
         sum_rows(work, ldw, T, p, grad_out)
     return sum_partials(part, stack_buf, T) + add_l2(grad_out, w, n, lam)
@@ -694,11 +730,16 @@ cdef inline void csr_hvp_pass(
         const double* v, Py_ssize_t p, double lam, double* out, double* work, Py_ssize_t ldw,
         Py_ssize_t T) noexcept nogil:
     cdef Py_ssize_t c
-    for c in prange(T, schedule="static", num_threads=T,
-                    use_threads_if=T > 1 and m + <Py_ssize_t> (indptr[m] - indptr[0]) >= PARALLEL_MIN_WORK):
-        csr_hvp_chunk(kind, data, indices, indptr, n, y, sw, w, v, p > n,
-                      csr_chunk_start(indptr, m, T, c), csr_chunk_start(indptr, m, T, c + 1),
-                      work + c * ldw)
+    if serial(T, m + <Py_ssize_t> (indptr[m] - indptr[0])):
+        for c in range(T):
+            csr_hvp_chunk(kind, data, indices, indptr, n, y, sw, w, v, p > n,
+                          csr_chunk_start(indptr, m, T, c),
+                          csr_chunk_start(indptr, m, T, c + 1), work + c * ldw)
+    else:
+        for c in prange(T, schedule="static", num_threads=T):
+            csr_hvp_chunk(kind, data, indices, indptr, n, y, sw, w, v, p > n,
+                          csr_chunk_start(indptr, m, T, c),
+                          csr_chunk_start(indptr, m, T, c + 1), work + c * ldw)
     sum_rows(work, ldw, T, p, out)
     add_l2(out, v, n, lam)
 
@@ -708,11 +749,16 @@ cdef inline void csr_transpose_pass(
         Py_ssize_t n, const double* coefs, const double* v, Py_ssize_t p, double lam,
         double* out, double* work, Py_ssize_t ldw, Py_ssize_t T) noexcept nogil:
     cdef Py_ssize_t c
-    for c in prange(T, schedule="static", num_threads=T,
-                    use_threads_if=T > 1 and m + <Py_ssize_t> (indptr[m] - indptr[0]) >= PARALLEL_MIN_WORK):
-        csr_transpose_chunk(data, indices, indptr, n, coefs, v, p > n,
-                            csr_chunk_start(indptr, m, T, c),
-                            csr_chunk_start(indptr, m, T, c + 1), work + c * ldw)
+    if serial(T, m + <Py_ssize_t> (indptr[m] - indptr[0])):
+        for c in range(T):
+            csr_transpose_chunk(data, indices, indptr, n, coefs, v, p > n,
+                                csr_chunk_start(indptr, m, T, c),
+                                csr_chunk_start(indptr, m, T, c + 1), work + c * ldw)
+    else:
+        for c in prange(T, schedule="static", num_threads=T):
+            csr_transpose_chunk(data, indices, indptr, n, coefs, v, p > n,
+                                csr_chunk_start(indptr, m, T, c),
+                                csr_chunk_start(indptr, m, T, c + 1), work + c * ldw)
     sum_rows(work, ldw, T, p, out)
     if v != NULL:
         add_l2(out, v, n, lam)

@@ -14,8 +14,9 @@ With ``A`` the (m, n) data matrix and ``A~ = [A, 1]`` when the coefficient vecto
     + \\lambda I_n, \\qquad
     \\text{max\\_eig\\_gram: } \\lambda_{\\max}(A^T \\operatorname{diag}(d) A)
 
-Same layering as ``logistic.pyx`` (loops in ``_common.pxd``, thin ``def`` wrappers,
-float32/float64 data, int32/int64 CSR indices, float64 accumulation). Reductions with a
+Same layering as ``logistic.pyx`` (loops in ``_common.pxd``, thin ``def`` wrappers that
+read and check their arrays through the NumPy C API in ``_args.pxd``, float32/float64
+data, int32/int64 CSR indices, float64 accumulation). Reductions with a
 ``work`` argument use ``T = work.shape[0]`` chunks; ``matvec`` (no reduction) and
 ``weighted_gram`` (no ``work``) use ``T = fastopt._config.n_chunks()``.
 
@@ -26,18 +27,35 @@ sign +1 for the rows with ``d_i > 0`` and -1 for those with ``d_i < 0`` (rows wi
 ``d_i = 0`` are skipped), so any real ``d`` is handled exactly; the partials are added in
 chunk order, then the triangle is mirrored. Memory: ``T - 1`` extra p x p partials
 (``T = 1`` when they would exceed ``GRAM_PARTIALS_BYTES``; BLAS then threads the big
-``dsyrk`` calls itself) and ``T`` buffers of ``GRAM_BLOCK x p``; never an m x n copy.
+``dsyrk`` calls itself) and ``T`` buffers of ``GRAM_BLOCK x p`` (heap, freed before the
+call returns); never an m x n copy.
 """
 
 import numpy as np
 
+cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.math cimport sqrt
+from libc.stdlib cimport free, malloc
 from scipy.linalg.cython_blas cimport dsyrk
 
+from ._args cimport (
+    F32,
+    F64,
+    I32,
+    Csr,
+    Dense,
+    check_p,
+    f64_in,
+    f64_matrix_out,
+    f64_out,
+    unpack_csr_matrix,
+    unpack_dense,
+    unpack_matrix,
+    work_buffer,
+)
 from ._common cimport (
-    PARALLEL_MIN_WORK,
     chunk_start,
     csr_chunk_start,
     csr_dot,
@@ -46,9 +64,12 @@ from ._common cimport (
     index_t,
     row_dot,
     row_scale_copy,
+    serial,
 )
 
 from fastopt._config import n_chunks as _n_threads
+
+cnp.import_array()
 
 __all__ = [
     "matvec",
@@ -201,7 +222,7 @@ cdef void finish_gram(double* H, const double* partials, Py_ssize_t T, Py_ssize_
         H[j * p + j] += lam
 
 
-cdef Py_ssize_t gram_chunks(Py_ssize_t m, Py_ssize_t p, Py_ssize_t rows_per_chunk):
+cdef Py_ssize_t gram_chunks(Py_ssize_t m, Py_ssize_t p, Py_ssize_t rows_per_chunk) except -1:
     """Chunks for weighted_gram: the thread count, fewer when m is small (each chunk
     should fill a few blocks) or when the partials would not fit GRAM_PARTIALS_BYTES."""
     cdef Py_ssize_t T = _n_threads()
@@ -213,9 +234,9 @@ cdef Py_ssize_t gram_chunks(Py_ssize_t m, Py_ssize_t p, Py_ssize_t rows_per_chun
 
 # --- power iteration ---------------------------------------------------------------------
 
-cdef double normalize_start(double[::1] v) noexcept nogil:
+cdef double normalize_start(double* v, Py_ssize_t n) noexcept nogil:
     """v /= ||v|| (v = 1/sqrt(n) when v = 0)."""
-    cdef Py_ssize_t j, n = v.shape[0]
+    cdef Py_ssize_t j
     cdef double norm = 0.0
     for j in range(n):
         norm += v[j] * v[j]
@@ -225,10 +246,10 @@ cdef double normalize_start(double[::1] v) noexcept nogil:
     return norm
 
 
-cdef int power_step(double[::1] v, const double[::1] u, double* rho,
+cdef int power_step(double* v, const double* u, Py_ssize_t n, double* rho,
                     double* rho_prev) noexcept nogil:
     """rho = <v, u>, v = u / ||u||; returns 1 when u = 0 (then rho = 0), else 0."""
-    cdef Py_ssize_t j, n = v.shape[0]
+    cdef Py_ssize_t j
     cdef double dot = 0.0, norm = 0.0
     for j in range(n):
         dot += v[j] * u[j]
@@ -244,10 +265,111 @@ cdef int power_step(double[::1] v, const double[::1] u, double* rho,
     return 0
 
 
+cdef double* alloc_doubles(Py_ssize_t count) except NULL:
+    """malloc of count (>= 1 allocated) doubles; MemoryError when it fails."""
+    cdef double* buf = <double*> malloc(max(count, 1) * sizeof(double))
+    if buf == NULL:
+        raise MemoryError()
+    return buf
+
+
+# --- the passes of this module, dispatched on the data's element types ---------------------
+
+cdef void dense_matvec(const floating* X, Py_ssize_t m, Py_ssize_t n, const double* w,
+                       double b, double* z, int T) noexcept nogil:
+    cdef Py_ssize_t i
+    if serial(T, m * (n + 1)):
+        for i in range(m):
+            z[i] = row_dot(X + i * n, w, n) + b
+    else:
+        for i in prange(m, schedule="static", num_threads=T):
+            z[i] = row_dot(X + i * n, w, n) + b
+
+
+cdef void csr_matvec(const floating* data, const index_t* indices, const index_t* indptr,
+                     Py_ssize_t m, Py_ssize_t nnz, const double* w, double b, double* z,
+                     int T) noexcept nogil:
+    cdef Py_ssize_t i
+    if serial(T, m + nnz):
+        for i in range(m):
+            z[i] = csr_dot(data, indices, indptr[i], indptr[i + 1], w) + b
+    else:
+        for i in prange(m, schedule="static", num_threads=T):
+            z[i] = csr_dot(data, indices, indptr[i], indptr[i + 1], w) + b
+
+
+cdef inline void dense_transpose(const Dense* a, const double* c, const double* v,
+                                 Py_ssize_t p, double lam, double* out) noexcept nogil:
+    """dense_transpose_pass on a's X (float32 or float64)."""
+    if a.dtype == F32:
+        dense_transpose_pass(<const float*> a.X, a.m, a.n, c, v, p, lam, out, a.work, a.ldw,
+                             a.T)
+    else:
+        dense_transpose_pass(<const double*> a.X, a.m, a.n, c, v, p, lam, out, a.work,
+                             a.ldw, a.T)
+
+
+cdef inline void csr_transpose(const Csr* a, const double* c, const double* v, Py_ssize_t p,
+                               double lam, double* out) noexcept nogil:
+    """csr_transpose_pass on a's CSR matrix (float32/float64 data, int32/int64 indices)."""
+    if a.dtype == F64:
+        if a.itype == I32:
+            csr_transpose_pass(<const double*> a.data, <const int*> a.indices,
+                               <const int*> a.indptr, a.m, a.n, c, v, p, lam, out, a.work,
+                               a.ldw, a.T)
+        else:
+            csr_transpose_pass(<const double*> a.data, <const long long*> a.indices,
+                               <const long long*> a.indptr, a.m, a.n, c, v, p, lam, out,
+                               a.work, a.ldw, a.T)
+    elif a.itype == I32:
+        csr_transpose_pass(<const float*> a.data, <const int*> a.indices,
+                           <const int*> a.indptr, a.m, a.n, c, v, p, lam, out, a.work, a.ldw,
+                           a.T)
+    else:
+        csr_transpose_pass(<const float*> a.data, <const long long*> a.indices,
+                           <const long long*> a.indptr, a.m, a.n, c, v, p, lam, out, a.work,
+                           a.ldw, a.T)
+
+
+cdef void dense_gram(const floating* X, Py_ssize_t m, Py_ssize_t n, Py_ssize_t p,
+                     const double* d, double* H, double* partials, double* bufs,
+                     Py_ssize_t T) noexcept nogil:
+    cdef Py_ssize_t c
+    if T <= 1:  # outside any OpenMP region (see serial in _common.pxd)
+        dense_gram_chunk(X, n, p, d, 0, m, H, bufs)
+        return
+    for c in prange(T, schedule="static", num_threads=T):
+        dense_gram_chunk(X, n, p, d, chunk_start(m, T, c), chunk_start(m, T, c + 1),
+                         H if c == 0 else partials + (c - 1) * p * p,
+                         bufs + c * GRAM_BLOCK * p)
+
+
+cdef void csr_gram(const floating* data, const index_t* indices, const index_t* indptr,
+                   Py_ssize_t m, Py_ssize_t n, Py_ssize_t p, const double* d, double* H,
+                   double* partials, double* xs, Py_ssize_t* cols,
+                   Py_ssize_t T) noexcept nogil:
+    cdef Py_ssize_t c
+    if T <= 1:  # outside any OpenMP region (see serial in _common.pxd)
+        csr_gram_chunk(data, indices, indptr, n, p, d, 0, m, H, xs, cols)
+        return
+    for c in prange(T, schedule="static", num_threads=T):
+        csr_gram_chunk(data, indices, indptr, n, p, d, csr_chunk_start(indptr, m, T, c),
+                       csr_chunk_start(indptr, m, T, c + 1),
+                       H if c == 0 else partials + (c - 1) * p * p, xs + c * p,
+                       cols + c * p)
+
+
+cdef inline Py_ssize_t csr_nnz(const Csr* a) noexcept nogil:
+    if a.itype == I32:
+        return (<const int*> a.indptr)[a.m] - (<const int*> a.indptr)[0]
+    return <Py_ssize_t> ((<const long long*> a.indptr)[a.m]
+                         - (<const long long*> a.indptr)[0])
+
+
 # --- dense -------------------------------------------------------------------------------
 
 
-def matvec(const floating[:, ::1] X, const double[::1] w, double[::1] z_out):
+def matvec(X, w, z_out):
     """``z_out = X w[:n] (+ w[n])``.
 
     Parameters
@@ -256,16 +378,20 @@ def matvec(const floating[:, ::1] X, const double[::1] w, double[::1] z_out):
     w : ndarray of shape (p,), p = n or n + 1
     z_out : ndarray of shape (m,), float64, overwritten
     """
-    cdef Py_ssize_t i, m = X.shape[0], n = X.shape[1]
+    cdef Dense a
+    cdef double* z
     cdef int T = _n_threads()
-    cdef double b = w[n] if w.shape[0] > n else 0.0
-    for i in prange(m, nogil=True, schedule="static", num_threads=T,
-                    use_threads_if=T > 1 and m * (n + 1) >= PARALLEL_MIN_WORK):
-        z_out[i] = row_dot(&X[0, 0] + i * n, &w[0], n) + b
+    unpack_dense(&a, X, w)
+    z = f64_out(z_out, a.m, "z_out")
+    cdef double b = a.w[a.n] if a.p > a.n else 0.0
+    with nogil:
+        if a.dtype == F32:
+            dense_matvec(<const float*> a.X, a.m, a.n, a.w, b, z, T)
+        else:
+            dense_matvec(<const double*> a.X, a.m, a.n, a.w, b, z, T)
 
 
-def rmatvec(const floating[:, ::1] X, const double[::1] u, double[::1] out,
-            double[:, ::1] work):
+def rmatvec(X, u, out, work):
     """``out[:n] = X^T u``, and ``out[n] = sum(u)`` when ``out`` has n + 1 entries.
 
     Parameters
@@ -275,40 +401,69 @@ def rmatvec(const floating[:, ::1] X, const double[::1] u, double[::1] out,
     out : ndarray of shape (p,), float64, overwritten
     work : ndarray of shape (T, p), float64 scratch
     """
+    cdef Dense a
+    cdef const double* pu
+    cdef double* o
+    unpack_matrix(&a, X)
+    pu = f64_in(u, a.m, "u")
+    o = f64_out(out, 0, "out")
+    a.p = cnp.PyArray_DIM(<cnp.ndarray> out, 0)
+    check_p(a.p, a.n)
+    a.work = work_buffer(work, a.p, &a.T, &a.ldw)
     with nogil:
-        dense_transpose_pass(&X[0, 0], X.shape[0], X.shape[1], &u[0], NULL, out.shape[0],
-                             0.0, &out[0], &work[0, 0], work.shape[1], work.shape[0])
+        dense_transpose(&a, pu, NULL, a.p, 0.0, o)
 
 
-def weighted_hvp(const floating[:, ::1] X, const double[::1] d, const double[::1] v,
-                 double lam, double[::1] out, double[:, ::1] work):
+def weighted_hvp(X, d, v, double lam, out, work):
     """``out = X~^T diag(d) X~ v + lam v[:n]`` (p,), lam not applied to the intercept; one
     pass over ``X``."""
+    cdef Dense a
+    cdef const double* pd
+    cdef double* o
+    unpack_dense(&a, X, v)  # v plays the part of w: (p,), p = n or n + 1
+    pd = f64_in(d, a.m, "d")
+    o = f64_out(out, a.p, "out")
+    a.work = work_buffer(work, a.p, &a.T, &a.ldw)
     with nogil:
-        dense_transpose_pass(&X[0, 0], X.shape[0], X.shape[1], &d[0], &v[0], v.shape[0],
-                             lam, &out[0], &work[0, 0], work.shape[1], work.shape[0])
+        dense_transpose(&a, pd, a.w, a.p, lam, o)
 
 
-def weighted_gram(const floating[:, ::1] X, const double[::1] d, double lam,
-                  double[:, ::1] H_out):
+def weighted_gram(X, d, double lam, H_out):
     """``H_out = X~^T diag(d) X~ + lam I_n`` of shape (p, p); no lam on the intercept.
 
     Blocked BLAS ``dsyrk`` on rows scaled by ``sqrt(|d_i|)`` (see the module docstring);
     threaded over row chunks, deterministic for a fixed thread count, no m x n temporary.
     """
-    cdef Py_ssize_t m = X.shape[0], n = X.shape[1], p = H_out.shape[0], c
-    cdef Py_ssize_t T = gram_chunks(m, p, 4 * GRAM_BLOCK)
-    cdef double[:, :, ::1] partials = np.empty((T - 1, p, p))
-    cdef double[:, :, ::1] bufs = np.empty((T, GRAM_BLOCK, p))
-    for c in prange(T, nogil=True, schedule="static", num_threads=T, use_threads_if=T > 1):
-        dense_gram_chunk(&X[0, 0], n, p, &d[0], chunk_start(m, T, c), chunk_start(m, T, c + 1),
-                         &H_out[0, 0] if c == 0 else &partials[c - 1, 0, 0],
-                         &bufs[c, 0, 0])
-    finish_gram(&H_out[0, 0], &partials[0, 0, 0], T, p, n, lam)
+    cdef Dense a
+    cdef const double* pd
+    cdef double* H
+    cdef double* partials
+    cdef double* bufs
+    cdef Py_ssize_t p, T
+    unpack_matrix(&a, X)
+    pd = f64_in(d, a.m, "d")
+    p = -1
+    if cnp.PyArray_Check(H_out) and cnp.PyArray_NDIM(<cnp.ndarray> H_out) == 2:
+        p = cnp.PyArray_DIM(<cnp.ndarray> H_out, 0)
+    H = f64_matrix_out(H_out, p, p, "H_out")
+    check_p(p, a.n)
+    T = gram_chunks(a.m, p, 4 * GRAM_BLOCK)
+    partials = alloc_doubles((T - 1) * p * p)
+    bufs = NULL
+    try:
+        bufs = alloc_doubles(T * GRAM_BLOCK * p)
+        with nogil:
+            if a.dtype == F32:
+                dense_gram(<const float*> a.X, a.m, a.n, p, pd, H, partials, bufs, T)
+            else:
+                dense_gram(<const double*> a.X, a.m, a.n, p, pd, H, partials, bufs, T)
+            finish_gram(H, partials, T, p, a.n, lam)
+    finally:
+        free(partials)
+        free(bufs)
 
 
-def max_eig_gram(const floating[:, ::1] X, const double[::1] d, const double[::1] v0,
-                 Py_ssize_t max_iter, double tol, double[:, ::1] work):
+def max_eig_gram(X, d, v0, Py_ssize_t max_iter, double tol, work):
     """Largest eigenvalue of ``X^T diag(d) X`` (p = n, no intercept) by power iteration.
 
     ``v = v0 / ||v0||``; repeat ``u = H v`` (one :func:`weighted_hvp` pass),
@@ -329,94 +484,179 @@ def max_eig_gram(const floating[:, ::1] X, const double[::1] d, const double[::1
     float
         The last Rayleigh quotient (0 when ``H v = 0``).
     """
-    cdef Py_ssize_t it, m = X.shape[0], n = X.shape[1]
-    cdef double[::1] v = np.array(v0, dtype=np.float64)
-    cdef double[::1] u = np.empty(n)
+    cdef Dense a
+    cdef const double* pd
+    cdef const double* pv0
+    cdef double* v
+    cdef double* u
     cdef double rho = 0.0, rho_prev = 0.0
-    with nogil:
-        normalize_start(v)
-        for it in range(max_iter):
-            dense_transpose_pass(&X[0, 0], m, n, &d[0], &v[0], n, 0.0, &u[0], &work[0, 0],
-                                 work.shape[1], work.shape[0])
-            if power_step(v, u, &rho, &rho_prev):
-                break
-            if abs(rho - rho_prev) <= tol * abs(rho):
-                break
+    cdef Py_ssize_t it, n
+    unpack_matrix(&a, X)
+    n = a.n
+    pd = f64_in(d, a.m, "d")
+    pv0 = f64_in(v0, n, "v0")
+    a.work = work_buffer(work, n, &a.T, &a.ldw)
+    v = alloc_doubles(2 * n)
+    u = v + n
+    try:
+        with nogil:
+            for it in range(n):
+                v[it] = pv0[it]
+            normalize_start(v, n)
+            for it in range(max_iter):
+                dense_transpose(&a, pd, v, n, 0.0, u)
+                if power_step(v, u, n, &rho, &rho_prev):
+                    break
+                if abs(rho - rho_prev) <= tol * abs(rho):
+                    break
+    finally:
+        free(v)
     return rho
 
 
 # --- CSR ---------------------------------------------------------------------------------
 
 
-def matvec_csr(const floating[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
-               Py_ssize_t n_features, const double[::1] w, double[::1] z_out):
+def matvec_csr(data, indices, indptr, Py_ssize_t n_features, w, z_out):
     """CSR twin of :func:`matvec`."""
-    cdef Py_ssize_t i, m = indptr.shape[0] - 1, n = n_features
+    cdef Csr a
+    cdef double* z
     cdef int T = _n_threads()
-    cdef double b = w[n] if w.shape[0] > n else 0.0
-    for i in prange(m, nogil=True, schedule="static", num_threads=T,
-                    use_threads_if=T > 1 and m + data.shape[0] >= PARALLEL_MIN_WORK):
-        z_out[i] = csr_dot(&data[0], &indices[0], indptr[i], indptr[i + 1], &w[0]) + b
+    cdef Py_ssize_t nnz
+    unpack_csr_matrix(&a, data, indices, indptr, n_features)
+    a.w = f64_in(w, 0, "w")
+    a.p = cnp.PyArray_DIM(<cnp.ndarray> w, 0)
+    check_p(a.p, a.n)
+    z = f64_out(z_out, a.m, "z_out")
+    cdef double b = a.w[a.n] if a.p > a.n else 0.0
+    with nogil:
+        nnz = csr_nnz(&a)
+        if a.dtype == F64:
+            if a.itype == I32:
+                csr_matvec(<const double*> a.data, <const int*> a.indices,
+                           <const int*> a.indptr, a.m, nnz, a.w, b, z, T)
+            else:
+                csr_matvec(<const double*> a.data, <const long long*> a.indices,
+                           <const long long*> a.indptr, a.m, nnz, a.w, b, z, T)
+        elif a.itype == I32:
+            csr_matvec(<const float*> a.data, <const int*> a.indices, <const int*> a.indptr,
+                       a.m, nnz, a.w, b, z, T)
+        else:
+            csr_matvec(<const float*> a.data, <const long long*> a.indices,
+                       <const long long*> a.indptr, a.m, nnz, a.w, b, z, T)
 
 
-def rmatvec_csr(const floating[::1] data, const index_t[::1] indices, const index_t[::1] indptr,
-                Py_ssize_t n_features, const double[::1] u, double[::1] out,
-                double[:, ::1] work):
+def rmatvec_csr(data, indices, indptr, Py_ssize_t n_features, u, out, work):
     """CSR twin of :func:`rmatvec`."""
+    cdef Csr a
+    cdef const double* pu
+    cdef double* o
+    unpack_csr_matrix(&a, data, indices, indptr, n_features)
+    pu = f64_in(u, a.m, "u")
+    o = f64_out(out, 0, "out")
+    a.p = cnp.PyArray_DIM(<cnp.ndarray> out, 0)
+    check_p(a.p, a.n)
+    a.work = work_buffer(work, a.p, &a.T, &a.ldw)
     with nogil:
-        csr_transpose_pass(&data[0], &indices[0], &indptr[0], indptr.shape[0] - 1, n_features,
-                           &u[0], NULL, out.shape[0], 0.0, &out[0], &work[0, 0],
-                           work.shape[1], work.shape[0])
+        csr_transpose(&a, pu, NULL, a.p, 0.0, o)
 
 
-def weighted_hvp_csr(const floating[::1] data, const index_t[::1] indices,
-                     const index_t[::1] indptr, Py_ssize_t n_features, const double[::1] d,
-                     const double[::1] v, double lam, double[::1] out, double[:, ::1] work):
+def weighted_hvp_csr(data, indices, indptr, Py_ssize_t n_features, d, v, double lam, out,
+                     work):
     """CSR twin of :func:`weighted_hvp`."""
+    cdef Csr a
+    cdef const double* pd
+    cdef const double* pv
+    cdef double* o
+    unpack_csr_matrix(&a, data, indices, indptr, n_features)
+    pd = f64_in(d, a.m, "d")
+    pv = f64_in(v, 0, "v")
+    a.p = cnp.PyArray_DIM(<cnp.ndarray> v, 0)
+    check_p(a.p, a.n)
+    o = f64_out(out, a.p, "out")
+    a.work = work_buffer(work, a.p, &a.T, &a.ldw)
     with nogil:
-        csr_transpose_pass(&data[0], &indices[0], &indptr[0], indptr.shape[0] - 1, n_features,
-                           &d[0], &v[0], v.shape[0], lam, &out[0], &work[0, 0],
-                           work.shape[1], work.shape[0])
+        csr_transpose(&a, pd, pv, a.p, lam, o)
 
 
-def weighted_gram_csr(const floating[::1] data, const index_t[::1] indices,
-                      const index_t[::1] indptr, Py_ssize_t n_features, const double[::1] d,
-                      double lam, double[:, ::1] H_out):
+def weighted_gram_csr(data, indices, indptr, Py_ssize_t n_features, d, double lam, H_out):
     """CSR twin of :func:`weighted_gram`: per-chunk dense p x p partials of the sparse
     outer products (canonical CSR: sorted indices), added in chunk order."""
-    cdef Py_ssize_t m = indptr.shape[0] - 1, n = n_features, p = H_out.shape[0], c
-    cdef Py_ssize_t T = gram_chunks(m, p, GRAM_BLOCK)
-    cdef double[:, :, ::1] partials = np.empty((T - 1, p, p))
-    # per-chunk copies of one row (values and columns, intercept included)
-    cdef double[:, ::1] xs = np.empty((T, p))
-    cdef Py_ssize_t[:, ::1] cols = np.empty((T, p), dtype=np.intp)
-    for c in prange(T, nogil=True, schedule="static", num_threads=T, use_threads_if=T > 1):
-        csr_gram_chunk(&data[0], &indices[0], &indptr[0], n, p, &d[0],
-                       csr_chunk_start(&indptr[0], m, T, c),
-                       csr_chunk_start(&indptr[0], m, T, c + 1),
-                       &H_out[0, 0] if c == 0 else &partials[c - 1, 0, 0],
-                       &xs[c, 0], &cols[c, 0])
-    finish_gram(&H_out[0, 0], &partials[0, 0, 0], T, p, n, lam)
+    cdef Csr a
+    cdef const double* pd
+    cdef double* H
+    cdef double* partials
+    cdef double* xs = NULL
+    cdef Py_ssize_t* cols = NULL
+    cdef Py_ssize_t p, T
+    unpack_csr_matrix(&a, data, indices, indptr, n_features)
+    pd = f64_in(d, a.m, "d")
+    p = -1
+    if cnp.PyArray_Check(H_out) and cnp.PyArray_NDIM(<cnp.ndarray> H_out) == 2:
+        p = cnp.PyArray_DIM(<cnp.ndarray> H_out, 0)
+    H = f64_matrix_out(H_out, p, p, "H_out")
+    check_p(p, a.n)
+    T = gram_chunks(a.m, p, GRAM_BLOCK)
+    partials = alloc_doubles((T - 1) * p * p)
+    try:
+        # per-chunk copies of one row (values and columns, intercept included)
+        xs = alloc_doubles(T * p)
+        cols = <Py_ssize_t*> malloc(max(T * p, 1) * sizeof(Py_ssize_t))
+        if cols == NULL:
+            raise MemoryError()
+        with nogil:
+            if a.dtype == F64:
+                if a.itype == I32:
+                    csr_gram(<const double*> a.data, <const int*> a.indices,
+                             <const int*> a.indptr, a.m, a.n, p, pd, H, partials, xs, cols, T)
+                else:
+                    csr_gram(<const double*> a.data, <const long long*> a.indices,
+                             <const long long*> a.indptr, a.m, a.n, p, pd, H, partials, xs,
+                             cols, T)
+            elif a.itype == I32:
+                csr_gram(<const float*> a.data, <const int*> a.indices, <const int*> a.indptr,
+                         a.m, a.n, p, pd, H, partials, xs, cols, T)
+            else:
+                csr_gram(<const float*> a.data, <const long long*> a.indices,
+                         <const long long*> a.indptr, a.m, a.n, p, pd, H, partials, xs, cols,
+                         T)
+            finish_gram(H, partials, T, p, a.n, lam)
+    finally:
+        free(partials)
+        free(xs)
+        free(cols)
 
 
-def max_eig_gram_csr(const floating[::1] data, const index_t[::1] indices,
-                     const index_t[::1] indptr, Py_ssize_t n_features, const double[::1] d,
-                     const double[::1] v0, Py_ssize_t max_iter, double tol,
-                     double[:, ::1] work):
+def max_eig_gram_csr(data, indices, indptr, Py_ssize_t n_features, d, v0,
+                     Py_ssize_t max_iter, double tol, work):
     """CSR twin of :func:`max_eig_gram`."""
-    cdef Py_ssize_t it, m = indptr.shape[0] - 1, n = n_features
-    cdef double[::1] v = np.array(v0, dtype=np.float64)
-    cdef double[::1] u = np.empty(n)
+    cdef Csr a
+    cdef const double* pd
+    cdef const double* pv0
+    cdef double* v
+    cdef double* u
     cdef double rho = 0.0, rho_prev = 0.0
-    with nogil:
-        normalize_start(v)
-        for it in range(max_iter):
-            csr_transpose_pass(&data[0], &indices[0], &indptr[0], m, n, &d[0], &v[0], n, 0.0,
-                               &u[0], &work[0, 0], work.shape[1], work.shape[0])
-            if power_step(v, u, &rho, &rho_prev):
-                break
-            if abs(rho - rho_prev) <= tol * abs(rho):
-                break
+    cdef Py_ssize_t it, n
+    unpack_csr_matrix(&a, data, indices, indptr, n_features)
+    n = a.n
+    pd = f64_in(d, a.m, "d")
+    pv0 = f64_in(v0, n, "v0")
+    a.work = work_buffer(work, n, &a.T, &a.ldw)
+    v = alloc_doubles(2 * n)
+    u = v + n
+    try:
+        with nogil:
+            for it in range(n):
+                v[it] = pv0[it]
+            normalize_start(v, n)
+            for it in range(max_iter):
+                csr_transpose(&a, pd, v, n, 0.0, u)
+                if power_step(v, u, n, &rho, &rho_prev):
+                    break
+                if abs(rho - rho_prev) <= tol * abs(rho):
+                    break
+    finally:
+        free(v)
     return rho
 
 

@@ -14,25 +14,35 @@ targets ``y_i``:
     \\nabla^2 f(w) v = \\tilde A^T \\operatorname{diag}(sw) \\tilde A v + \\lambda v_{:n}
 
 The loops are those of the logistic kernels (``_common.pxd``) with the squared loss as
-the per-sample function: typed memoryviews in (``const``, so read-only arrays are
-accepted), the GIL released for the whole pass, float32 or float64 ``X``/``data`` (always
-accumulated in float64), int32 or int64 CSR ``indices``/``indptr``. Reductions split the
+the per-sample function, behind the same thin wrappers (arrays read and checked through
+the NumPy C API, ``_args.pxd``; read-only inputs accepted), the GIL released for the
+whole pass, float32 or float64 ``X``/``data`` (always accumulated in float64), int32 or
+int64 CSR ``indices``/``indptr``. Reductions split the
 rows into ``T = work.shape[0]`` contiguous chunks, one OpenMP thread per chunk, and add
 the chunk partials in order: the result depends on ``T`` only. ``lsq_hvp`` does not read
 ``w`` or ``y`` (the Hessian of a quadratic is constant); they are in the signature so that
 every objective calls its kernels the same way.
 """
 
-from cython cimport floating
+cimport numpy as cnp
+from libc.string cimport memcpy
 
-from ._common cimport (
-    SQUARED,
-    csr_hvp_pass,
-    csr_loss_pass,
-    dense_hvp_pass,
-    dense_loss_pass,
-    index_t,
+from ._args cimport (
+    Csr,
+    Dense,
+    csr_hvp,
+    csr_loss,
+    dense_hvp,
+    dense_loss,
+    f64_in,
+    f64_out,
+    rows_in,
+    unpack_csr_pass,
+    unpack_dense_pass,
 )
+from ._common cimport SQUARED
+
+cnp.import_array()
 
 __all__ = [
     "lsq_loss",
@@ -53,8 +63,7 @@ __all__ = [
 # --- dense -------------------------------------------------------------------------------
 
 
-def lsq_loss(const floating[:, ::1] X, const double[::1] y, const double[::1] sw,
-             const double[::1] w, double lam, double[:, ::1] work):
+def lsq_loss(X, y, sw, w, double lam, work):
     """Least-squares loss ``f(w)``.
 
     Parameters
@@ -70,144 +79,152 @@ def lsq_loss(const floating[:, ::1] X, const double[::1] y, const double[::1] sw
     -------
     float
     """
+    cdef Dense a
     cdef double f
+    unpack_dense_pass(&a, X, y, sw, w, work)
+    a.work = NULL  # no gradient: the chunks reduce only their losses
     with nogil:
-        f = dense_loss_pass(SQUARED, &X[0, 0], X.shape[0], X.shape[1], &y[0], &sw[0],
-                            &w[0], w.shape[0], lam, NULL, False, 1.0, NULL, NULL,
-                            NULL, 0, work.shape[0])
+        f = dense_loss(SQUARED, &a, lam, NULL, 0, 1.0, NULL, NULL, a.T)
     return f
 
 
-def lsq_loss_grad(const floating[:, ::1] X, const double[::1] y, const double[::1] sw,
-                  const double[::1] w, double lam, double[::1] grad_out,
-                  double[:, ::1] work):
+def lsq_loss_grad(X, y, sw, w, double lam, grad_out, work):
     """Loss and gradient in one pass over ``X``; the gradient goes into ``grad_out`` (p,)."""
+    cdef Dense a
     cdef double f
+    cdef double* g
+    unpack_dense_pass(&a, X, y, sw, w, work)
+    g = f64_out(grad_out, a.p, "grad_out")
     with nogil:
-        f = dense_loss_pass(SQUARED, &X[0, 0], X.shape[0], X.shape[1], &y[0], &sw[0],
-                            &w[0], w.shape[0], lam, NULL, False, 1.0, &grad_out[0], NULL,
-                            &work[0, 0], work.shape[1], work.shape[0])
+        f = dense_loss(SQUARED, &a, lam, NULL, 0, 1.0, g, NULL, a.T)
     return f
 
 
-def lsq_grad_hess_weights(const floating[:, ::1] X, const double[::1] y,
-                          const double[::1] sw, const double[::1] w, double lam,
-                          double[::1] grad_out, double[::1] d_out, double[:, ::1] work):
+def lsq_grad_hess_weights(X, y, sw, w, double lam, grad_out, d_out, work):
     """Loss, gradient (into ``grad_out`` (p,)) and Hessian weights (into ``d_out`` (m,)),
     one pass."""
+    cdef Dense a
     cdef double f
+    cdef double* g
+    cdef double* d
+    unpack_dense_pass(&a, X, y, sw, w, work)
+    g = f64_out(grad_out, a.p, "grad_out")
+    d = f64_out(d_out, a.m, "d_out")
     with nogil:
-        f = dense_loss_pass(SQUARED, &X[0, 0], X.shape[0], X.shape[1], &y[0], &sw[0],
-                            &w[0], w.shape[0], lam, NULL, False, 1.0, &grad_out[0],
-                            &d_out[0], &work[0, 0], work.shape[1], work.shape[0])
+        f = dense_loss(SQUARED, &a, lam, NULL, 0, 1.0, g, d, a.T)
     return f
 
 
-def lsq_hess_weights(const floating[:, ::1] X, const double[::1] y, const double[::1] sw,
-                     const double[::1] w, double[::1] d_out):
+def lsq_hess_weights(X, y, sw, w, d_out):
     """Hessian weights ``d_i = sw_i`` into ``d_out`` (m,); ``X`` is not read."""
-    d_out[:] = sw
+    cdef Dense a
+    unpack_dense_pass(&a, X, y, sw, w, None)
+    memcpy(f64_out(d_out, a.m, "d_out"), a.sw, a.m * sizeof(double))
 
 
-def lsq_hvp(const floating[:, ::1] X, const double[::1] y, const double[::1] sw,
-            const double[::1] w, const double[::1] v, double lam, double[::1] out,
-            double[:, ::1] work):
+def lsq_hvp(X, y, sw, w, v, double lam, out, work):
     """Hessian times ``v`` (p,) into ``out`` (p,): ``X~^T (sw * (X~ v)) + lam v[:n]``, one
     pass."""
+    cdef Dense a
+    cdef const double* pv
+    cdef double* o
+    unpack_dense_pass(&a, X, y, sw, w, work)
+    pv = f64_in(v, a.p, "v")
+    o = f64_out(out, a.p, "out")
     with nogil:
-        dense_hvp_pass(SQUARED, &X[0, 0], X.shape[0], X.shape[1], &y[0], &sw[0], &w[0],
-                       &v[0], w.shape[0], lam, &out[0], &work[0, 0], work.shape[1],
-                       work.shape[0])
+        dense_hvp(SQUARED, &a, pv, lam, o)
 
 
-def lsq_loss_grad_rows(const floating[:, ::1] X, const double[::1] y,
-                       const double[::1] sw, const double[::1] w, double lam,
-                       const long long[::1] rows, double scale, double[::1] grad_out,
-                       double[:, ::1] work):
+def lsq_loss_grad_rows(X, y, sw, w, double lam, rows, double scale, grad_out, work):
     """Loss and gradient over the rows ``rows`` (k,) of ``X`` (no copy), each weight
     multiplied by ``scale``; the L2 term is added once."""
+    cdef Dense a
     cdef double f
+    cdef double* g
+    cdef const long long* r
+    cdef Py_ssize_t k
+    unpack_dense_pass(&a, X, y, sw, w, work)
+    g = f64_out(grad_out, a.p, "grad_out")
+    r = rows_in(rows, &k)
     with nogil:
-        f = dense_loss_pass(SQUARED, &X[0, 0], rows.shape[0], X.shape[1], &y[0], &sw[0],
-                            &w[0], w.shape[0], lam, &rows[0], True, scale, &grad_out[0],
-                            NULL, &work[0, 0], work.shape[1], work.shape[0])
+        f = dense_loss(SQUARED, &a, lam, r, k, scale, g, NULL, a.T)
     return f
 
 
 # --- CSR ---------------------------------------------------------------------------------
 
 
-def lsq_loss_csr(const floating[::1] data, const index_t[::1] indices,
-                 const index_t[::1] indptr, Py_ssize_t n_features, const double[::1] y,
-                 const double[::1] sw, const double[::1] w, double lam,
-                 double[:, ::1] work):
+def lsq_loss_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w, double lam,
+                      work):
     """CSR twin of :func:`lsq_loss`."""
+    cdef Csr a
     cdef double f
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    a.work = NULL
     with nogil:
-        f = csr_loss_pass(SQUARED, &data[0], &indices[0], &indptr[0], indptr.shape[0] - 1,
-                          n_features, &y[0], &sw[0], &w[0], w.shape[0], lam, NULL, 0, False,
-                          1.0, NULL, NULL, NULL, 0, work.shape[0])
+        f = csr_loss(SQUARED, &a, lam, NULL, 0, 1.0, NULL, NULL, a.T)
     return f
 
 
-def lsq_loss_grad_csr(const floating[::1] data, const index_t[::1] indices,
-                      const index_t[::1] indptr, Py_ssize_t n_features,
-                      const double[::1] y, const double[::1] sw, const double[::1] w,
-                      double lam, double[::1] grad_out, double[:, ::1] work):
+def lsq_loss_grad_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w,
+                           double lam, grad_out, work):
     """CSR twin of :func:`lsq_loss_grad`."""
+    cdef Csr a
     cdef double f
+    cdef double* g
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    g = f64_out(grad_out, a.p, "grad_out")
     with nogil:
-        f = csr_loss_pass(SQUARED, &data[0], &indices[0], &indptr[0], indptr.shape[0] - 1,
-                          n_features, &y[0], &sw[0], &w[0], w.shape[0], lam, NULL, 0, False,
-                          1.0, &grad_out[0], NULL, &work[0, 0], work.shape[1],
-                          work.shape[0])
+        f = csr_loss(SQUARED, &a, lam, NULL, 0, 1.0, g, NULL, a.T)
     return f
 
 
-def lsq_grad_hess_weights_csr(const floating[::1] data, const index_t[::1] indices,
-                              const index_t[::1] indptr, Py_ssize_t n_features,
-                              const double[::1] y, const double[::1] sw,
-                              const double[::1] w, double lam, double[::1] grad_out,
-                              double[::1] d_out, double[:, ::1] work):
+def lsq_grad_hess_weights_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w,
+                                   double lam, grad_out, d_out, work):
     """CSR twin of :func:`lsq_grad_hess_weights`."""
+    cdef Csr a
     cdef double f
+    cdef double* g
+    cdef double* d
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    g = f64_out(grad_out, a.p, "grad_out")
+    d = f64_out(d_out, a.m, "d_out")
     with nogil:
-        f = csr_loss_pass(SQUARED, &data[0], &indices[0], &indptr[0], indptr.shape[0] - 1,
-                          n_features, &y[0], &sw[0], &w[0], w.shape[0], lam, NULL, 0, False,
-                          1.0, &grad_out[0], &d_out[0], &work[0, 0], work.shape[1],
-                          work.shape[0])
+        f = csr_loss(SQUARED, &a, lam, NULL, 0, 1.0, g, d, a.T)
     return f
 
 
-def lsq_hess_weights_csr(const floating[::1] data, const index_t[::1] indices,
-                         const index_t[::1] indptr, Py_ssize_t n_features,
-                         const double[::1] y, const double[::1] sw, const double[::1] w,
-                         double[::1] d_out):
+def lsq_hess_weights_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w, d_out):
     """CSR twin of :func:`lsq_hess_weights` (``d_out = sw``; the matrix is not read)."""
-    d_out[:] = sw
+    cdef Csr a
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, None)
+    memcpy(f64_out(d_out, a.m, "d_out"), a.sw, a.m * sizeof(double))
 
 
-def lsq_hvp_csr(const floating[::1] data, const index_t[::1] indices,
-                const index_t[::1] indptr, Py_ssize_t n_features, const double[::1] y,
-                const double[::1] sw, const double[::1] w, const double[::1] v,
-                double lam, double[::1] out, double[:, ::1] work):
+def lsq_hvp_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w, v, double lam,
+                     out, work):
     """CSR twin of :func:`lsq_hvp`."""
+    cdef Csr a
+    cdef const double* pv
+    cdef double* o
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    pv = f64_in(v, a.p, "v")
+    o = f64_out(out, a.p, "out")
     with nogil:
-        csr_hvp_pass(SQUARED, &data[0], &indices[0], &indptr[0], indptr.shape[0] - 1,
-                     n_features, &y[0], &sw[0], &w[0], &v[0], w.shape[0], lam, &out[0],
-                     &work[0, 0], work.shape[1], work.shape[0])
+        csr_hvp(SQUARED, &a, pv, lam, o)
 
 
-def lsq_loss_grad_rows_csr(const floating[::1] data, const index_t[::1] indices,
-                           const index_t[::1] indptr, Py_ssize_t n_features,
-                           const double[::1] y, const double[::1] sw,
-                           const double[::1] w, double lam, const long long[::1] rows,
-                           double scale, double[::1] grad_out, double[:, ::1] work):
+def lsq_loss_grad_rows_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w,
+                                double lam, rows, double scale, grad_out, work):
     """CSR twin of :func:`lsq_loss_grad_rows`."""
+    cdef Csr a
     cdef double f
+    cdef double* g
+    cdef const long long* r
+    cdef Py_ssize_t k
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    g = f64_out(grad_out, a.p, "grad_out")
+    r = rows_in(rows, &k)
     with nogil:
-        f = csr_loss_pass(SQUARED, &data[0], &indices[0], &indptr[0], indptr.shape[0] - 1,
-                          n_features, &y[0], &sw[0], &w[0], w.shape[0], lam, &rows[0],
-                          rows.shape[0], True, scale, &grad_out[0], NULL, &work[0, 0],
-                          work.shape[1], work.shape[0])
+        f = csr_loss(SQUARED, &a, lam, r, k, scale, g, NULL, a.T)
     return f

@@ -13,26 +13,35 @@ With ``z_i = <a_i, w[:n]> + w[n]`` (the intercept only when ``p = n + 1``) and l
     d_i = sw_i \\sigma(y_i z_i) \\sigma(-y_i z_i), \\qquad
     \\nabla^2 f(w) v = \\tilde A^T \\operatorname{diag}(d) \\tilde A v + \\lambda v_{:n}
 
-Every function is a thin wrapper: typed memoryviews in (``const``, so read-only arrays
-are accepted), raw pointers handed to the shared loops of ``_common.pxd``, the GIL
-released for the whole pass. ``X``/``data`` may be float32 or float64 (fused type, always
-accumulated in float64); CSR ``indices``/``indptr`` may be int32 or int64. Reductions
-split the rows into ``T = work.shape[0]`` contiguous chunks, one OpenMP thread per chunk,
-and add the chunk partials in order: the result depends on ``T`` only.
+Every function is a thin wrapper: its arrays' data pointers, dtypes and shapes are read
+through the NumPy C API and checked (``_args.pxd``: exact dtypes, C order, long enough
+for the pass; read-only inputs are accepted), then handed to the shared loops of
+``_common.pxd`` with the GIL released for the whole pass. ``X``/``data`` may be float32
+or float64 (always accumulated in float64); CSR ``indices``/``indptr`` may be int32 or
+int64. Reductions split the rows into ``T = work.shape[0]`` contiguous chunks, one OpenMP
+thread per chunk, and add the chunk partials in order: the result depends on ``T`` only.
 """
 
-from cython cimport floating
+cimport numpy as cnp
 
-from ._common cimport (
-    LOGISTIC,
-    csr_hvp_pass,
-    csr_loss_pass,
-    dense_hvp_pass,
-    dense_loss_pass,
-    index_t,
+from ._args cimport (
+    Csr,
+    Dense,
+    csr_hvp,
+    csr_loss,
+    dense_hvp,
+    dense_loss,
+    f64_in,
+    f64_out,
+    rows_in,
+    unpack_csr_pass,
+    unpack_dense_pass,
 )
+from ._common cimport LOGISTIC
 
 from fastopt._config import n_chunks as _n_threads
+
+cnp.import_array()
 
 __all__ = [
     "logistic_loss",
@@ -53,8 +62,7 @@ __all__ = [
 # --- dense -------------------------------------------------------------------------------
 
 
-def logistic_loss(const floating[:, ::1] X, const double[::1] y, const double[::1] sw,
-                  const double[::1] w, double lam, double[:, ::1] work):
+def logistic_loss(X, y, sw, w, double lam, work):
     """Logistic loss ``f(w)``.
 
     Parameters
@@ -70,151 +78,161 @@ def logistic_loss(const floating[:, ::1] X, const double[::1] y, const double[::
     -------
     float
     """
+    cdef Dense a
     cdef double f
+    unpack_dense_pass(&a, X, y, sw, w, work)
+    a.work = NULL  # no gradient: the chunks reduce only their losses
     with nogil:
-        f = dense_loss_pass(LOGISTIC, &X[0, 0], X.shape[0], X.shape[1], &y[0], &sw[0],
-                            &w[0], w.shape[0], lam, NULL, False, 1.0, NULL, NULL,
-                            NULL, 0, work.shape[0])
+        f = dense_loss(LOGISTIC, &a, lam, NULL, 0, 1.0, NULL, NULL, a.T)
     return f
 
 
-def logistic_loss_grad(const floating[:, ::1] X, const double[::1] y, const double[::1] sw,
-                       const double[::1] w, double lam, double[::1] grad_out,
-                       double[:, ::1] work):
+def logistic_loss_grad(X, y, sw, w, double lam, grad_out, work):
     """Loss and gradient in one pass over ``X``; the gradient goes into ``grad_out`` (p,)."""
+    cdef Dense a
     cdef double f
+    cdef double* g
+    unpack_dense_pass(&a, X, y, sw, w, work)
+    g = f64_out(grad_out, a.p, "grad_out")
     with nogil:
-        f = dense_loss_pass(LOGISTIC, &X[0, 0], X.shape[0], X.shape[1], &y[0], &sw[0],
-                            &w[0], w.shape[0], lam, NULL, False, 1.0, &grad_out[0], NULL,
-                            &work[0, 0], work.shape[1], work.shape[0])
+        f = dense_loss(LOGISTIC, &a, lam, NULL, 0, 1.0, g, NULL, a.T)
     return f
 
 
-def logistic_grad_hess_weights(const floating[:, ::1] X, const double[::1] y,
-                               const double[::1] sw, const double[::1] w, double lam,
-                               double[::1] grad_out, double[::1] d_out, double[:, ::1] work):
+def logistic_grad_hess_weights(X, y, sw, w, double lam, grad_out, d_out, work):
     """Loss, gradient (into ``grad_out`` (p,)) and Hessian weights (into ``d_out`` (m,)),
     one pass."""
+    cdef Dense a
     cdef double f
+    cdef double* g
+    cdef double* d
+    unpack_dense_pass(&a, X, y, sw, w, work)
+    g = f64_out(grad_out, a.p, "grad_out")
+    d = f64_out(d_out, a.m, "d_out")
     with nogil:
-        f = dense_loss_pass(LOGISTIC, &X[0, 0], X.shape[0], X.shape[1], &y[0], &sw[0],
-                            &w[0], w.shape[0], lam, NULL, False, 1.0, &grad_out[0],
-                            &d_out[0], &work[0, 0], work.shape[1], work.shape[0])
+        f = dense_loss(LOGISTIC, &a, lam, NULL, 0, 1.0, g, d, a.T)
     return f
 
 
-def logistic_hess_weights(const floating[:, ::1] X, const double[::1] y, const double[::1] sw,
-                          const double[::1] w, double[::1] d_out):
+def logistic_hess_weights(X, y, sw, w, d_out):
     """Hessian weights ``d_i = sw_i s_i (1 - s_i)``, ``s_i = sigma(y_i z_i)``, into ``d_out``."""
+    cdef Dense a
+    cdef double* d
     cdef Py_ssize_t T = _n_threads()
+    unpack_dense_pass(&a, X, y, sw, w, None)
+    d = f64_out(d_out, a.m, "d_out")
     with nogil:
-        dense_loss_pass(LOGISTIC, &X[0, 0], X.shape[0], X.shape[1], &y[0], &sw[0], &w[0],
-                        w.shape[0], 0.0, NULL, False, 1.0, NULL, &d_out[0], NULL, 0, T)
+        dense_loss(LOGISTIC, &a, 0.0, NULL, 0, 1.0, NULL, d, T)
 
 
-def logistic_hvp(const floating[:, ::1] X, const double[::1] y, const double[::1] sw,
-                 const double[::1] w, const double[::1] v, double lam, double[::1] out,
-                 double[:, ::1] work):
+def logistic_hvp(X, y, sw, w, v, double lam, out, work):
     """Hessian at ``w`` times ``v`` (both (p,)) into ``out`` (p,); one pass (z_i and
     <a_i, v> from one read of each row)."""
+    cdef Dense a
+    cdef const double* pv
+    cdef double* o
+    unpack_dense_pass(&a, X, y, sw, w, work)
+    pv = f64_in(v, a.p, "v")
+    o = f64_out(out, a.p, "out")
     with nogil:
-        dense_hvp_pass(LOGISTIC, &X[0, 0], X.shape[0], X.shape[1], &y[0], &sw[0], &w[0],
-                       &v[0], w.shape[0], lam, &out[0], &work[0, 0], work.shape[1],
-                       work.shape[0])
+        dense_hvp(LOGISTIC, &a, pv, lam, o)
 
 
-def logistic_loss_grad_rows(const floating[:, ::1] X, const double[::1] y,
-                            const double[::1] sw, const double[::1] w, double lam,
-                            const long long[::1] rows, double scale, double[::1] grad_out,
-                            double[:, ::1] work):
+def logistic_loss_grad_rows(X, y, sw, w, double lam, rows, double scale, grad_out, work):
     """Loss and gradient over the rows ``rows`` (k,) of ``X`` (no copy), each weight
     multiplied by ``scale``; the L2 term is added once."""
+    cdef Dense a
     cdef double f
+    cdef double* g
+    cdef const long long* r
+    cdef Py_ssize_t k
+    unpack_dense_pass(&a, X, y, sw, w, work)
+    g = f64_out(grad_out, a.p, "grad_out")
+    r = rows_in(rows, &k)
     with nogil:
-        f = dense_loss_pass(LOGISTIC, &X[0, 0], rows.shape[0], X.shape[1], &y[0], &sw[0],
-                            &w[0], w.shape[0], lam, &rows[0], True, scale, &grad_out[0],
-                            NULL, &work[0, 0], work.shape[1], work.shape[0])
+        f = dense_loss(LOGISTIC, &a, lam, r, k, scale, g, NULL, a.T)
     return f
 
 
 # --- CSR ---------------------------------------------------------------------------------
 
 
-def logistic_loss_csr(const floating[::1] data, const index_t[::1] indices,
-                      const index_t[::1] indptr, Py_ssize_t n_features, const double[::1] y,
-                      const double[::1] sw, const double[::1] w, double lam,
-                      double[:, ::1] work):
+def logistic_loss_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w, double lam,
+                      work):
     """CSR twin of :func:`logistic_loss`."""
+    cdef Csr a
     cdef double f
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    a.work = NULL
     with nogil:
-        f = csr_loss_pass(LOGISTIC, &data[0], &indices[0], &indptr[0], indptr.shape[0] - 1,
-                          n_features, &y[0], &sw[0], &w[0], w.shape[0], lam, NULL, 0, False,
-                          1.0, NULL, NULL, NULL, 0, work.shape[0])
+        f = csr_loss(LOGISTIC, &a, lam, NULL, 0, 1.0, NULL, NULL, a.T)
     return f
 
 
-def logistic_loss_grad_csr(const floating[::1] data, const index_t[::1] indices,
-                           const index_t[::1] indptr, Py_ssize_t n_features,
-                           const double[::1] y, const double[::1] sw, const double[::1] w,
-                           double lam, double[::1] grad_out, double[:, ::1] work):
+def logistic_loss_grad_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w,
+                           double lam, grad_out, work):
     """CSR twin of :func:`logistic_loss_grad`."""
+    cdef Csr a
     cdef double f
+    cdef double* g
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    g = f64_out(grad_out, a.p, "grad_out")
     with nogil:
-        f = csr_loss_pass(LOGISTIC, &data[0], &indices[0], &indptr[0], indptr.shape[0] - 1,
-                          n_features, &y[0], &sw[0], &w[0], w.shape[0], lam, NULL, 0, False,
-                          1.0, &grad_out[0], NULL, &work[0, 0], work.shape[1],
-                          work.shape[0])
+        f = csr_loss(LOGISTIC, &a, lam, NULL, 0, 1.0, g, NULL, a.T)
     return f
 
 
-def logistic_grad_hess_weights_csr(const floating[::1] data, const index_t[::1] indices,
-                                   const index_t[::1] indptr, Py_ssize_t n_features,
-                                   const double[::1] y, const double[::1] sw,
-                                   const double[::1] w, double lam, double[::1] grad_out,
-                                   double[::1] d_out, double[:, ::1] work):
+def logistic_grad_hess_weights_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w,
+                                   double lam, grad_out, d_out, work):
     """CSR twin of :func:`logistic_grad_hess_weights`."""
+    cdef Csr a
     cdef double f
+    cdef double* g
+    cdef double* d
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    g = f64_out(grad_out, a.p, "grad_out")
+    d = f64_out(d_out, a.m, "d_out")
     with nogil:
-        f = csr_loss_pass(LOGISTIC, &data[0], &indices[0], &indptr[0], indptr.shape[0] - 1,
-                          n_features, &y[0], &sw[0], &w[0], w.shape[0], lam, NULL, 0, False,
-                          1.0, &grad_out[0], &d_out[0], &work[0, 0], work.shape[1],
-                          work.shape[0])
+        f = csr_loss(LOGISTIC, &a, lam, NULL, 0, 1.0, g, d, a.T)
     return f
 
 
-def logistic_hess_weights_csr(const floating[::1] data, const index_t[::1] indices,
-                              const index_t[::1] indptr, Py_ssize_t n_features,
-                              const double[::1] y, const double[::1] sw, const double[::1] w,
-                              double[::1] d_out):
+def logistic_hess_weights_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w,
+                              d_out):
     """CSR twin of :func:`logistic_hess_weights`."""
+    cdef Csr a
+    cdef double* d
     cdef Py_ssize_t T = _n_threads()
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, None)
+    d = f64_out(d_out, a.m, "d_out")
     with nogil:
-        csr_loss_pass(LOGISTIC, &data[0], &indices[0], &indptr[0], indptr.shape[0] - 1,
-                      n_features, &y[0], &sw[0], &w[0], w.shape[0], 0.0, NULL, 0, False, 1.0,
-                      NULL, &d_out[0], NULL, 0, T)
+        csr_loss(LOGISTIC, &a, 0.0, NULL, 0, 1.0, NULL, d, T)
 
 
-def logistic_hvp_csr(const floating[::1] data, const index_t[::1] indices,
-                     const index_t[::1] indptr, Py_ssize_t n_features, const double[::1] y,
-                     const double[::1] sw, const double[::1] w, const double[::1] v,
-                     double lam, double[::1] out, double[:, ::1] work):
+def logistic_hvp_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w, v, double lam,
+                     out, work):
     """CSR twin of :func:`logistic_hvp`."""
+    cdef Csr a
+    cdef const double* pv
+    cdef double* o
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    pv = f64_in(v, a.p, "v")
+    o = f64_out(out, a.p, "out")
     with nogil:
-        csr_hvp_pass(LOGISTIC, &data[0], &indices[0], &indptr[0], indptr.shape[0] - 1,
-                     n_features, &y[0], &sw[0], &w[0], &v[0], w.shape[0], lam, &out[0],
-                     &work[0, 0], work.shape[1], work.shape[0])
+        csr_hvp(LOGISTIC, &a, pv, lam, o)
 
 
-def logistic_loss_grad_rows_csr(const floating[::1] data, const index_t[::1] indices,
-                                const index_t[::1] indptr, Py_ssize_t n_features,
-                                const double[::1] y, const double[::1] sw,
-                                const double[::1] w, double lam, const long long[::1] rows,
-                                double scale, double[::1] grad_out, double[:, ::1] work):
+def logistic_loss_grad_rows_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w,
+                                double lam, rows, double scale, grad_out, work):
     """CSR twin of :func:`logistic_loss_grad_rows`."""
+    cdef Csr a
     cdef double f
+    cdef double* g
+    cdef const long long* r
+    cdef Py_ssize_t k
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    g = f64_out(grad_out, a.p, "grad_out")
+    r = rows_in(rows, &k)
     with nogil:
-        f = csr_loss_pass(LOGISTIC, &data[0], &indices[0], &indptr[0], indptr.shape[0] - 1,
-                          n_features, &y[0], &sw[0], &w[0], w.shape[0], lam, &rows[0],
-                          rows.shape[0], True, scale, &grad_out[0], NULL, &work[0, 0],
-                          work.shape[1], work.shape[0])
+        f = csr_loss(LOGISTIC, &a, lam, r, k, scale, g, NULL, a.T)
     return f
