@@ -251,6 +251,7 @@ def test_cython_kernels_refuse_arrays_they_cannot_read():
         lambda: k.adam_(x, s, s.copy(), g, 1, 0.1, 0.9, 0.999, 1e-8, ro),
         lambda: k.adamw_(x, s, s.copy(), g, 1, 0.1, 0.9, 0.999, 1e-8, 0.0,
                          np.empty(0, np.float32)),
+        lambda: k.gd_(x, g.astype(g.dtype.newbyteorder()), 0.1),  # byte-swapped
     ]
     for call in bad_calls:
         with pytest.raises(ValueError, match="C-contiguous"):

@@ -104,6 +104,7 @@ def test_cython_refuses_arrays_it_cannot_read():
         "rho short": dict(rho=np.ones(k - 1)),
         "alpha 2-D": dict(alpha_work=np.ones((k, 1))),
         "d_out short": dict(d_out=np.empty(p - 1)),
+        "S byte-swapped": dict(S=np.ones((k, p)).astype(np.dtype(np.float64).newbyteorder())),
     }
     for change in bad.values():
         args = dict(g=g, S=S, Y=Y, rho=rho, alpha_work=alpha, d_out=d)

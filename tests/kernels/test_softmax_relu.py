@@ -87,6 +87,7 @@ def test_cython_refuses_arrays_it_cannot_read():
         lambda: k.softmax_relu_hess_factors(A, b, w, x, np.empty(6), np.empty((2, 6))),
         lambda: k.softmax_relu_hessian(A, b, w, x, np.empty((3, 4))),
         lambda: k.softmax_relu_loss(list(A), b, w, x),
+        lambda: k.softmax_relu_loss(A, b.astype(b.dtype.newbyteorder()), w, x),
     ]
     for call in bad:
         with pytest.raises(ValueError, match="float64"):

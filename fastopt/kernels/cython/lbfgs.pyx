@@ -29,15 +29,16 @@ __all__ = ["lbfgs_direction"]
 
 
 cdef inline bint _is_f64_vector(cnp.ndarray a, Py_ssize_t n) noexcept:
-    # A C-contiguous float64 vector of length n (a (k, p) buffer is checked as 2-D below).
+    # A C-contiguous native float64 vector of length n ((k, p) buffers: _is_f64_matrix).
     return (cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE and cnp.PyArray_NDIM(a) == 1
-            and cnp.PyArray_DIM(a, 0) == n and cnp.PyArray_IS_C_CONTIGUOUS(a))
+            and cnp.PyArray_DIM(a, 0) == n and cnp.PyArray_IS_C_CONTIGUOUS(a)
+            and cnp.PyArray_ISNOTSWAPPED(a))
 
 
 cdef inline bint _is_f64_matrix(cnp.ndarray a, Py_ssize_t k, Py_ssize_t p) noexcept:
     return (cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE and cnp.PyArray_NDIM(a) == 2
             and cnp.PyArray_DIM(a, 0) == k and cnp.PyArray_DIM(a, 1) == p
-            and cnp.PyArray_IS_C_CONTIGUOUS(a))
+            and cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISNOTSWAPPED(a))
 
 
 cdef void _two_loop(const double* g, const double* S, const double* Y, const double* rho,

@@ -55,7 +55,7 @@ cdef inline bint _vec(object a, Py_ssize_t n, bint write) noexcept:
     arr = <cnp.ndarray>a
     return (cnp.PyArray_TYPE(arr) == cnp.NPY_DOUBLE and cnp.PyArray_NDIM(arr) == 1
             and cnp.PyArray_DIM(arr, 0) == n and cnp.PyArray_IS_C_CONTIGUOUS(arr)
-            and (not write or cnp.PyArray_ISWRITEABLE(arr)))
+            and cnp.PyArray_ISNOTSWAPPED(arr) and (not write or cnp.PyArray_ISWRITEABLE(arr)))
 
 
 cdef inline bint _mat(object a, Py_ssize_t n, Py_ssize_t d, bint write) noexcept:
@@ -66,7 +66,7 @@ cdef inline bint _mat(object a, Py_ssize_t n, Py_ssize_t d, bint write) noexcept
     arr = <cnp.ndarray>a
     return (cnp.PyArray_TYPE(arr) == cnp.NPY_DOUBLE and cnp.PyArray_NDIM(arr) == 2
             and (n < 0 or cnp.PyArray_DIM(arr, 0) == n) and cnp.PyArray_DIM(arr, 1) == d
-            and cnp.PyArray_IS_C_CONTIGUOUS(arr)
+            and cnp.PyArray_IS_C_CONTIGUOUS(arr) and cnp.PyArray_ISNOTSWAPPED(arr)
             and (not write or cnp.PyArray_ISWRITEABLE(arr)))
 
 

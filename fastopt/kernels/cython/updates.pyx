@@ -86,20 +86,22 @@ cdef inline int _dtype_of(object x) except -1:
 
 
 cdef inline bint _ok(object a, int typenum, Py_ssize_t n, bint write) noexcept:
-    """a is a C-contiguous 1-D ndarray of dtype ``typenum`` and length n (writeable when
-    the kernel writes it)."""
+    """a is a C-contiguous 1-D ndarray of dtype ``typenum`` (native byte order: the type
+    number alone does not say) and length n, writeable when the kernel writes it."""
     cdef cnp.ndarray arr
     if not cnp.PyArray_Check(a):
         return False
     arr = <cnp.ndarray>a
     return (cnp.PyArray_TYPE(arr) == typenum and cnp.PyArray_NDIM(arr) == 1
             and cnp.PyArray_DIM(arr, 0) == n and cnp.PyArray_IS_C_CONTIGUOUS(arr)
+            and cnp.PyArray_ISNOTSWAPPED(arr)
             and (not write or cnp.PyArray_ISWRITEABLE(arr)))
 
 
 cdef inline int _bad(str name) except -1:
     raise ValueError(f"{name}: x, the state arrays and g must be 1-D C-contiguous ndarrays "
-                     f"of one dtype and one length; x and the state writeable")
+                     f"of one native-byte-order dtype and one length; x and the state "
+                     f"writeable")
 
 
 cdef inline void* _data(object a) noexcept:
