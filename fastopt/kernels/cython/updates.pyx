@@ -10,9 +10,10 @@ Layers:
   the CPU picks at load time: see that file);
 * a driver per update, a fused ``cdef`` specialized at compile time for float32 and
   float64: arrays shorter than ``PARALLEL_MIN`` are updated on the calling thread;
-  longer ones are split into chunks of ``CHUNK`` elements shared among the OpenMP
-  threads (dynamic schedule: a busy core does not hold the others back). The updates
-  are element-wise, so the result does not depend on the thread count;
+  longer ones are split into chunks of ``CHUNK`` elements shared among
+  ``fo.get_num_threads()`` OpenMP threads (dynamic schedule: a busy core does not hold
+  the others back). The updates are element-wise, so the result does not depend on the
+  thread count;
 * one thin ``def`` per update taking ndarrays. A fused-type ``def`` with typed
   memoryviews costs microseconds per call (a Python-level dispatch on the dtypes, then
   one buffer acquisition per array), several times the whole update of a thousand
@@ -26,6 +27,8 @@ cimport numpy as cnp
 from cython.parallel import prange
 
 from libc.math cimport sqrt
+
+from fastopt._config import get_num_threads as _get_num_threads
 
 cnp.import_array()
 
@@ -72,6 +75,15 @@ cdef inline Py_ssize_t _n_chunks(Py_ssize_t n) noexcept nogil:
     return (n + CHUNK - 1) // CHUNK
 
 
+cdef inline int _threads(Py_ssize_t n) except -1:
+    """Threads for an update of n elements: 1 below PARALLEL_MIN (no Python call on the
+    small-array path), else fastopt's thread count (``fo.set_num_threads``), as the
+    numba twin uses numba's."""
+    if n < PARALLEL_MIN:
+        return 1
+    return min(<Py_ssize_t>_get_num_threads(), _n_chunks(n))
+
+
 # --- argument checks (C-level, O(1)) ----------------------------------------------------
 
 cdef inline int _dtype_of(object x) except -1:
@@ -108,17 +120,18 @@ cdef inline void* _data(object a) noexcept:
     return cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
-# --- drivers: serial below PARALLEL_MIN, chunks on the OpenMP threads above -------------
+# --- drivers: one thread (nt = 1), or chunks shared by nt OpenMP threads --------------
 
-cdef void _gd(floating* x, const floating* g, floating lr, Py_ssize_t n) noexcept nogil:
+cdef void _gd(floating* x, const floating* g, floating lr, Py_ssize_t n,
+              int nt) noexcept nogil:
     cdef Py_ssize_t c, lo
-    if n < PARALLEL_MIN:
+    if nt <= 1:
         if floating is float:
             fo_gd_f32(x, g, lr, n)
         else:
             fo_gd_f64(x, g, lr, n)
         return
-    for c in prange(_n_chunks(n), schedule="dynamic"):
+    for c in prange(_n_chunks(n), schedule="dynamic", num_threads=nt):
         lo = c * CHUNK
         if floating is float:
             fo_gd_f32(x + lo, g + lo, lr, min(n, lo + CHUNK) - lo)
@@ -127,15 +140,15 @@ cdef void _gd(floating* x, const floating* g, floating lr, Py_ssize_t n) noexcep
 
 
 cdef void _hb(floating* x, floating* s, const floating* g, floating lr, floating rho,
-              Py_ssize_t n) noexcept nogil:
+              Py_ssize_t n, int nt) noexcept nogil:
     cdef Py_ssize_t c, lo
-    if n < PARALLEL_MIN:
+    if nt <= 1:
         if floating is float:
             fo_hb_f32(x, s, g, lr, rho, n)
         else:
             fo_hb_f64(x, s, g, lr, rho, n)
         return
-    for c in prange(_n_chunks(n), schedule="dynamic"):
+    for c in prange(_n_chunks(n), schedule="dynamic", num_threads=nt):
         lo = c * CHUNK
         if floating is float:
             fo_hb_f32(x + lo, s + lo, g + lo, lr, rho, min(n, lo + CHUNK) - lo)
@@ -144,15 +157,15 @@ cdef void _hb(floating* x, floating* s, const floating* g, floating lr, floating
 
 
 cdef void _nag(floating* x, floating* s, const floating* g, floating lr, floating rho,
-               floating rho_next, Py_ssize_t n) noexcept nogil:
+               floating rho_next, Py_ssize_t n, int nt) noexcept nogil:
     cdef Py_ssize_t c, lo
-    if n < PARALLEL_MIN:
+    if nt <= 1:
         if floating is float:
             fo_nag_f32(x, s, g, lr, rho, rho_next, n)
         else:
             fo_nag_f64(x, s, g, lr, rho, rho_next, n)
         return
-    for c in prange(_n_chunks(n), schedule="dynamic"):
+    for c in prange(_n_chunks(n), schedule="dynamic", num_threads=nt):
         lo = c * CHUNK
         if floating is float:
             fo_nag_f32(x + lo, s + lo, g + lo, lr, rho, rho_next, min(n, lo + CHUNK) - lo)
@@ -161,15 +174,15 @@ cdef void _nag(floating* x, floating* s, const floating* g, floating lr, floatin
 
 
 cdef void _scaled(floating* x, floating* r, const floating* g, floating lr, floating c_r,
-                  floating c_g, floating eps, Py_ssize_t n) noexcept nogil:
+                  floating c_g, floating eps, Py_ssize_t n, int nt) noexcept nogil:
     cdef Py_ssize_t c, lo
-    if n < PARALLEL_MIN:
+    if nt <= 1:
         if floating is float:
             fo_scaled_f32(x, r, g, lr, c_r, c_g, eps, n)
         else:
             fo_scaled_f64(x, r, g, lr, c_r, c_g, eps, n)
         return
-    for c in prange(_n_chunks(n), schedule="dynamic"):
+    for c in prange(_n_chunks(n), schedule="dynamic", num_threads=nt):
         lo = c * CHUNK
         if floating is float:
             fo_scaled_f32(x + lo, r + lo, g + lo, lr, c_r, c_g, eps, min(n, lo + CHUNK) - lo)
@@ -195,7 +208,7 @@ cdef inline void _adam_span(floating* x, floating* m, floating* v, floating* v_m
 
 cdef void _adam(floating* x, floating* m, floating* v, floating* v_max, const floating* g,
                 double t, double lr, double beta1, double beta2, double eps, double wd,
-                Py_ssize_t n) noexcept nogil:
+                Py_ssize_t n, int nt) noexcept nogil:
     # x <- keep x - step m / (sqrt(v) / sqrt(bc2) + eps): the bias corrections folded into
     # step = lr / bc1 and isb = 1 / sqrt(bc2), computed once in float64; keep = 1 - lr wd.
     cdef Py_ssize_t c, lo
@@ -205,10 +218,10 @@ cdef void _adam(floating* x, floating* m, floating* v, floating* v_max, const fl
     cdef floating b1 = <floating>beta1, b2 = <floating>beta2
     cdef floating c1 = <floating>(1.0 - beta1), c2 = <floating>(1.0 - beta2)
     cdef floating e = <floating>eps, keep = <floating>(1.0 - lr * wd)
-    if n < PARALLEL_MIN:
+    if nt <= 1:
         _adam_span(x, m, v, v_max, g, step, b1, b2, c1, c2, isb, e, keep, n)
         return
-    for c in prange(_n_chunks(n), schedule="dynamic"):
+    for c in prange(_n_chunks(n), schedule="dynamic", num_threads=nt):
         lo = c * CHUNK
         _adam_span(x + lo, m + lo, v + lo, (v_max + lo) if v_max != NULL else NULL, g + lo,
                    step, b1, b2, c1, c2, isb, e, keep, min(n, lo + CHUNK) - lo)
@@ -220,21 +233,23 @@ def gd_(x, g, double lr):
     """x <- x - lr g (in place)."""
     cdef int typ = _dtype_of(x)
     cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    cdef int nt = _threads(n)
     if not (_ok(x, typ, n, True) and _ok(g, typ, n, False)):
         _bad("gd_")
     cdef void* px = _data(x)
     cdef void* pg = _data(g)
     with nogil:
         if typ == cnp.NPY_FLOAT:
-            _gd(<float*>px, <const float*>pg, <float>lr, n)
+            _gd(<float*>px, <const float*>pg, <float>lr, n, nt)
         else:
-            _gd(<double*>px, <const double*>pg, lr, n)
+            _gd(<double*>px, <const double*>pg, lr, n, nt)
 
 
 def heavy_ball_(x, s, g, double lr, double momentum):
     """s <- rho s - lr g; x <- x + s (in place)."""
     cdef int typ = _dtype_of(x)
     cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    cdef int nt = _threads(n)
     if not (_ok(x, typ, n, True) and _ok(s, typ, n, True) and _ok(g, typ, n, False)):
         _bad("heavy_ball_")
     cdef void* px = _data(x)
@@ -242,15 +257,16 @@ def heavy_ball_(x, s, g, double lr, double momentum):
     cdef void* pg = _data(g)
     with nogil:
         if typ == cnp.NPY_FLOAT:
-            _hb(<float*>px, <float*>ps, <const float*>pg, <float>lr, <float>momentum, n)
+            _hb(<float*>px, <float*>ps, <const float*>pg, <float>lr, <float>momentum, n, nt)
         else:
-            _hb(<double*>px, <double*>ps, <const double*>pg, lr, momentum, n)
+            _hb(<double*>px, <double*>ps, <const double*>pg, lr, momentum, n, nt)
 
 
 def nesterov_(x, s, g, double lr, double momentum, double momentum_next):
     """Look-ahead Nesterov step: y <- y - rho s + (1 + rho_next) s+, s+ = rho s - lr g."""
     cdef int typ = _dtype_of(x)
     cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    cdef int nt = _threads(n)
     if not (_ok(x, typ, n, True) and _ok(s, typ, n, True) and _ok(g, typ, n, False)):
         _bad("nesterov_")
     cdef void* px = _data(x)
@@ -259,14 +275,16 @@ def nesterov_(x, s, g, double lr, double momentum, double momentum_next):
     with nogil:
         if typ == cnp.NPY_FLOAT:
             _nag(<float*>px, <float*>ps, <const float*>pg, <float>lr, <float>momentum,
-                 <float>momentum_next, n)
+                 <float>momentum_next, n, nt)
         else:
-            _nag(<double*>px, <double*>ps, <const double*>pg, lr, momentum, momentum_next, n)
+            _nag(<double*>px, <double*>ps, <const double*>pg, lr, momentum, momentum_next, n,
+                 nt)
 
 
 cdef _scaled_update(str name, x, r, g, double lr, double c_r, double c_g, double eps):
     cdef int typ = _dtype_of(x)
     cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    cdef int nt = _threads(n)
     if not (_ok(x, typ, n, True) and _ok(r, typ, n, True) and _ok(g, typ, n, False)):
         _bad(name)
     cdef void* px = _data(x)
@@ -275,9 +293,9 @@ cdef _scaled_update(str name, x, r, g, double lr, double c_r, double c_g, double
     with nogil:
         if typ == cnp.NPY_FLOAT:
             _scaled(<float*>px, <float*>pr, <const float*>pg, <float>lr, <float>c_r,
-                    <float>c_g, <float>eps, n)
+                    <float>c_g, <float>eps, n, nt)
         else:
-            _scaled(<double*>px, <double*>pr, <const double*>pg, lr, c_r, c_g, eps, n)
+            _scaled(<double*>px, <double*>pr, <const double*>pg, lr, c_r, c_g, eps, n, nt)
 
 
 def adagrad_(x, r, g, double lr, double eps):
@@ -294,6 +312,7 @@ cdef _adamw(str name, x, m, v, g, double t, double lr, double beta1, double beta
             double eps, double weight_decay, v_max):
     cdef int typ = _dtype_of(x)
     cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    cdef int nt = _threads(n)
     if not (_ok(x, typ, n, True) and _ok(m, typ, n, True) and _ok(v, typ, n, True)
             and _ok(g, typ, n, False)):
         _bad(name)
@@ -310,10 +329,10 @@ cdef _adamw(str name, x, m, v, g, double t, double lr, double beta1, double beta
     with nogil:
         if typ == cnp.NPY_FLOAT:
             _adam(<float*>px, <float*>pm, <float*>pv, <float*>pvm, <const float*>pg, t, lr,
-                  beta1, beta2, eps, weight_decay, n)
+                  beta1, beta2, eps, weight_decay, n, nt)
         else:
             _adam(<double*>px, <double*>pm, <double*>pv, <double*>pvm, <const double*>pg, t,
-                  lr, beta1, beta2, eps, weight_decay, n)
+                  lr, beta1, beta2, eps, weight_decay, n, nt)
 
 
 def adamw_(x, m, v, g, double t, double lr, double beta1, double beta2, double eps,
