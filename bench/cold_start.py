@@ -25,6 +25,7 @@ falls on both. Rows:
 Usage::
 
     python bench/cold_start.py [--repeats N] [--no-numba] [--only NAME,...]
+                               [--blas-threads N]
 
 The numbers depend on the machine and on its load (report them with their spread);
 nothing else runs the rows, so the table is the whole result.
@@ -117,15 +118,19 @@ def _run(argv: list, env: dict, cwd: str) -> float:
     return elapsed
 
 
-def measure(table: list[Row], repeats: int = 5, progress=None) -> list[Row]:
+def measure(table: list[Row], repeats: int = 5, progress=None,
+            blas_threads: int | None = None) -> list[Row]:
     """Run every row ``repeats`` times, fastopt and peer alternating; fills the times.
 
     The first process of a row is not discarded: a fresh process is the thing measured.
     The dataset cache is warmed once before (one untimed load), as on any machine after
     the first use. A row whose process fails keeps its error and is skipped after it.
+    ``blas_threads`` sets ``OPENBLAS_NUM_THREADS`` (and MKL's) in every process.
     """
     base = dict(os.environ)
     base.setdefault("NUMBA_NUM_THREADS", "2")
+    if blas_threads is not None:
+        base.update(OPENBLAS_NUM_THREADS=str(blas_threads), MKL_NUM_THREADS=str(blas_threads))
     with tempfile.TemporaryDirectory(prefix="fastopt-cold-start-") as cwd:
         subprocess.run(_python("import fastopt as fo; fo.datasets.load('a9a')"), env=base,
                        cwd=cwd, check=True, capture_output=True)
@@ -189,6 +194,10 @@ def main(argv=None) -> int:
                         help="leave out the FASTOPT_BACKEND=numba rows")
     parser.add_argument("--only", default=None,
                         help="comma-separated prefixes of row names to run")
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="OPENBLAS_NUM_THREADS of every process (default: as set). On a "
+                             "machine shared with other work, BLAS threads that spin-wait for "
+                             "busy cores can make a BLAS-bound fit 20x slower")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
@@ -198,9 +207,12 @@ def main(argv=None) -> int:
         table = [r for r in table if r.name.startswith(prefixes)]
     print(f"cold start: median (min-max) wall seconds of {args.repeats} fresh processes "
           f"each, python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-          f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', '2')}", flush=True)
+          f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', '2')}, "
+          f"OPENBLAS_NUM_THREADS="
+          f"{args.blas_threads or os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}", flush=True)
     measure(table, args.repeats,
-            progress=lambda r: print(f"  done: {r.name}", file=sys.stderr, flush=True))
+            progress=lambda r: print(f"  done: {r.name}", file=sys.stderr, flush=True),
+            blas_threads=args.blas_threads)
     print(build_table(table))
     print("a9a rows load the data through fo.datasets.load (binary cache) in both "
           "processes; digits through sklearn.datasets.load_digits; ratio = fastopt / peer")
