@@ -7,6 +7,16 @@ import os
 if not os.path.exists("/dev/nvidiactl"):
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 
+# The parsed-data cache of fo.datasets.load goes to a folder of this session (also seen by
+# the subprocesses the tests start), not to the user's cache directory.
+if "FASTOPT_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["FASTOPT_CACHE_DIR"] = tempfile.mkdtemp(prefix="fastopt-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["FASTOPT_CACHE_DIR"], ignore_errors=True)
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
