@@ -14,7 +14,10 @@ shape (k, p): the oldest pair is row ``start``, the newest row
     \\beta_j) s_j \\quad (\\text{oldest to newest}), \\qquad d = -r.
 
 Serial on purpose, as the numba twin: the work is O(k p) with p at most a few thousand,
-far below what a thread team pays for itself. The solver calls this once per iteration,
+far below what a thread team pays for itself. The dot products and axpys over the rows
+of S and Y are vectorized (``_simd.h``, AVX2 + FMA clone where the CPU has it; numba
+compiles its twin for the host CPU too; inline loops for p < 8), and each axpy shares its
+sweep over d with the next dot product (``_lbfgs.h``). The solver calls this once per iteration,
 so on small problems the call itself is the cost: the ``def`` takes ndarrays and reads
 their data pointers (no typed-memoryview acquisition, no fused-type dispatch); the O(1)
 dtype, contiguity and shape checks are C-level tests that keep a wrong array from being
@@ -24,6 +27,41 @@ read through a raw pointer.
 cimport numpy as cnp
 
 cnp.import_array()
+
+cdef extern from "_simd.h" nogil:
+    double fo_dot_f64(const double* a, const double* w, Py_ssize_t n)
+    void fo_axpy_f64(double alpha, const double* a, double* g, Py_ssize_t n)
+
+cdef extern from "_lbfgs.h" nogil:
+    double fo_axpy_then_dot(double alpha, const double* a, double* d, const double* b,
+                            Py_ssize_t n)
+
+
+cdef enum:
+    # Rows shorter than this are handled inline: the vectorized row primitives are
+    # called through the CPU dispatch (an indirect call per row), which costs more than
+    # a few multiply-adds.
+    SHORT_ROW = 8
+
+
+cdef inline double _dot(const double* a, const double* b, Py_ssize_t p) noexcept nogil:
+    cdef Py_ssize_t t
+    cdef double acc = 0.0
+    if p >= SHORT_ROW:
+        return fo_dot_f64(a, b, p)
+    for t in range(p):
+        acc += a[t] * b[t]
+    return acc
+
+
+cdef inline void _axpy(double alpha, const double* a, double* out,
+                       Py_ssize_t p) noexcept nogil:
+    cdef Py_ssize_t t
+    if p >= SHORT_ROW:
+        fo_axpy_f64(alpha, a, out, p)
+        return
+    for t in range(p):
+        out[t] += alpha * a[t]
 
 __all__ = ["lbfgs_direction"]
 
@@ -41,37 +79,51 @@ cdef inline bint _is_f64_matrix(cnp.ndarray a, Py_ssize_t k, Py_ssize_t p) noexc
             and cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISNOTSWAPPED(a))
 
 
+cdef inline double _axpy_dot(double alpha, const double* a, double* d, const double* b,
+                            Py_ssize_t p) noexcept nogil:
+    """d += alpha a, then <b, d> of the updated d, in one sweep (_lbfgs.h)."""
+    cdef Py_ssize_t t
+    cdef double acc = 0.0
+    if p >= SHORT_ROW:
+        return fo_axpy_then_dot(alpha, a, d, b, p)
+    for t in range(p):
+        d[t] += alpha * a[t]
+        acc += b[t] * d[t]
+    return acc
+
+
 cdef void _two_loop(const double* g, const double* S, const double* Y, const double* rho,
                     Py_ssize_t k, Py_ssize_t p, Py_ssize_t start, Py_ssize_t count,
                     double gamma, double* alpha, double* d) noexcept nogil:
+    # Each step's axpy into d shares its sweep with the next step's dot product (the
+    # pairs are visited in a fixed order, so the next row is known in advance).
     cdef Py_ssize_t i, j, t
-    cdef const double* row
-    cdef double acc, a, c
+    cdef double a, acc
     for t in range(p):
         d[t] = g[t]
-    for i in range(count - 1, -1, -1):
-        j = (start + i) % k
-        row = S + j * p
-        acc = 0.0
-        for t in range(p):
-            acc += row[t] * d[t]
-        a = rho[j] * acc
-        alpha[j] = a
-        row = Y + j * p
-        for t in range(p):
-            d[t] -= a * row[t]
+    if count > 0:
+        # First loop, newest to oldest: alpha_j = rho_j <s_j, q>, q -= alpha_j y_j.
+        acc = _dot(S + ((start + count - 1) % k) * p, d, p)
+        for i in range(count - 1, -1, -1):
+            j = (start + i) % k
+            a = rho[j] * acc
+            alpha[j] = a
+            if i > 0:
+                acc = _axpy_dot(-a, Y + j * p, d, S + ((start + i - 1) % k) * p, p)
+            else:
+                _axpy(-a, Y + j * p, d, p)
     for t in range(p):
         d[t] *= gamma
-    for i in range(count):
-        j = (start + i) % k
-        row = Y + j * p
-        acc = 0.0
-        for t in range(p):
-            acc += row[t] * d[t]
-        c = alpha[j] - rho[j] * acc
-        row = S + j * p
-        for t in range(p):
-            d[t] += c * row[t]
+    if count > 0:
+        # Second loop, oldest to newest: r += (alpha_j - rho_j <y_j, r>) s_j.
+        acc = _dot(Y + (start % k) * p, d, p)
+        for i in range(count):
+            j = (start + i) % k
+            a = alpha[j] - rho[j] * acc
+            if i < count - 1:
+                acc = _axpy_dot(a, S + j * p, d, Y + ((start + i + 1) % k) * p, p)
+            else:
+                _axpy(a, S + j * p, d, p)
     for t in range(p):
         d[t] = -d[t]
 
