@@ -238,6 +238,48 @@ def test_cython_unsupported_dtypes_are_refused(rng):
 
 
 @cython_only
+def test_cython_wrong_shapes_are_errors_not_crashes(rng):
+    # The passes read and write raw pointers: every array is checked against the shapes
+    # the pass will use (O(1) tests), so a wrong one is an exception, never a bad access.
+    cy = get_backend("cython")
+    X, y, sw, w, v = _problem(rng, 10, 3, 3)  # P = 12
+    A = sp.csr_matrix(X)
+    work, out = np.empty((2, w.size + 7)), np.empty(w.size)
+    lg = cy.multinomial_loss_grad
+    cases = {
+        "work too narrow": lambda: lg(X, y, sw, w, 0.1, 3, out, np.empty((2, w.size))),
+        "work with no rows": lambda: lg(X, y, sw, w, 0.1, 3, out, np.empty((0, w.size + 7))),
+        "grad_out too short": lambda: lg(X, y, sw, w, 0.1, 3, out[:-1], work),
+        "grad_out read-only": lambda: lg(X, y, sw, w, 0.1, 3, _read_only(out), work),
+        "y too short": lambda: lg(X, y[:-1], sw, w, 0.1, 3, out, work),
+        "sw too long": lambda: lg(X, y, np.append(sw, 0.0), w, 0.1, 3, out, work),
+        "w neither n K nor (n + 1) K": lambda: lg(X, y, sw, w[:-1], 0.1, 3, out[:-1], work),
+        "v too short": lambda: cy.multinomial_hvp(X, y, sw, w, v[:-1], 0.1, 3, out, work),
+        "proba of other K": lambda: cy.multinomial_hvp_proba(X, sw, np.empty((10, 4)), v,
+                                                             0.1, out, work),
+        "proba of other m": lambda: cy.multinomial_hvp_proba(X, sw, np.empty((9, 3)), v,
+                                                             0.1, out, work),
+        "indices and indptr of two dtypes": lambda: cy.multinomial_loss_grad_csr(
+            A.data, A.indices.astype(np.int32), A.indptr.astype(np.int64), 3, y, sw, w, 0.1,
+            3, out, work),
+        "indices shorter than data": lambda: cy.multinomial_loss_grad_csr(
+            A.data, A.indices[:-1], A.indptr, 3, y, sw, w, 0.1, 3, out, work),
+        "big-endian X": lambda: lg(X.astype(">f8"), y, sw, w, 0.1, 3, out, work),
+        "list for X": lambda: lg(X.tolist(), y, sw, w, 0.1, 3, out, work),
+    }
+    for name, call in cases.items():
+        with pytest.raises((TypeError, ValueError)):
+            call()
+            pytest.fail(name)
+
+
+def _read_only(a):
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
+@cython_only
 def test_cython_kernels_release_the_gil(rng):
     # While a worker thread is inside one long kernel call, the main thread must keep
     # running Python code; a kernel holding the GIL would freeze it for the whole call.

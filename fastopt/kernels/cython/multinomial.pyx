@@ -499,23 +499,25 @@ cdef int _csr(Pass* s, object data, object indices, object indptr,
     return 0
 
 
-cdef int _common(Pass* s, int mode, object y, object sw, object w, object v, double lam,
-                 Py_ssize_t n_classes, object out, object proba, object work) except -1:
+cdef int _shared_args(Pass* s, int mode, object y, object sw, object w, object v,
+                      double lam, Py_ssize_t n_classes, object out, object proba,
+                      object work) except -1:
     """The arguments shared by every kernel: y (None for HVP_PROBA), sw, w (the point;
     v for HVP_PROBA), v (HVP only), out (None for LOSS), proba (LOSS_GRAD_PROBA and
     HVP_PROBA), work."""
     cdef cnp.ndarray arr
     cdef Py_ssize_t m = s.m, K = n_classes
+    cdef str point = "w" if mode != HVP_PROBA else "v"
     s.mode = mode
     if K < 1:
         raise ValueError(f"n_classes must be >= 1, got {K}")
     s.K = K
-    arr = _array(w, "w" if mode != HVP_PROBA else "v", 1)
+    arr = _array(w, point, 1)
     s.P = cnp.PyArray_DIM(arr, 0)
     if s.P != s.n * K and s.P != (s.n + 1) * K:
-        raise ValueError(f"w has {s.P} entries; expected n K = {s.n * K} or (n + 1) K = "
-                         f"{(s.n + 1) * K} (n = {s.n}, K = {K})")
-    s.w = <const double*> _f64(w, "w" if mode != HVP_PROBA else "v", s.P, -1, False)
+        raise ValueError(f"{point} has {s.P} entries; expected n K = {s.n * K} or "
+                         f"(n + 1) K = {(s.n + 1) * K} (n = {s.n}, K = {K})")
+    s.w = <const double*> _f64(w, point, s.P, -1, False)
     s.v = <const double*> _f64(v, "v", s.P, -1, False) if v is not None else s.w
     s.y = NULL
     if y is not None:
@@ -604,7 +606,7 @@ def multinomial_loss(X, y, sw, w, double lam, Py_ssize_t n_classes, work):
     """
     cdef Pass s
     _dense(&s, X)
-    _common(&s, LOSS, y, sw, w, None, lam, n_classes, None, None, work)
+    _shared_args(&s, LOSS, y, sw, w, None, lam, n_classes, None, None, work)
     return _go(&s)
 
 
@@ -612,7 +614,7 @@ def multinomial_loss_grad(X, y, sw, w, double lam, Py_ssize_t n_classes, grad_ou
     """f(W) returned, grad f(W) (P,) written to ``grad_out``; one pass over X."""
     cdef Pass s
     _dense(&s, X)
-    _common(&s, LOSS_GRAD, y, sw, w, None, lam, n_classes, grad_out, None, work)
+    _shared_args(&s, LOSS_GRAD, y, sw, w, None, lam, n_classes, grad_out, None, work)
     return _go(&s)
 
 
@@ -622,7 +624,7 @@ def multinomial_loss_grad_proba(X, y, sw, w, double lam, Py_ssize_t n_classes, g
     ``proba_out`` (m, K), float64."""
     cdef Pass s
     _dense(&s, X)
-    _common(&s, LOSS_GRAD_PROBA, y, sw, w, None, lam, n_classes, grad_out, proba_out, work)
+    _shared_args(&s, LOSS_GRAD_PROBA, y, sw, w, None, lam, n_classes, grad_out, proba_out, work)
     return _go(&s)
 
 
@@ -631,7 +633,7 @@ def multinomial_hvp(X, y, sw, w, v, double lam, Py_ssize_t n_classes, out, work)
     read of the row)."""
     cdef Pass s
     _dense(&s, X)
-    _common(&s, HVP, y, sw, w, v, lam, n_classes, out, None, work)
+    _shared_args(&s, HVP, y, sw, w, v, lam, n_classes, out, None, work)
     _go(&s)
 
 
@@ -640,7 +642,7 @@ def multinomial_hvp_proba(X, sw, proba, v, double lam, out, work):
     (m, K), float64; one pass over X, no exponential."""
     cdef Pass s
     _dense(&s, X)
-    _common(&s, HVP_PROBA, None, sw, v, None, lam, _n_classes(proba), out, proba, work)
+    _shared_args(&s, HVP_PROBA, None, sw, v, None, lam, _n_classes(proba), out, proba, work)
     _go(&s)
 
 
@@ -655,7 +657,7 @@ def multinomial_loss_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w,
     """CSR twin of :func:`multinomial_loss`."""
     cdef Pass s
     _csr(&s, data, indices, indptr, n_features)
-    _common(&s, LOSS, y, sw, w, None, lam, n_classes, None, None, work)
+    _shared_args(&s, LOSS, y, sw, w, None, lam, n_classes, None, None, work)
     return _go(&s)
 
 
@@ -664,7 +666,7 @@ def multinomial_loss_grad_csr(data, indices, indptr, Py_ssize_t n_features, y, s
     """CSR twin of :func:`multinomial_loss_grad`."""
     cdef Pass s
     _csr(&s, data, indices, indptr, n_features)
-    _common(&s, LOSS_GRAD, y, sw, w, None, lam, n_classes, grad_out, None, work)
+    _shared_args(&s, LOSS_GRAD, y, sw, w, None, lam, n_classes, grad_out, None, work)
     return _go(&s)
 
 
@@ -674,7 +676,7 @@ def multinomial_loss_grad_proba_csr(data, indices, indptr, Py_ssize_t n_features
     """CSR twin of :func:`multinomial_loss_grad_proba`."""
     cdef Pass s
     _csr(&s, data, indices, indptr, n_features)
-    _common(&s, LOSS_GRAD_PROBA, y, sw, w, None, lam, n_classes, grad_out, proba_out, work)
+    _shared_args(&s, LOSS_GRAD_PROBA, y, sw, w, None, lam, n_classes, grad_out, proba_out, work)
     return _go(&s)
 
 
@@ -683,7 +685,7 @@ def multinomial_hvp_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w, 
     """CSR twin of :func:`multinomial_hvp`."""
     cdef Pass s
     _csr(&s, data, indices, indptr, n_features)
-    _common(&s, HVP, y, sw, w, v, lam, n_classes, out, None, work)
+    _shared_args(&s, HVP, y, sw, w, v, lam, n_classes, out, None, work)
     _go(&s)
 
 
@@ -692,5 +694,5 @@ def multinomial_hvp_proba_csr(data, indices, indptr, Py_ssize_t n_features, sw, 
     """CSR twin of :func:`multinomial_hvp_proba`."""
     cdef Pass s
     _csr(&s, data, indices, indptr, n_features)
-    _common(&s, HVP_PROBA, None, sw, v, None, lam, _n_classes(proba), out, proba, work)
+    _shared_args(&s, HVP_PROBA, None, sw, v, None, lam, _n_classes(proba), out, proba, work)
     _go(&s)
