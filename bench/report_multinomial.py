@@ -75,10 +75,11 @@ def paired(a, b, repeats: int, block_s: float) -> tuple[float, float]:
     one call), alternating a, b, a, b, ..., after one warm-up call each (numba compiled,
     pages faulted in). Every block starts after a pause of :data:`SETTLE_S`: the OpenMP
     threads of the side that ran before keep spinning for a while after its last
-    parallel region, taking the two cores from the next side (we measured Cython's
-    digits HVP at 0.7 ms alone and 21 ms median right after numba's calls, with the
-    default ``OMP_WAIT_POLICY``). After the pause every thread is asleep, whichever ran
-    before. The median is over the block means.
+    parallel region, taking the cores from the next side. After the pause every thread
+    is asleep, whichever ran before. The median is over the block means. On a machine
+    shared with other work, two-thread passes of a millisecond or less (digits) measure
+    mostly when the second core is free: compare them over several runs, or with one
+    thread (``NUMBA_NUM_THREADS=1``).
     """
     a(), b()
     t0 = time.perf_counter()
