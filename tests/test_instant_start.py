@@ -27,7 +27,10 @@ def _run(extra_env=None, code=None):
     env = {k: v for k, v in os.environ.items() if k != "FASTOPT_BACKEND"}
     env.update(extra_env or {})
     args = [sys.executable, str(SCRIPT)] if code is None else [sys.executable, "-c", code]
-    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+    # cwd: this folder, so that the child imports the installed package, not a source
+    # checkout's (whose extensions may not be built in place).
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600,
+                          cwd=SCRIPT.parent)
     return proc
 
 

@@ -274,6 +274,7 @@ def test_default_backend_is_auto():
 
 def test_default_calls_compile_no_numba():
     """A fresh process calling every update with default arguments compiles nothing."""
+    import os
     import subprocess
     import sys
     import textwrap
@@ -298,8 +299,10 @@ def test_default_calls_compile_no_numba():
                     if isinstance(f, CPUDispatcher) and f.signatures]
         print("COMPILED", compiled)
     """)
+    # cwd: this folder, so that the child imports the installed package, not a source
+    # checkout's (whose extensions may not be built in place).
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300, check=True).stdout
+                         timeout=300, check=True, cwd=os.path.dirname(__file__)).stdout
     expected = "COMPILED []" if "cython" in available_backends() else "COMPILED"
     assert expected in out, out
 
