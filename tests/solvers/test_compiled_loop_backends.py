@@ -14,6 +14,7 @@ part likewise); it is compared over a run short enough to stay away from that re
 """
 
 import json
+import os
 import subprocess
 import sys
 
@@ -238,6 +239,32 @@ def test_cython_loop_checks_its_buffers():
         loop.fo_loop(*{**ok, "data": (args.data[0].astype(np.int64),)}.values())
 
 
+def test_cython_loop_takes_int32_and_int64_csr_indices():
+    # The objectives hand over int32 indices; the loop also runs on int64 ones, with the
+    # same passes and so the same result to the last bit.
+    loop = compiled_loop.loop_module("cython")
+    obj = _objective("logistic", "csr-f32", "cython", True)
+    args = obj.kernel_arguments()
+    data, indices, indptr, n = args.data
+    p, m = obj.n_params, obj.n_samples
+    outs = []
+    for itype in (np.int32, np.int64):
+        x, counts, hist = np.zeros(p), np.zeros(5), np.full((12, 6), np.nan)
+        perm = np.arange(m, dtype=np.int64)
+        res = loop.fo_loop(
+            0, (data, indices.astype(itype), indptr.astype(itype), n), args.y, args.sw,
+            args.lam, args.work, x, np.empty(p), np.empty(p), np.empty(p), np.empty(p),
+            np.zeros(p), np.zeros(p), np.zeros(0), 5, False, np.full(1, 0.05), np.zeros(1),
+            False, np.array([1e-8, 0.0, 0.9, 0.999, 0.0]), 0.0, 0.0, 0.0, 40, 1e10, 4, hist,
+            perm, 16, np.array([7], np.uint64), np.zeros(p), np.zeros(p), counts)
+        outs.append((res, x, counts, hist))
+    (r32, x32, c32, h32), (r64, x64, c64, h64) = outs
+    assert r32 == r64 and r32[:2] == (10, 40)
+    np.testing.assert_array_equal(x32, x64)
+    np.testing.assert_array_equal(c32, c64)
+    np.testing.assert_array_equal(h32[:, :5], h64[:, :5])
+
+
 def test_default_backend_runs_the_cython_loop_without_numba():
     code = (
         "import sys, json\n"
@@ -252,9 +279,11 @@ def test_default_backend_runs_the_cython_loop_without_numba():
         "         for m in ('gd', 'nesterov', 'adam') for b in (None, 16)]\n"
         "print(json.dumps([obj.backend, imported, loops, 'numba' in sys.modules]))\n"
     )
+    # cwd: this folder, so that the child imports the installed package, not a source
+    # checkout's (whose extensions may not be built in place).
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=300, env={**__import__("os").environ,
-                                            "FASTOPT_BACKEND": "cython"})
+                          timeout=300, cwd=os.path.dirname(__file__),
+                          env={**os.environ, "FASTOPT_BACKEND": "cython"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     backend, imported, loops, loaded = json.loads(proc.stdout.strip().splitlines()[-1])
     assert backend == "cython" and loops == ["compiled"] * 6
