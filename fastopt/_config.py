@@ -2,7 +2,7 @@
 
 Every compiled CPU kernel in fastopt is decorated with :func:`jit` (or
 :func:`jit_parallel`) from this module, so cache, fastmath and threading policy are set
-once (DESIGN.md, rule 5). The on-disk cache is off (see :data:`CACHE`). fastmath keeps
+once. The on-disk cache is off (see :data:`CACHE`). fastmath keeps
 IEEE semantics for NaN and inf: the flags below omit ``nnan`` and ``ninf`` so that a
 non-finite value is never optimized away and a diverging solver can still see it.
 """
@@ -131,6 +131,6 @@ def n_chunks() -> int:
 
     Reductions split rows into this many chunks, each with its own partial buffer,
     then add the partials in chunk order: the result is deterministic for a fixed
-    thread count (DESIGN.md, rule 3).
+    thread count.
     """
     return max(1, get_num_threads())

@@ -5,7 +5,7 @@ Subcommands::
     fastopt demo                 every method on a9a with lam = 1/m: table and convergence plot
     fastopt fit DATA             fit L2 logistic regression to a file, write the coefficients
     fastopt compare DATA         fastopt's methods beside scikit-learn's solvers, table and plot
-    fastopt experiment NAME      a study of notes/methods.md with its plot
+    fastopt experiment NAME      a study of one method's behaviour, with its plot
     fastopt info                 versions, backends, threads
 
 DATA is a file (svmlight/libsvm, also .gz/.bz2; .npz; .npy; .csv) or the name of a
@@ -859,7 +859,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.set_defaults(func=cmd_compare)
 
     experiment = sub.add_parser("experiment", parents=[common, out_dir],
-                                help="a study of notes/methods.md with its plot: "
+                                help="a study of one method's behaviour, with its plot: "
                                      + ", ".join(EXPERIMENTS))
     experiment.add_argument("name", help="one of: " + ", ".join(EXPERIMENTS))
     experiment.add_argument("--quick", action="store_true",

@@ -1,6 +1,6 @@
 """Theory constants, optimal parameters, convergence bounds and certificates.
 
-Notation of ``notes/methods.md``: L and mu are the largest and smallest eigenvalues of
+Notation: L and mu are the largest and smallest eigenvalues of
 the Hessian (over the region of interest; at a point for the estimates below), and
 kappa = L / mu.
 

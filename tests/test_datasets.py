@@ -15,7 +15,7 @@ import fastopt as fo
 from fastopt.datasets import _cache
 from fastopt.problems import Logistic
 
-# rows, features, (negatives, positives), nonzeros: ../shared/datasets/README.md
+# rows, features, (negatives, positives), nonzeros, as published with the LIBSVM data sets
 PUBLISHED = {
     "a9a": (32561, 123, (24720, 7841), 451592),
     "w8a": (49749, 300, (48270, 1479), 579586),

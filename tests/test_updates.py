@@ -17,7 +17,7 @@ def _arrays(rng, dtype, n=N, k=4):
 
 
 def _written_out(name, x, state, g, dtype, **hp):
-    """The recurrences of notes/methods.md, element by element in float64."""
+    """The recurrences of the fo.updates docstring, element by element in float64."""
     x, g = x.astype(np.float64), g.astype(np.float64)
     state = [s.astype(np.float64) for s in state]
     lr = hp["lr"]

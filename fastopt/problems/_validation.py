@@ -1,4 +1,4 @@
-"""Checks at the API boundary of the objectives (DESIGN.md, rule 6).
+"""Checks at the API boundary of the objectives.
 
 Every function here takes what a user passed, refuses what the kernels cannot take with
 a ``ValueError`` (or a ``TypeError`` for a non-numeric dtype) whose message names the

@@ -6,7 +6,7 @@
     \\qquad z_i = \\langle a_i, w_{:n} \\rangle + w_n
 
 with normalized weights sw_i = s_i / sum(s) (1/m unweighted, which gives
-f(w) = 1/(2m) ||X w - y||^2 + lam/2 ||w||^2 of DESIGN.md). The Hessian is constant:
+f(w) = 1/(2m) ||X w - y||^2 + lam/2 ||w||^2). The Hessian is constant:
 H = X~^T diag(sw) X~ + lam I_n, so L = lambda_max(H) and mu = lambda_min(H).
 """
 

@@ -7,7 +7,7 @@
     \\qquad z_i = \\langle a_i, w_{:n} \\rangle + w_n
 
 with labels b_i in {-1, +1}, sample weights s_i (all 1 by default, which gives the
-(1/m) sum of DESIGN.md) and the intercept w_n present only with ``fit_intercept``
+(1/m) sum) and the intercept w_n present only with ``fit_intercept``
 (never penalized). Gradient and Hessian (``sigma`` the sigmoid, ``a~_i = [a_i, 1]`` with
 an intercept, ``sw_i = s_i / sum(s)``):
 
@@ -103,7 +103,7 @@ class Logistic(LinearObjective):
 
         The logistic curvature sigma (1 - sigma) is at most 1/4, so L bounds the
         Hessian's largest eigenvalue everywhere. Unweighted and without an intercept this
-        is ``||X||_2^2 / (4 m) + lam`` (DESIGN.md); with sample weights the Gram matrix
+        is ``||X||_2^2 / (4 m) + lam``; with sample weights the Gram matrix
         is weighted by the normalized weights sw; with an intercept X~ = [X, 1] includes
         the column of ones. lambda_max comes from a power iteration (``max_eig_gram``,
         relative tolerance 1e-10, at most 1000 passes over X), which converges to it

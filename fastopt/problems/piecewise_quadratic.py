@@ -12,7 +12,7 @@ f is convex and continuously differentiable (values and slopes agree at x = 1 an
 its second derivative is 25, 1, 25 on the three pieces, so it is 1-strongly convex with a
 25-Lipschitz gradient (mu = 1, L = 25, kappa = 25). The minimizer is x* = 0, f* = 0.
 Heavy ball with the parameters that are optimal for quadratics with these constants
-fails to converge on it from some starting points (notes/methods.md): fastopt reports
+fails to converge on it from some starting points: fastopt reports
 what really happens.
 """
 
@@ -33,7 +33,7 @@ def _pieces(x: np.ndarray):
 
 
 class PiecewiseQuadratic(Objective):
-    """The 1-D convex piecewise quadratic with mu = 1 and L = 25 (notes/methods.md).
+    """The 1-D convex piecewise quadratic with mu = 1 and L = 25.
 
     Points have shape (1,). At the breakpoints x = 1 and x = 2 the second derivative is
     that of the piece on the right (the one whose inequality includes the point).

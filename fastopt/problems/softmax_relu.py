@@ -1,4 +1,4 @@
-"""Softmax-ReLU regression (Deng, Song, Xie, arXiv 2308.08358; notes/softmax_relu.md).
+"""Softmax-ReLU regression (Deng, Song, Xie, arXiv 2308.08358).
 
     u(x) = ReLU(A x),  f(x) = exp(u) / <exp(u), 1_n>,  c(x) = f(x) - b
     L(x) = 1/2 ||c||^2 + 1/2 ||W A x||^2,        W = diag(w)

@@ -5,7 +5,7 @@ They live at the solvers level because the solvers use them for their defaults
 re-exports them under their public names ``fo.theory.heavy_ball_parameters`` and
 ``fo.theory.nesterov_parameters``.
 
-Notation of ``notes/methods.md``: L and mu are the largest and smallest eigenvalues of
+Notation: L and mu are the largest and smallest eigenvalues of
 the Hessian, kappa = L / mu.
 """
 

@@ -30,7 +30,7 @@ def fd_grad(f, w, h=1e-6):
 
 
 def dense_hessian(X, b, w, lam, intercept):
-    """The Hessian written out with NumPy, from the formula of notes/methods.md."""
+    """The Hessian written out with NumPy, from its formula."""
     A = np.hstack([X, np.ones((X.shape[0], 1))]) if intercept else X
     z = A @ w
     s = 1.0 / (1.0 + np.exp(-b * z))

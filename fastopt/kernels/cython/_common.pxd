@@ -14,7 +14,7 @@
 #   3. chunk loops (`*_chunk`): a contiguous range of rows reduced into one row of `work`;
 #   4. passes (`*_pass`): split the rows into T chunks, run the chunks under
 #      `prange(T, schedule='static')`, then add the partial rows in chunk order, so the
-#      result depends on T only, never on thread timing (DESIGN.md, rule 3); a small
+#      result depends on T only, never on thread timing; a small
 #      pass runs the same chunks in order on the calling thread, outside any OpenMP
 #      region (`serial`);
 #   5. the `def` wrappers in logistic.pyx, least_squares.pyx and gram.pyx: typed

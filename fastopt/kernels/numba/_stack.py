@@ -1,6 +1,6 @@
 """Fixed-size scratch arrays on the stack for the numba kernels (private).
 
-DESIGN.md rule 2: kernels allocate nothing per call on hot paths. The per-chunk cores
+Kernels allocate nothing per call on hot paths. The per-chunk cores
 need a few blocks of :data:`._rowops.ROW_BLOCK` values and the public kernels one loss
 partial per chunk; ``np.empty`` would take them from numba's heap allocator (NRT) on
 every call. :func:`stack_pointer` reserves them in the calling function's frame instead

@@ -1,4 +1,4 @@
-"""Softmax-ReLU regression kernels, NumPy reference (notes/softmax_relu.md, arXiv 2308.08358).
+"""Softmax-ReLU regression kernels, NumPy reference (arXiv 2308.08358).
 
 With A of shape (n, d) (rows a_i), b, w of shape (n,), x of shape (d,):
 
