@@ -28,40 +28,14 @@ cimport numpy as cnp
 
 cnp.import_array()
 
-cdef extern from "_simd.h" nogil:
-    double fo_dot_f64(const double* a, const double* w, Py_ssize_t n)
-    void fo_axpy_f64(double alpha, const double* a, double* g, Py_ssize_t n)
+from ._short_row cimport SHORT_ROW
+from ._short_row cimport row_axpy as _axpy
+from ._short_row cimport row_dot as _dot
 
 cdef extern from "_lbfgs.h" nogil:
     double fo_axpy_then_dot(double alpha, const double* a, double* d, const double* b,
                             Py_ssize_t n)
 
-
-cdef enum:
-    # Rows shorter than this are handled inline: the vectorized row primitives are
-    # called through the CPU dispatch (an indirect call per row), which costs more than
-    # a few multiply-adds.
-    SHORT_ROW = 8
-
-
-cdef inline double _dot(const double* a, const double* b, Py_ssize_t p) noexcept nogil:
-    cdef Py_ssize_t t
-    cdef double acc = 0.0
-    if p >= SHORT_ROW:
-        return fo_dot_f64(a, b, p)
-    for t in range(p):
-        acc += a[t] * b[t]
-    return acc
-
-
-cdef inline void _axpy(double alpha, const double* a, double* out,
-                       Py_ssize_t p) noexcept nogil:
-    cdef Py_ssize_t t
-    if p >= SHORT_ROW:
-        fo_axpy_f64(alpha, a, out, p)
-        return
-    for t in range(p):
-        out[t] += alpha * a[t]
 
 __all__ = ["lbfgs_direction"]
 

@@ -37,9 +37,9 @@ __all__ = [
 ]
 
 
-cdef extern from "_simd.h" nogil:
-    double fo_dot_f64(const double* a, const double* w, Py_ssize_t n)
-    void fo_axpy_f64(double alpha, const double* a, double* g, Py_ssize_t n)
+from ._short_row cimport fo_axpy_f64
+from ._short_row cimport row_axpy as _axpy
+from ._short_row cimport row_dot as _dot
 
 cdef extern from "_softmax_relu.h" nogil:
     double fo_softmax_relu_exp(const double* z, Py_ssize_t n, double umax, double* f)
@@ -97,31 +97,6 @@ cdef double* _scratch(Py_ssize_t n, Py_ssize_t k) except NULL:
 
 # --- shared sweeps --------------------------------------------------------------------
 
-cdef enum:
-    # Rows shorter than this are handled inline: the vectorized row primitives are
-    # called through the CPU dispatch (an indirect call per row), which costs more than
-    # a few multiply-adds.
-    SHORT_ROW = 8
-
-
-cdef inline double _dot(const double* a, const double* x, Py_ssize_t d) noexcept nogil:
-    cdef Py_ssize_t j
-    cdef double acc = 0.0
-    if d >= SHORT_ROW:
-        return fo_dot_f64(a, x, d)
-    for j in range(d):
-        acc += a[j] * x[j]
-    return acc
-
-
-cdef inline void _axpy(double alpha, const double* a, double* out,
-                       Py_ssize_t d) noexcept nogil:
-    cdef Py_ssize_t j
-    if d >= SHORT_ROW:
-        fo_axpy_f64(alpha, a, out, d)
-        return
-    for j in range(d):
-        out[j] += alpha * a[j]
 
 
 cdef void _forward(const double* A, const double* x, Py_ssize_t n, Py_ssize_t d, double* z,
