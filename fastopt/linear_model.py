@@ -33,8 +33,20 @@ from ._solver_choice import (  # noqa: F401
     gram_work_ratio,
 )
 from ._solver_choice import encode_labels as _encode_labels
+from .problems._validation import check_sparse_structure
 
 __all__ = ["LogisticRegression", "auto_solver"]
+
+
+def _check_structure(X) -> None:
+    """Refuse malformed sparse index arrays before scikit-learn's conversions read them.
+
+    ``validate_data`` converts CSC/COO to CSR and sorts indices in compiled code that
+    trusts ``indptr`` and ``indices``: an out-of-range index there is a segfault, not an
+    error.
+    """
+    if sp.issparse(X):
+        check_sparse_structure(X, "X")
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
@@ -204,6 +216,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self
         """
         self._check_params()
+        _check_structure(X)
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
                              order="C", accept_large_sparse=True)
         classes, y_index = _encode_labels(y)
@@ -323,6 +336,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         (n_samples, K) otherwise.
         """
         check_is_fitted(self)
+        _check_structure(X)
         X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                           reset=False)
         # Float32 X is multiplied by float32 coefficients, so NumPy does not make an

@@ -31,6 +31,7 @@ __all__ = [
     "check_lam",
     "check_real_targets",
     "check_sample_weight",
+    "check_sparse_structure",
     "check_vector",
 ]
 
@@ -141,9 +142,87 @@ def check_data(X, name: str = "X", dtype=None):
     return out
 
 
+def _check_compressed(X, name: str) -> None:
+    """ValueError unless the CSR/CSC/BSR arrays of ``X`` describe a valid matrix.
+
+    Checked in O(nnz + m), without writing to the user's arrays, before anything (scipy's
+    own conversions included) reads ``indices`` through ``indptr``: 1-D integer index
+    arrays, ``indptr`` of length (major dimension + 1) that starts at 0, never decreases
+    and ends within ``indices`` and ``data``, and every index in [0, minor dimension).
+    A malformed matrix reaching a compiled loop would read out of bounds (a segfault) or,
+    with a decreasing ``indptr``, fit garbage.
+    """
+    fmt = X.format
+    if fmt == "bsr":
+        r, c = X.blocksize
+        major, minor = X.shape[0] // r, X.shape[1] // c
+    elif fmt == "csc":
+        minor, major = X.shape
+    else:
+        major, minor = X.shape
+    data, indices, indptr = X.data, X.indices, X.indptr
+    what = f"{name} ({fmt.upper()} sparse matrix)"
+    for label, arr in (("indices", indices), ("indptr", indptr)):
+        if not isinstance(arr, np.ndarray) or arr.ndim != 1 or arr.dtype.kind not in "iu":
+            raise ValueError(f"{what}: {label} must be a 1-D integer array; got "
+                             f"{getattr(arr, 'dtype', type(arr))} of shape "
+                             f"{getattr(arr, 'shape', '?')}")
+    if indptr.shape[0] != major + 1:
+        raise ValueError(f"{what}: indptr has {indptr.shape[0]} entries; a matrix of shape "
+                         f"{X.shape} needs {major + 1}")
+    if indptr[0] != 0:
+        raise ValueError(f"{what}: indptr must start at 0; got {indptr[0]}")
+    if major > 0 and (np.diff(indptr) < 0).any():
+        at = int(np.flatnonzero(np.diff(indptr) < 0)[0])
+        raise ValueError(f"{what}: indptr must be non-decreasing; indptr[{at + 1}] = "
+                         f"{indptr[at + 1]} < indptr[{at}] = {indptr[at]}")
+    nnz = int(indptr[-1])
+    data_len = data.shape[0] if data.ndim >= 1 else -1
+    if indices.shape[0] < nnz or data_len < nnz:
+        raise ValueError(f"{what}: indptr ends at {nnz} but indices has {indices.shape[0]} "
+                         f"and data has {data_len} entries")
+    if nnz:
+        used = indices[:nnz]
+        lo, hi = int(used.min()), int(used.max())
+        if lo < 0 or hi >= minor:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"{what}: index {bad} is out of range for a matrix of shape "
+                             f"{X.shape} (indices must lie in [0, {minor - 1}])")
+
+
+def _check_coordinates(X, name: str) -> None:
+    """ValueError unless the row and column indices of a COO matrix are in range."""
+    what = f"{name} (COO sparse matrix)"
+    coords = X.coords if hasattr(X, "coords") else (X.row, X.col)
+    for label, arr, bound in (("row", coords[0], X.shape[0]), ("col", coords[1], X.shape[1])):
+        if arr.ndim != 1 or arr.dtype.kind not in "iu":
+            raise ValueError(f"{what}: {label} indices must be a 1-D integer array")
+        if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= bound):
+            bad = int(arr.min()) if int(arr.min()) < 0 else int(arr.max())
+            raise ValueError(f"{what}: {label} index {bad} is out of range for a matrix of "
+                             f"shape {X.shape}")
+    if coords[0].shape != coords[1].shape or X.data.shape != coords[0].shape:
+        raise ValueError(f"{what}: data, row and col must have the same length; got "
+                         f"{X.data.shape[0]}, {coords[0].shape[0]}, {coords[1].shape[0]}")
+
+
+def check_sparse_structure(X, name: str = "X") -> None:
+    """ValueError unless the index structure of the scipy sparse matrix ``X`` is valid.
+
+    CSR, CSC and BSR: ``indptr`` and ``indices`` (see :func:`_check_compressed`); COO:
+    row and column indices in range. Other formats (LIL, DOK, DIA) are built by scipy's
+    own Python code and converted by it. Nothing is written to ``X``.
+    """
+    if X.format in ("csr", "csc", "bsr"):
+        _check_compressed(X, name)
+    elif X.format == "coo":
+        _check_coordinates(X, name)
+
+
 def _check_sparse(X, name: str, forced: np.dtype | None) -> sp.csr_matrix:
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D of shape (m, n); got shape {X.shape}")
+    check_sparse_structure(X, name)
     _check_numeric_dtype(np.dtype(X.dtype), name)
     m, n = X.shape
     if m == 0 or n == 0:
@@ -151,7 +230,8 @@ def _check_sparse(X, name: str, forced: np.dtype | None) -> sp.csr_matrix:
                          "and one column")
     target = _target_float_dtype(np.dtype(X.dtype), forced)
     if X.format == "csr":
-        data, indices, indptr = X.data, X.indices, X.indptr
+        nnz = int(X.indptr[-1])  # arrays longer than indptr says: the tail is unused
+        data, indices, indptr = X.data[:nnz], X.indices[:nnz], X.indptr
         # Sorted indices without duplicates, tested on the user's arrays without writing
         # to them (scipy's own has_canonical_format would cache a flag on the object).
         canonical = _csr_is_canonical(indices, indptr)

@@ -271,3 +271,90 @@ def test_split_two_numeric_classes_agrees_with_unique(y):
     np.testing.assert_array_equal(classes, values)
     assert classes.dtype == y.dtype
     np.testing.assert_array_equal(upper, inverse == 1)
+
+
+# --- malformed sparse structure --------------------------------------------------------
+
+
+def _csr_with(indices, indptr, shape=(3, 5)):
+    """A CSR matrix whose arrays are set after construction (scipy checks some at build)."""
+    X = sp.csr_matrix((np.ones(3), np.array([0, 1, 2], np.int32),
+                       np.array([0, 1, 2, 3], np.int32)), shape=shape)
+    X.indices = np.asarray(indices)
+    X.indptr = np.asarray(indptr)
+    X.data = np.ones(max(len(indices), 1))[:len(indices)]
+    return X
+
+
+_MALFORMED_CSR = {
+    "index past the columns": (([0, 10**6, 2], [0, 2, 3, 3]), "index 1000000 is out of range"),
+    "negative index": (([0, -1, 2], [0, 2, 3, 3]), "index -1 is out of range"),
+    "decreasing indptr": (([0, 1, 2], [0, 3, 1, 3]), "indptr must be non-decreasing"),
+    "indptr not from 0": (([0, 1, 2], [1, 2, 3, 3]), "indptr must start at 0"),
+    "indptr past the end": (([0, 1, 2], [0, 1, 2, 7]), "indptr ends at 7"),
+    "indptr too short": (([0, 1, 2], [0, 1, 3]), "indptr has 3 entries"),
+    "float indices": (([0.0, 1.0, 2.0], [0, 1, 2, 3]), "indices must be a 1-D integer array"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_MALFORMED_CSR))
+@pytest.mark.parametrize("entry", ["Logistic", "LeastSquares", "estimator"])
+def test_malformed_csr_is_a_value_error_naming_the_defect(case, entry):
+    from fastopt import LogisticRegression
+
+    (indices, indptr), message = _MALFORMED_CSR[case]
+    X = _csr_with(indices, indptr)
+    before = [a.copy() for a in (X.data, X.indices, X.indptr)]
+    y = np.array([0.0, 1.0, 1.0])
+    build = {"Logistic": lambda: Logistic(X, y), "LeastSquares": lambda: LeastSquares(X, y),
+             "estimator": lambda: LogisticRegression().fit(X, y)}[entry]
+    with pytest.raises(ValueError, match=message) as info:
+        build()
+    assert "X (CSR sparse matrix)" in str(info.value)
+    for old, new in zip(before, (X.data, X.indices, X.indptr), strict=True):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_estimator_prediction_refuses_malformed_csr():
+    from fastopt import LogisticRegression
+
+    clf = LogisticRegression().fit(np.eye(5)[:4], [0, 1, 0, 1])
+    X = _csr_with([0, 10**6, 2], [0, 2, 3, 3])
+    for method in (clf.predict, clf.predict_proba, clf.decision_function):
+        with pytest.raises(ValueError, match="out of range"):
+            method(X)
+
+
+@pytest.mark.parametrize("fmt", ["csc", "bsr"])
+def test_malformed_compressed_formats_are_refused_before_conversion(fmt):
+    from fastopt import LogisticRegression
+
+    # A CSC (column-major) twin of the out-of-range case: converting it to CSR in scipy's
+    # compiled code would read past the arrays.
+    X = sp.csc_matrix(np.eye(3, 5)) if fmt == "csc" else sp.bsr_matrix(np.eye(3, 5))
+    X.indices = X.indices.copy()
+    X.indices[-1] = 10**6
+    y = np.array([0.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match=f"{fmt.upper()} sparse matrix.*out of range"):
+        Logistic(X, y)
+    with pytest.raises(ValueError, match="out of range"):
+        LogisticRegression().fit(X, y)
+
+
+def test_coo_with_coordinates_out_of_range_is_refused():
+    X = sp.coo_matrix(np.eye(3, 5))
+    X.col = X.col.copy()
+    X.col[0] = 7
+    with pytest.raises(ValueError, match="COO sparse matrix.*col index 7 is out of range"):
+        Logistic(X, np.array([0.0, 1.0, 1.0]))
+
+
+def test_csr_arrays_longer_than_indptr_use_only_the_described_entries():
+    # scipy allows indices/data longer than indptr[-1]; the tail is not part of the matrix.
+    X = sp.csr_matrix(np.array([[1.0, 0, 2], [0, 3.0, 0]]))
+    X.indices = np.append(X.indices, np.int32(99))
+    X.data = np.append(X.data, np.nan)
+    y = np.array([0.0, 1.0])
+    w = np.array([0.3, -0.2, 0.1])
+    dense = Logistic(X.toarray(), y)
+    assert Logistic(X, y).value(w) == dense.value(w)
