@@ -24,9 +24,15 @@ reported and subtracted (:mod:`fastopt._timing`).
 from __future__ import annotations
 
 import argparse
+import bz2
+import gzip
 import math
+import os
 import sys
 import time
+import warnings
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +43,12 @@ _SVMLIGHT_SUFFIXES = {".svm", ".svmlight", ".libsvm", ".txt", ".dat", ".t", ""}
 _COMPRESSED = {".gz", ".bz2"}
 
 
-class CliError(Exception):
-    """An error caused by the user's input: reported in one line, exit status 2."""
+class CliError(ValueError):
+    """An error caused by the user's input: reported in one line, exit status 2.
+
+    A ``ValueError``, so that :func:`load_data` refuses bad input from Python as the rest
+    of the API does.
+    """
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,23 +60,77 @@ class _Parser(argparse.ArgumentParser):
 
 # ---------------------------------------------------------------------------- data
 
+#: Most features any input may have. sklearn's svmlight parser holds a column index in a
+#: C ``int`` (a larger one overflows it) and the kernels keep CSR column indices in int32
+#: where they fit; no public data set comes near it.
+MAX_FEATURES = 2**31 - 1
 
-def load_data(spec: str, dtype=None, label_column: int = -1):
+#: Without ``--n-features``, a sparse file whose width exceeds
+#: ``max(PLAUSIBLE_MIN_FEATURES, PLAUSIBLE_FEATURES_PER_NONZERO * nnz)`` is refused: a
+#: column that holds no nonzero only costs memory (its coefficient is 0 under the L2
+#: penalty), yet every dense work vector of a fit has one entry per column, so one stray
+#: index such as ``1000000000:1`` would cost gigabytes. The sparsest public LIBSVM sets
+#: (news20, url, kdd2010, webspam) have far under one feature per nonzero, and 2^20
+#: columns (8 MB per vector) stay cheap whatever the file.
+PLAUSIBLE_MIN_FEATURES = 2**20
+PLAUSIBLE_FEATURES_PER_NONZERO = 64
+
+#: float64 vectors of ``n_params`` entries a fit may hold at once (iterate, gradient,
+#: search directions, L-BFGS pairs, the per-chunk partial gradients of the kernels): an
+#: upper estimate, used to refuse a width whose work arrays cannot fit in memory.
+WORK_VECTORS = 40
+
+#: Share of the available memory that the work arrays (or a dense array of a file) may
+#: take; the rest is for X itself, the interpreter and the libraries.
+MEMORY_SHARE = 0.5
+
+#: What the loader's messages call its options: flag names on the command line, keyword
+#: names in the Python API (each user reads their own vocabulary).
+_API_NAMES = {"label_column": "label_column", "n_features": "n_features",
+              "zero_based": "zero_based=True"}
+_CLI_NAMES = {"label_column": "--label-column", "n_features": "--n-features",
+              "zero_based": "--zero-based"}
+
+#: Exceptions that mean "this file cannot be read as that format" (zlib.error and
+#: zipfile.BadZipFile derive from neither OSError nor ValueError; a Warning is one that
+#: the loader turned into an error so that it cannot print a second line).
+_READ_ERRORS = (ValueError, TypeError, OSError, KeyError, EOFError, UnicodeDecodeError,
+                OverflowError, zlib.error, zipfile.BadZipFile, Warning)
+
+
+def load_data(spec: str, dtype=None, label_column: int = -1, *, zero_based: bool = False,
+              n_features: int | None = None):
     """Read ``(X, y, name)`` from a file or a bundled data set name.
+
+    Every check happens here, before any fit: a file that cannot be read, an index or
+    shape that would make the fit's work arrays outgrow memory, NaN or infinity, complex
+    values, labels that are not one per row all raise a one-line ``ValueError`` that
+    names the file (and, for svmlight files, the line). The file is only read.
 
     Parameters
     ----------
     spec : str
         A path: svmlight/libsvm (``.svm``, ``.svmlight``, ``.libsvm``, ``.txt``, no
         suffix; ``.gz``/``.bz2`` compressed too), ``.npz`` (arrays ``X`` and ``y``, or a
-        scipy sparse matrix saved by ``scipy.sparse.save_npz`` plus an array ``y``),
-        ``.npy`` (a 2-D array whose ``label_column`` holds the labels) or ``.csv`` (the
-        same, comma separated, one optional header line). Or the name of a bundled data
-        set when no such file exists.
+        scipy sparse CSR/CSC matrix saved by ``scipy.sparse.save_npz`` plus an array
+        ``y``), ``.npy`` (a 2-D array whose ``label_column`` holds the labels) or
+        ``.csv``/``.tsv`` (the same as text, one optional header line). Or the name of a
+        bundled data set when no such file exists.
     dtype : None, "float32" or "float64"
         dtype of X (None: float64).
     label_column : int
-        Label column of .npy and .csv files (default: the last).
+        Label column of .npy and .csv files (default: the last); negative values count
+        from the end. Out of range is an error.
+    zero_based : bool, default False
+        Whether the column indices of an svmlight file start at 0. The default is the
+        LIBSVM convention, indices from 1, where an index 0 is an error; never guessed
+        from the file (a guess would shift every column of a 1-based file that holds
+        an index 0).
+    n_features : int, optional
+        Number of columns of X. For svmlight and sparse .npz files it may exceed the
+        largest index (columns that no row uses); it also accepts a width that the
+        plausibility limit would refuse (more than ``max(2**20, 64 * nnz)`` columns).
+        Dense files must have exactly this many feature columns.
 
     Returns
     -------
@@ -76,72 +140,344 @@ def load_data(spec: str, dtype=None, label_column: int = -1):
 
     Raises
     ------
-    CliError
-        Missing file, unknown format, unreadable or malformed content (one line).
+    ValueError
+        Missing file, unknown format, unreadable, truncated or malformed content, an
+        implausible or too large width, non-finite or complex values, labels that are
+        not one per row, or a bad argument (one line; :class:`CliError` is a subclass).
     """
+    return _load_data(spec, dtype, label_column, zero_based, n_features, _API_NAMES)
+
+
+def _load_data(spec, dtype, label_column, zero_based, n_features, names):
+    """:func:`load_data`, with the messages naming the options as in ``names``."""
+    import scipy.sparse as sp
+
     from . import datasets
 
+    if dtype not in (None, "float32", "float64", np.float32, np.float64):
+        raise CliError(f"dtype must be None, 'float32' or 'float64'; got {dtype!r}")
+    if isinstance(label_column, bool) or not isinstance(label_column, (int, np.integer)):
+        raise CliError(f"{names['label_column']} must be an integer; got {label_column!r}")
+    if n_features is not None and (isinstance(n_features, bool) or not isinstance(
+            n_features, (int, np.integer)) or not 1 <= n_features <= MAX_FEATURES):
+        raise CliError(f"{names['n_features']} must be an integer from 1 to {MAX_FEATURES}; "
+                       f"got {n_features!r}")
     dt = np.dtype(dtype or np.float64)
     path = Path(spec)
     if not path.exists():
         if spec in datasets.names():
             X, y = datasets.load(spec, dtype=dt)
-            return X, y, spec
+            return _set_width(X, n_features, spec, names), y, spec
         raise CliError(f"no such file: {spec} (nor a bundled data set: "
                        f"{', '.join(datasets.names())})")
     if path.is_dir():
         raise CliError(f"{spec} is a directory, not a data file")
+    if not path.is_file():
+        # A pipe, a device such as /dev/zero: reading it could block forever or never
+        # end (one endless line), so only regular files are read.
+        raise CliError(f"{spec} is not a regular file (a pipe or a device); save the data "
+                       "to a file first")
     suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in _COMPRESSED:
+    compressed = bool(suffixes) and suffixes[-1] in _COMPRESSED
+    if compressed:
         suffixes = suffixes[:-1]
     kind = suffixes[-1] if suffixes else ""
+    if compressed and kind in (".npz", ".npy"):
+        raise CliError(f"{spec}: compressed {kind} files are not read; decompress it, or "
+                       "save the arrays with numpy.savez_compressed")
+    what = {".npz": "an .npz archive", ".npy": "a .npy array", ".csv": "CSV",
+            ".tsv": "TSV"}.get(kind, "svmlight/libsvm")
+    if kind not in (".npz", ".npy", ".csv", ".tsv"):
+        # Imported outside the block below, whose warnings filter would turn an import's
+        # DeprecationWarning into a read error.
+        from sklearn.datasets import load_svmlight_file  # noqa: F401
     try:
-        if kind == ".npz":
-            X, y = _read_npz(path)
-        elif kind in (".npy", ".csv", ".tsv"):
-            X, y = _read_table(path, kind, label_column)
-        else:
-            from sklearn.datasets import load_svmlight_file
-
-            X, y = load_svmlight_file(str(path), dtype=dt)
+        with warnings.catch_warnings():
+            # A NumPy warning (empty file, complex cast, ...) would print lines of its
+            # own; as an error it becomes the one line below.
+            warnings.simplefilter("error")
+            if kind == ".npz":
+                X, y = _read_npz(path, spec)
+            elif kind in (".npy", ".csv", ".tsv"):
+                X, y = _read_table(path, spec, kind, label_column, names)
+            else:
+                X, y = _read_svmlight(path, spec, dt, zero_based, n_features, names)
     except CliError:
         raise
-    except (ValueError, TypeError, OSError, KeyError, EOFError, UnicodeDecodeError) as exc:
-        what = {".npz": "an .npz archive", ".npy": "a .npy array", ".csv": "CSV",
-                ".tsv": "TSV"}.get(kind, "svmlight/libsvm")
+    except MemoryError:
+        raise CliError(f"{spec}: not enough memory to read it") from None
+    except _READ_ERRORS as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise CliError(f"could not read {spec} as {what}: {reason}") from None
-    X = X.astype(dt, copy=False)
-    y = np.asarray(y).reshape(-1)
+        raise CliError(f"could not read {spec} as {what}: {reason[:300]}") from None
     if X.shape[0] != y.shape[0]:
         raise CliError(f"{spec}: X has {X.shape[0]} rows but y has {y.shape[0]} labels")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise CliError(f"{spec}: no data (X has shape {X.shape})")
+    X = _set_width(X, n_features, spec, names)
+    if sp.issparse(X) and n_features is None and kind != "":
+        # svmlight files were checked line by line in _read_svmlight.
+        _check_plausible_width(X.shape[1], X.nnz, spec, names)
+    _check_work_memory(X.shape[1], f"{spec} has {X.shape[1]} features; a fit")
+    X = X.astype(dt, copy=False)
     return X, y, path.name
 
 
-def _read_npz(path: Path):
+def _gb(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.3g} GB" if nbytes >= 2**27 else f"{nbytes / 2**20:.3g} MB"
+
+
+def _available_memory() -> int | None:
+    """Bytes this process may still allocate (None: unknown).
+
+    The least of the system's available memory, the address-space limit (``ulimit -v``,
+    less what the process already maps) and the cgroup v2 limit (less its usage): any
+    of them ends a fit that outgrows it.
+    """
+    known = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    known.append(int(line.split()[1]) * 1024)
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if not known:
+        try:
+            known.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, OSError, ValueError):
+            pass
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm", encoding="ascii") as f:
+                mapped = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            known.append(max(soft - mapped, 0))
+    except (ImportError, OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+            known.append(max(int(limit) - used, 0))
+    except (OSError, ValueError):
+        pass
+    return min(known) if known else None
+
+
+def _check_memory(nbytes: int, what: str) -> None:
+    """CliError when ``nbytes`` exceed :data:`MEMORY_SHARE` of the available memory.
+
+    ``what`` starts the message: it says what needs the memory.
+    """
+    available = _available_memory()
+    if available is not None and nbytes > MEMORY_SHARE * available:
+        raise CliError(f"{what} would need about {_gb(nbytes)} of memory, more than "
+                       f"{MEMORY_SHARE:.0%} of the {_gb(available)} available")
+
+
+def _check_work_memory(n_params: int, what: str, newton: bool = False) -> None:
+    """Refuse a model whose dense work arrays (:data:`WORK_VECTORS` vectors of
+    ``n_params``, plus two ``n_params`` x ``n_params`` Hessians for ``newton``, the
+    matrix and its Cholesky factor) would not fit in memory."""
+    nbytes = 8 * n_params * WORK_VECTORS + (16 * n_params * n_params if newton else 0)
+    _check_memory(nbytes, what)
+
+
+def _plausible_width(nnz: int) -> int:
+    return max(PLAUSIBLE_MIN_FEATURES, PLAUSIBLE_FEATURES_PER_NONZERO * nnz)
+
+
+def _check_plausible_width(n: int, nnz: int, spec: str, names) -> None:
+    """Refuse a sparse matrix far wider than its nonzeros can use (see
+    :data:`PLAUSIBLE_MIN_FEATURES`), unless the user gave its width."""
+    if n > MAX_FEATURES:
+        raise CliError(f"{spec}: {n} columns, more than the {MAX_FEATURES} supported")
+    if n > _plausible_width(nnz):
+        raise CliError(f"{spec}: {n} columns for {nnz} nonzeros is implausible (more "
+                       f"than max(2^20, {PLAUSIBLE_FEATURES_PER_NONZERO} x nonzeros) = "
+                       f"{_plausible_width(nnz)}); pass {names['n_features']} {n} if it "
+                       "is right")
+
+
+def _set_width(X, n_features, spec: str, names):
+    """X with ``n_features`` columns: a sparse X is widened (columns no row uses), a
+    dense X must already have them."""
     import scipy.sparse as sp
 
+    if n_features is None or X.shape[1] == n_features:
+        return X
+    if X.shape[1] > n_features:
+        raise CliError(f"{spec} has {X.shape[1]} feature columns, more than "
+                       f"{names['n_features']} {n_features}")
+    if not sp.issparse(X):
+        raise CliError(f"{spec} has {X.shape[1]} feature columns, not "
+                       f"{names['n_features']} {n_features} (only sparse data is widened)")
+    X = sp.csr_matrix(X)
+    return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], n_features))
+
+
+def _check_values(a, spec: str, what: str) -> None:
+    """Refuse an array that does not hold real numbers (complex, text, objects)."""
+    if a.dtype.kind == "c":
+        raise CliError(f"{spec}: {what} is complex ({a.dtype}); fastopt fits real data only")
+    if a.dtype.kind not in "biuf":
+        raise CliError(f"{spec}: {what} must hold real numbers; got dtype {a.dtype}")
+
+
+def _first_nonfinite(a) -> int | None:
+    """Flat index of the first NaN or infinity of a float array, or None."""
+    if a.dtype.kind != "f":
+        return None
+    finite = np.isfinite(a.reshape(-1))
+    if finite.all():
+        return None
+    return int(np.argmin(finite))
+
+
+def _check_labels(y, spec: str, where) -> np.ndarray:
+    """y as one label per row: 1-D, real or text, finite. ``where(i)`` names row i."""
+    if y.ndim != 1:
+        raise CliError(f"{spec}: y must be 1-D (one label per row); got shape {y.shape}")
+    if y.dtype.kind == "c":
+        raise CliError(f"{spec}: the labels are complex ({y.dtype})")
+    if y.dtype.kind not in "biufU":
+        raise CliError(f"{spec}: the labels must be numbers or text; got dtype {y.dtype}")
+    bad = _first_nonfinite(y)
+    if bad is not None:
+        raise CliError(f"{spec}, {where(bad)}: the label is {y[bad]}, not a finite number")
+    return y
+
+
+# .npy headers: shapes and sizes are checked before any array is allocated, so that a
+# small (or truncated) file whose header claims a huge shape is refused in one line
+# instead of allocating what the header says.
+
+
+def _npy_header(fp):
+    """``(shape, dtype)`` from an open .npy stream, or None for a header version that
+    has no public reader (NumPy then reads it, without the size check)."""
+    from numpy.lib import format as npy_format
+
+    version = npy_format.read_magic(fp)
+    if version == (1, 0):
+        shape, _, dtype = npy_format.read_array_header_1_0(fp)
+    elif version == (2, 0):
+        shape, _, dtype = npy_format.read_array_header_2_0(fp)
+    else:
+        return None
+    return shape, dtype
+
+
+def _check_npy_header(header, stored: int, spec: str, what: str) -> None:
+    """Refuse an array that needs pickle, is complex, claims more bytes than ``stored``
+    (its stored size) or would not fit in memory."""
+    if header is None:
+        return
+    shape, dtype = header
+    if dtype.hasobject:
+        raise CliError(f"{spec}: {what} holds Python objects (dtype object), which only "
+                       "pickle could read; fastopt never unpickles a data file")
+    if dtype.kind == "c":
+        raise CliError(f"{spec}: {what} is complex ({dtype}); fastopt fits real data only")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > stored:
+        raise CliError(f"{spec}: {what} claims shape {shape} ({_gb(nbytes)}) but only "
+                       f"{stored} bytes are stored: the file is truncated or corrupt")
+    _check_memory(nbytes, f"{spec}: {what} of shape {shape}")
+
+
+def _read_npz(path: Path, spec: str):
+    if not zipfile.is_zipfile(path):
+        # np.load would try pickle on it and suggest allow_pickle, which is never used.
+        raise CliError(f"{spec} is not an .npz archive (not a zip file, or a truncated one)")
     with np.load(path, allow_pickle=False) as archive:
+        if not hasattr(archive, "files"):
+            raise CliError(f"{spec} holds a single array, not an .npz archive of X and y")
         keys = set(archive.files)
+        members = set(archive.zip.namelist())
+
+        def get(key):
+            member = f"{key}.npy" if f"{key}.npy" in members else key
+            with archive.zip.open(member) as fp:
+                header = _npy_header(fp)
+            _check_npy_header(header, archive.zip.getinfo(member).file_size, spec,
+                              f"array {key!r}")
+            return archive[key]
+
         if "y" not in keys:
-            raise CliError(f"{path}: the .npz archive has no array 'y' (found: "
+            raise CliError(f"{spec}: the .npz archive has no array 'y' (found: "
                            f"{', '.join(sorted(keys)) or 'nothing'})")
-        y = archive["y"]
+        y = get("y")
         if "X" in keys:
-            return archive["X"], y
-        if {"data", "indices", "indptr", "shape"} <= keys:
-            shape = tuple(int(s) for s in archive["shape"])
-            X = sp.csr_matrix((archive["data"], archive["indices"], archive["indptr"]),
-                              shape=shape)
-            return X, y
-    raise CliError(f"{path}: the .npz archive needs an array 'X' (or a sparse matrix's "
-                   "data, indices, indptr, shape) beside 'y'")
+            X = get("X")
+            if X.ndim != 2:
+                raise CliError(f"{spec}: X must be 2-D; got shape {X.shape}")
+            _check_values(X, spec, "X")
+            bad = _first_nonfinite(X)
+            if bad is not None:
+                row, col = divmod(bad, X.shape[1])
+                raise CliError(f"{spec}: X[{row}, {col}] is {X[row, col]}, not a finite "
+                               "number")
+            X = np.ascontiguousarray(X)
+        elif {"data", "indices", "indptr", "shape"} <= keys:
+            X = _sparse_from_npz(get, keys, spec)
+        else:
+            raise CliError(f"{spec}: the .npz archive needs an array 'X' (or a sparse "
+                           "matrix's data, indices, indptr, shape) beside 'y'")
+    y = _check_labels(y, spec, lambda i: f"row {i}")
+    return X, y
 
 
-def _read_table(path: Path, kind: str, label_column: int):
+def _sparse_from_npz(get, keys, spec: str):
+    """The CSR matrix of a ``scipy.sparse.save_npz`` archive (CSR or CSC).
+
+    Only what the constructor needs is checked here (dtypes, the shape, the lengths that
+    scipy checks); the structure (column indices in range, indptr monotone) is checked
+    by the objectives, which refuse a malformed CSR matrix in one line.
+    """
+    import scipy.sparse as sp
+
+    fmt = "csr"
+    if "format" in keys:
+        raw = get("format")
+        fmt = raw.item().decode("ascii", "replace") if raw.dtype.kind == "S" else str(raw)
+    if fmt not in ("csr", "csc"):
+        raise CliError(f"{spec}: sparse format {fmt!r} is not read (CSR or CSC only)")
+    data, indices, indptr, shape = (get(k) for k in ("data", "indices", "indptr", "shape"))
+    _check_values(data, spec, "the sparse matrix's data")
+    for name, a in (("indices", indices), ("indptr", indptr), ("shape", shape)):
+        if a.dtype.kind not in "iu" or a.ndim != 1:
+            raise CliError(f"{spec}: the sparse matrix's {name} must be a 1-D integer "
+                           f"array; got dtype {a.dtype}, shape {a.shape}")
+    if shape.shape != (2,) or shape.min() < 0:
+        raise CliError(f"{spec}: the sparse matrix's shape must be two sizes >= 0; got "
+                       f"{shape.tolist()}")
+    if data.ndim != 1:
+        raise CliError(f"{spec}: the sparse matrix's data must be 1-D; got shape "
+                       f"{data.shape}")
+    bad = _first_nonfinite(data)
+    if bad is not None:
+        raise CliError(f"{spec}: the sparse matrix holds {data[bad]}, not a finite number "
+                       f"(stored value {bad})")
+    shape = (int(shape[0]), int(shape[1]))
+    if fmt == "csc":
+        X = sp.csc_matrix((data, indices, indptr), shape=shape)
+        # The conversion writes through the row indices: out of range, it would write
+        # outside its arrays, so the structure is checked first (ValueError).
+        X.check_format(full_check=True)
+        return X.tocsr()
+    return sp.csr_matrix((data, indices, indptr), shape=shape)
+
+
+def _read_table(path: Path, spec: str, kind: str, label_column: int, names):
+    header_lines = 0
     if kind == ".npy":
+        with open(path, "rb") as fp:
+            header = _npy_header(fp)
+        _check_npy_header(header, path.stat().st_size, spec, "the array")
         table = np.load(path, allow_pickle=False)
     else:
         delimiter = "," if kind == ".csv" else "\t"
@@ -150,13 +486,270 @@ def _read_table(path: Path, kind: str, label_column: int):
         except ValueError:
             # One header line is allowed.
             table = np.loadtxt(path, delimiter=delimiter, ndmin=2, skiprows=1)
+            header_lines = 1
     if table.ndim != 2 or table.shape[1] < 2:
-        raise CliError(f"{path}: expected a 2-D table with a label column and at least one "
+        raise CliError(f"{spec}: expected a 2-D table with a label column and at least one "
                        f"feature column; got shape {table.shape}")
-    col = label_column % table.shape[1]
+    _check_values(table, spec, "the table")
+    ncols = table.shape[1]
+    if not -ncols <= label_column < ncols:
+        raise CliError(f"{names['label_column']} {label_column} is out of range: {spec} "
+                       f"has {ncols} columns (0 to {ncols - 1}, or -1 to -{ncols} from the "
+                       "end)")
+    bad = _first_nonfinite(table)
+    if bad is not None:
+        row, col = divmod(bad, ncols)
+        where = (f"row {row}" if kind == ".npy"
+                 else f"line {_text_line_of_row(path, row, header_lines)}")
+        raise CliError(f"{spec}, {where}: column {col} is {table[row, col]}, not a finite "
+                       "number")
+    col = label_column % ncols
     y = table[:, col]
     X = np.delete(table, col, axis=1)
     return np.ascontiguousarray(X), y
+
+
+def _open_binary(path: Path):
+    """The file as a binary stream, decompressed for .gz and .bz2."""
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, "rb")
+    if suffix == ".bz2":
+        return bz2.open(path, "rb")
+    return open(path, "rb")
+
+
+def _text_line_of_row(path: Path, row: int, skip: int) -> int:
+    """Line number (from 1) of data row ``row`` (from 0) of a CSV/TSV file read by
+    ``np.loadtxt`` after ``skip`` lines (blank and ``#`` comment lines hold no row)."""
+    with _open_binary(path) as f:
+        seen = -1
+        for number, line in enumerate(f, start=1):
+            if number > skip and line.split(b"#", 1)[0].strip():
+                seen += 1
+                if seen == row:
+                    return number
+    return 0
+
+
+# svmlight files: scikit-learn's compiled parser reads them (O(nnz) memory: it builds
+# the CSR arrays, nothing dense), and reports neither the line of a problem nor the
+# problems it lets through (a huge index). The file is read again, in Python, only to
+# find the line of a problem already known to exist.
+
+
+def _svmlight_lines(path: Path):
+    """``(line number, label, feature tokens)`` of each data line, as the parser splits
+    them (``#`` starts a comment, a leading ``qid:`` token is dropped)."""
+    with _open_binary(path) as f:
+        for number, line in enumerate(f, start=1):
+            parts = line.split(b"#", 1)[0].split()
+            if not parts:
+                continue
+            features = parts[1:]
+            if features and features[0].startswith(b"qid"):
+                features = features[1:]
+            yield number, parts[0], features
+
+
+def _show(token: bytes) -> str:
+    text = token.decode("latin-1")
+    return repr(text if len(text) <= 24 else text[:24] + "...")
+
+
+def _svmlight_problem(path: Path, zero_based: bool, max_index: int, why: str, names):
+    """``(line, problem)`` of the first line that the parser refuses or that holds an
+    index above ``max_index`` (``why`` says why that is a problem), or None."""
+    for number, target, features in _svmlight_lines(path):
+        try:
+            float(target)
+        except ValueError:
+            return number, f"the label {_show(target)} is not a number"
+        previous = -1
+        for token in features:
+            index_text, colon, value = token.partition(b":")
+            if not colon:
+                return number, f"{_show(token)} is not INDEX:VALUE"
+            try:
+                index = int(index_text)
+            except ValueError:
+                return number, f"the feature index {_show(index_text)} is not an integer"
+            try:
+                float(value)
+            except ValueError:
+                return number, f"the value {_show(value)} of feature {index} is not a number"
+            if index < 0:
+                return number, f"negative feature index {index}"
+            if index == 0 and not zero_based:
+                return number, (f"feature index 0, but indices start at 1 (the LIBSVM "
+                                f"convention); pass {names['zero_based']} if this file's indices "
+                                "start at 0")
+            if index <= previous:
+                return number, (f"feature indices must increase along a line ({previous} "
+                                f"then {index})")
+            if index > max_index:
+                return number, f"feature index {index} {why}"
+            previous = index
+    return None
+
+
+def _svmlight_line_of_row(path: Path, row: int) -> int:
+    for i, (number, _, _) in enumerate(_svmlight_lines(path)):
+        if i == row:
+            return number
+    return 0
+
+
+def _read_svmlight(path: Path, spec: str, dt, zero_based: bool, n_features, names):
+    import scipy.sparse as sp
+    from sklearn.datasets import load_svmlight_file
+
+    shift = 0 if zero_based else 1  # file index = column + shift
+    hard = f"is more than the {MAX_FEATURES} features supported"
+    try:
+        # zero_based is always explicit: sklearn's "auto" would read a 1-based file that
+        # holds an index 0 as 0-based, shifting every column without a word.
+        X, y = load_svmlight_file(str(path), dtype=dt, zero_based=bool(zero_based))
+    except (ValueError, OverflowError):
+        # OverflowError: an index beyond a C int; ValueError: anything else it refuses.
+        found = _svmlight_problem(path, zero_based, MAX_FEATURES - 1 + shift, hard, names)
+        if found is None:
+            raise
+        raise CliError(f"{spec}, line {found[0]}: {found[1]}") from None
+    X = sp.csr_matrix(X)
+    width = X.shape[1]
+    if n_features is not None:
+        limit, why = n_features, f"is beyond {names['n_features']} {n_features}"
+    else:
+        limit = min(_plausible_width(X.nnz), MAX_FEATURES)
+        why = (f"is implausible for a file of {X.nnz} nonzeros: the limit is max(2^20, "
+               f"{PLAUSIBLE_FEATURES_PER_NONZERO} x nonzeros) = {limit} features, as every "
+               f"dense work array of a fit has one entry per feature; pass "
+               f"{names['n_features']} if it is right")
+    if width > limit:
+        found = _svmlight_problem(path, zero_based, limit - 1 + shift, why, names)
+        number, problem = found if found is not None else (0, f"index {width} {why}")
+        raise CliError(f"{spec}, line {number}: {problem}")
+    bad = _first_nonfinite(X.data)
+    if bad is not None:
+        row = int(np.searchsorted(X.indptr, bad, side="right")) - 1
+        raise CliError(f"{spec}, line {_svmlight_line_of_row(path, row)}: the value "
+                       f"{X.data[bad]} of a feature is not a finite number")
+    y = _check_labels(np.asarray(y).reshape(-1), spec,
+                      lambda i: f"line {_svmlight_line_of_row(path, i)}")
+    return X, y
+
+
+# ---------------------------------------------------------------------------- options
+
+
+def _real(low: float, strict: bool = False):
+    """argparse type: a finite number >= ``low`` (> ``low`` when ``strict``); argparse
+    puts the flag's name before the message."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
+        if not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number {'>' if strict else '>='} {low:g}; got {text}")
+        return value
+
+    return parse
+
+
+def _integer(low: int, high: int | None = None):
+    """argparse type: an integer from ``low`` to ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high is not None else f">= {low}"
+            raise argparse.ArgumentTypeError(f"must be an integer {bound}; got {text}")
+        return value
+
+    return parse
+
+
+_OUT_SUFFIXES = (".npz", ".npy", ".csv", ".txt")
+
+
+def _fit_out_path(args, name: str) -> Path:
+    """Where ``fit`` writes the coefficients: ``--out``, else NAME.coef.npz."""
+    if args.out:
+        return Path(args.out)
+    return Path(f"{Path(name).name.split('.')[0]}.coef.npz")
+
+
+def _writable_dir(folder: Path, flag: str, value) -> None:
+    """CliError unless ``folder`` is (or can be created as) a writable directory."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CliError(f"{flag} {value}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CliError(f"{flag} {value}: the directory {existing} is not writable")
+
+
+def _check_args(args) -> None:
+    """Checks of the options that need no data, done before any work starts, with
+    messages that name the flag (argparse's types have checked each number alone)."""
+    if getattr(args, "lam", None) is not None and getattr(args, "C", None) is not None:
+        raise CliError("give --lam or --C, not both")
+    backend = getattr(args, "backend", "auto")
+    if backend != "auto":
+        from .kernels import BACKEND_MODULES
+
+        if backend not in BACKEND_MODULES:
+            raise CliError(f"--backend must be auto or one of {', '.join(BACKEND_MODULES)}; "
+                           f"got {backend!r}")
+        from .kernels import resolve_backend
+
+        try:
+            resolve_backend(backend)
+        except ValueError as exc:
+            raise CliError(f"--backend {backend}: {exc}") from None
+    methods = getattr(args, "methods", None)
+    flag = "--methods"
+    if getattr(args, "method", "auto") != "auto":
+        methods, flag = args.method, "--method"
+    if methods is not None:
+        from .solvers import registry
+
+        for method in methods.split(","):
+            if method not in registry.names():
+                raise CliError(f"{flag}: unknown method {method!r}; known: "
+                               f"{', '.join(registry.names())}")
+    if args.command == "demo":
+        from . import datasets
+
+        if args.data not in datasets.names():
+            raise CliError(f"--data must be a bundled data set ({', '.join(datasets.names())}"
+                           f"); got {args.data!r}")
+    if getattr(args, "out_dir", None) is not None:
+        _writable_dir(Path(args.out_dir), "--out-dir", args.out_dir)
+    if args.command == "fit":
+        out = _fit_out_path(args, args.data)
+        what = f"--out {args.out}" if args.out else f"the output {out} (default name)"
+        if out.suffix.lower() not in _OUT_SUFFIXES:
+            raise CliError(f"--out must end in {', '.join(_OUT_SUFFIXES)}; got {args.out}")
+        if out.is_dir():
+            raise CliError(f"{what} is a directory")
+        parent = out.parent
+        if not parent.is_dir():
+            raise CliError(f"{what}: the directory {parent} does not exist")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise CliError(f"{what}: the directory {parent} is not writable")
+        data = Path(args.data)
+        if out.exists() and data.exists() and os.path.samefile(out, data):
+            raise CliError(f"{what} is the data file itself; fastopt never overwrites its "
+                           "input" + ("" if args.out else ": pass --out"))
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -410,10 +1003,16 @@ def cmd_fit(args) -> int:
     from ._solver_choice import auto_solver, gram_work_ratio
     from .problems import Logistic, Multinomial
 
-    X, y, name = load_data(args.data, args.dtype, args.label_column)
+    X, y, name = _load_data(args.data, args.dtype, args.label_column, args.zero_based,
+                            args.n_features, _CLI_NAMES)
     lam, lam_note = _lam_from(args, X.shape[0])
     classes, y_index = _encode_classes(y, name)
     K = classes.size
+    n_params = (X.shape[1] + args.intercept) * (1 if K == 2 else K)
+    # Before the objective allocates its work arrays (one entry per parameter each).
+    what = ("a fit" if args.method == "auto" else f"--method {args.method}")
+    _check_work_memory(n_params, f"{what} with {n_params} parameters",
+                       newton=args.method == "newton")
 
     def make_objective(Xs, index):
         if K == 2:  # classes[1] is the positive class, as in scikit-learn
@@ -422,7 +1021,11 @@ def cmd_fit(args) -> int:
         return Multinomial(Xs, index, lam=lam, fit_intercept=args.intercept,
                            backend=args.backend)
 
-    objective = make_objective(X, y_index)
+    try:
+        objective = make_objective(X, y_index)
+    except ValueError as exc:
+        # The objective's checks of X and y (CSR structure, ...): name the file.
+        raise CliError(f"{name}: {' '.join(str(exc).split())}") from None
     solver = (auto_solver(objective.n_params, K, gram_work_ratio(X))
               if args.method == "auto" else args.method)
     options = {"tol": args.tol, "max_iter": args.max_iter}
@@ -448,7 +1051,7 @@ def cmd_fit(args) -> int:
     print(f"warm-up (untimed, {_warm_rows_note(y_index)}): {warm:.3f} s, of which numba "
           f"compilation {0.0 if math.isnan(warm_compiled) else warm_compiled:.3f} s; "
           + _untimed_compile_note({solver: late}))
-    out = Path(args.out) if args.out else Path(f"{Path(name).name.split('.')[0]}.coef.npz")
+    out = _fit_out_path(args, name)
     _write_coefficients(out, coef, intercept, classes, lam)
     print(f"coefficients written to {out}")
     return 0 if res.success else 1
@@ -533,16 +1136,25 @@ def cmd_compare(args) -> int:
     from .plot import convergence
     from .problems import Logistic, Multinomial
 
-    X, y, name = load_data(args.data, args.dtype, args.label_column)
+    X, y, name = _load_data(args.data, args.dtype, args.label_column, args.zero_based,
+                            args.n_features, _CLI_NAMES)
     m = X.shape[0]
     lam, lam_note = _lam_from(args, m)
     n_classes = np.unique(y).size
+    n_params = (X.shape[1] + args.intercept) * (1 if n_classes == 2 else n_classes)
+    # scikit-learn's newton-cholesky (always compared) forms the p x p Hessian.
+    _check_work_memory(n_params, f"comparing on {n_params} parameters (scikit-learn's "
+                       "newton-cholesky forms the parameters' Hessian)", newton=True)
     model = Logistic if n_classes == 2 else Multinomial
 
     def make_objective(Xs, ys):
         return model(Xs, ys, lam=lam, fit_intercept=args.intercept, backend=args.backend)
 
-    objective = make_objective(X, y)
+    try:
+        objective = make_objective(X, y)
+    except ValueError as exc:
+        # The objective's checks of X and y (CSR structure, ...): name the file.
+        raise CliError(f"{name}: {' '.join(str(exc).split())}") from None
     methods = args.methods.split(",")
     print(f"fastopt compare: {name} ({m} rows, {X.shape[1]} features, {n_classes} classes), "
           f"{lam_note}, intercept {'yes' if args.intercept else 'no'}, fastopt backend "
@@ -808,19 +1420,26 @@ def build_parser() -> argparse.ArgumentParser:
     data_opts = argparse.ArgumentParser(add_help=False)
     data_opts.add_argument("data", help="data file (svmlight, .npz, .npy, .csv) or a bundled "
                                         "data set name")
-    data_opts.add_argument("--lam", type=float, default=None,
+    data_opts.add_argument("--lam", type=_real(0.0), default=None,
                            help="L2 strength of the normalized objective")
-    data_opts.add_argument("--C", type=float, default=None,
+    data_opts.add_argument("--C", type=_real(0.0, strict=True), default=None,
                            help="scikit-learn's C (lam = 1/(C m)); default C = 1")
     data_opts.add_argument("--intercept", action="store_true", help="fit an intercept")
     data_opts.add_argument("--backend", default="auto", help="kernel backend (default auto)")
     data_opts.add_argument("--dtype", choices=("float32", "float64"), default=None,
                            help="dtype of X (default float64)")
     data_opts.add_argument("--label-column", type=int, default=-1,
-                           help="label column of .npy/.csv tables (default: last)")
-    data_opts.add_argument("--tol", type=float, default=1e-8,
+                           help="label column of .npy/.csv tables (default: last; negative "
+                                "counts from the end)")
+    data_opts.add_argument("--zero-based", action="store_true",
+                           help="the column indices of an svmlight file start at 0 "
+                                "(default: at 1, the LIBSVM convention)")
+    data_opts.add_argument("--n-features", type=_integer(1, MAX_FEATURES), default=None,
+                           help="number of features of a sparse file (default: its largest "
+                                "index); needed above max(2^20, 64 x nonzeros)")
+    data_opts.add_argument("--tol", type=_real(0.0), default=1e-8,
                            help="tolerance on ||grad f|| (default 1e-8)")
-    data_opts.add_argument("--max-iter", type=int, default=1000,
+    data_opts.add_argument("--max-iter", type=_integer(0), default=1000,
                            help="iteration budget (default 1000)")
     out_dir = argparse.ArgumentParser(add_help=False)
     out_dir.add_argument("--out-dir", default=".", help="where plots go (default .)")
@@ -833,11 +1452,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", parents=[common, out_dir],
                           help="every method on a bundled data set: table and plot")
     demo.add_argument("--data", default="a9a", help="bundled data set (default a9a)")
-    demo.add_argument("--lam", type=float, default=None, help="L2 strength (default 1/m)")
+    demo.add_argument("--lam", type=_real(0.0), default=None,
+                      help="L2 strength (default 1/m)")
     demo.add_argument("--methods", default=None, help="comma-separated methods (default all)")
-    demo.add_argument("--budget", type=float, default=40.0,
+    demo.add_argument("--budget", type=_real(0.0, strict=True), default=40.0,
                       help="total seconds shared by the methods (default 40)")
-    demo.add_argument("--tol", type=float, default=1e-8, help="tolerance on ||grad f||")
+    demo.add_argument("--tol", type=_real(0.0), default=1e-8, help="tolerance on ||grad f||")
     demo.add_argument("--backend", default="auto", help="kernel backend (default auto)")
     demo.set_defaults(func=cmd_demo)
 
@@ -852,9 +1472,9 @@ def build_parser() -> argparse.ArgumentParser:
                              help="fastopt's methods beside scikit-learn's solvers")
     compare.add_argument("--methods", default="newton,newton-cg,lbfgs",
                          help="fastopt methods (default newton,newton-cg,lbfgs)")
-    compare.add_argument("--sk-tol", type=float, default=1e-4,
+    compare.add_argument("--sk-tol", type=_real(0.0), default=1e-4,
                          help="scikit-learn's tol (default 1e-4, its own default)")
-    compare.add_argument("--sk-max-iter", type=int, default=1000,
+    compare.add_argument("--sk-max-iter", type=_integer(0), default=1000,
                          help="scikit-learn's max_iter (default 1000)")
     compare.set_defaults(func=cmd_compare)
 
@@ -888,6 +1508,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        _check_args(args)
         return int(args.func(args))
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0

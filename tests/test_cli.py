@@ -102,16 +102,16 @@ def test_missing_file_is_a_one_line_error(tmp_path, capsys):
     _one_line_error(capsys, code, "no such file", "nothing.svm")
 
 
-@pytest.mark.parametrize("name, content, fragment", [
-    ("bad.svm", "1 3:x\n-1 1:2\n", "svmlight"),
-    ("bad.csv", "a,b,label\n1,2,x\n3,4,1\n", "CSV"),
-    ("bad.npz", "not a zip archive", ".npz"),
-    ("bad.npy", "not numpy", ".npy"),
+@pytest.mark.parametrize("name, content, fragments", [
+    ("bad.svm", "1 3:x\n-1 1:2\n", ("bad.svm, line 1", "'x'", "not a number")),
+    ("bad.csv", "a,b,label\n1,2,x\n3,4,1\n", ("could not read", "CSV")),
+    ("bad.npz", "not a zip archive", ("bad.npz", "not an .npz archive")),
+    ("bad.npy", "not numpy", ("could not read", ".npy")),
 ])
-def test_malformed_file_is_a_one_line_error(name, content, fragment, tmp_path, capsys):
+def test_malformed_file_is_a_one_line_error(name, content, fragments, tmp_path, capsys):
     path = tmp_path / name
     path.write_text(content)
-    _one_line_error(capsys, main(["fit", str(path)]), "could not read", fragment)
+    _one_line_error(capsys, main(["fit", str(path)]), name, *fragments)
 
 
 def test_npz_without_labels_and_single_class_are_one_line_errors(tmp_path, capsys):

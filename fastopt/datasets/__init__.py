@@ -58,7 +58,8 @@ def names() -> list[str]:
 
 
 def _check_name(name) -> str:
-    if name not in _DATASETS:
+    # isinstance first: an unhashable name (a list, ...) would raise TypeError in the test.
+    if not isinstance(name, str) or name not in _DATASETS:
         raise ValueError(f"unknown dataset name {name!r}; the bundled datasets are {names()}")
     return name
 
@@ -141,9 +142,13 @@ def load(name: str, dtype=np.float64) -> tuple[sp.csr_matrix, np.ndarray]:
         not float32/float64.
     """
     _check_name(name)
-    dt = np.dtype(dtype)
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError):
+        # np.dtype raises TypeError for a name it does not know ("float", "f9", ...).
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}") from None
+    if dtype is None or dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
     X, y = _load_cached(name)
     # Copies (a few MB, milliseconds): the caller owns them and the cache stays intact.
     return X.astype(dt, copy=True), y.copy()
