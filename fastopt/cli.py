@@ -214,10 +214,12 @@ def _load_data(spec, dtype, label_column, zero_based, n_features, names):
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise CliError(f"{spec}: no data (X has shape {X.shape})")
     X = _set_width(X, n_features, spec, names)
-    if sp.issparse(X) and n_features is None and kind != "":
+    if sp.issparse(X) and n_features is None and kind == ".npz":
         # svmlight files were checked line by line in _read_svmlight.
         _check_plausible_width(X.shape[1], X.nnz, spec, names)
-    _check_work_memory(X.shape[1], f"{spec} has {X.shape[1]} features; a fit")
+    _check_work_memory(X.shape[1], f"{names['n_features']} {n_features}: a fit"
+                       if n_features is not None else
+                       f"{spec} has {X.shape[1]} features; a fit")
     X = X.astype(dt, copy=False)
     return X, y, path.name
 
@@ -1142,9 +1144,18 @@ def cmd_compare(args) -> int:
     lam, lam_note = _lam_from(args, m)
     n_classes = np.unique(y).size
     n_params = (X.shape[1] + args.intercept) * (1 if n_classes == 2 else n_classes)
-    # scikit-learn's newton-cholesky (always compared) forms the p x p Hessian.
-    _check_work_memory(n_params, f"comparing on {n_params} parameters (scikit-learn's "
-                       "newton-cholesky forms the parameters' Hessian)", newton=True)
+    # Before the objective allocates its work arrays (one entry per parameter each).
+    newton = "newton" in args.methods.split(",")
+    _check_work_memory(n_params, f"{'--methods newton' if newton else 'a fit'} with "
+                       f"{n_params} parameters", newton=newton)
+    sk_solvers = _sklearn_solvers(n_classes, args.intercept)
+    try:
+        _check_work_memory(n_params, "", newton=True)
+    except CliError:
+        # scikit-learn's newton-cholesky forms the p x p Hessian: left out, not an error.
+        sk_solvers.remove("newton-cholesky")
+        print(f"scikit-learn's newton-cholesky left out: its {n_params} x {n_params} "
+              "Hessian would not fit in memory")
     model = Logistic if n_classes == 2 else Multinomial
 
     def make_objective(Xs, ys):
@@ -1177,7 +1188,7 @@ def cmd_compare(args) -> int:
     X_sk = _int32_indices(X)
     warm_rows = warm_up_rows(y)
     warm_sk = 0.0
-    for solver in _sklearn_solvers(n_classes, args.intercept):
+    for solver in sk_solvers:
         clf = SkLogisticRegression(C=C, solver=solver, tol=args.sk_tol,
                                    max_iter=args.sk_max_iter, fit_intercept=args.intercept)
         with warnings.catch_warnings():

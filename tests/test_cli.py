@@ -1,14 +1,22 @@
-"""The fastopt command, run in-process through cli.main."""
+"""The fastopt command, run in-process through cli.main (and in subprocesses, under a
+memory limit, where hostile input could crash or exhaust the process)."""
 
 import gzip
+import hashlib
+import io
+import os
+import resource
+import subprocess
+import sys
+import zipfile
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
 
-from fastopt import datasets
-from fastopt.cli import EXPERIMENTS, main
+from fastopt import cli, datasets
+from fastopt.cli import EXPERIMENTS, load_data, main
 from fastopt.linear_model import LogisticRegression
 
 
@@ -462,3 +470,359 @@ def test_fit_of_a_bundled_set_does_not_import_sklearn(tmp_path):
                           timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+# ---------------------------------------------------------------------------- hostile input
+
+#: Address-space limit of the subprocesses: a regression that allocates what a hostile
+#: file asks for fails the test (MemoryError, exit status 1) instead of eating the machine.
+_MEMORY_LIMIT = 4 << 30
+
+
+def _limit_memory():
+    resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_LIMIT, _MEMORY_LIMIT))
+
+
+def _run_cli(tmp_path, *args):
+    """``python -m fastopt ARGS`` in ``tmp_path``, 4 GB of address space, 60 s."""
+    env = dict(os.environ, FASTOPT_CACHE_DIR=str(tmp_path / "cache"))
+    return subprocess.run([sys.executable, "-m", "fastopt", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60,
+                          preexec_fn=_limit_memory)
+
+
+def _assert_refused(proc, *fragments):
+    """Exit status 2, exactly one line on stderr, naming every fragment."""
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert len(lines) == 1, proc.stderr[-3000:]
+    assert lines[0].startswith("fastopt: error:")
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def _sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _svm_lines(n=200, stray=None):
+    """n LIBSVM lines (1-based indices, two classes), plus ``stray`` as line 3."""
+    lines = [f"{(-1) ** i} 1:{i % 7} 2:{i % 3}.5 4:1" for i in range(n)]
+    if stray is not None:
+        lines.insert(2, stray)
+    return "\n".join(lines) + "\n"
+
+
+def _write_text(name, text):
+    return lambda path: path.write_text(text)
+
+
+def _npz_with_header(shape, descr="<f8"):
+    """An .npz whose X member claims ``shape`` but stores 64 bytes of data."""
+    def write(path):
+        head = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            head, {"descr": descr, "fortran_order": False, "shape": shape})
+        y = io.BytesIO()
+        np.save(y, np.array([0.0, 1.0, 0.0]))
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("X.npy", head.getvalue() + bytes(64))
+            archive.writestr("y.npy", y.getvalue())
+    return write
+
+
+def _npy_with_header(shape):
+    def write(path):
+        head = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            head, {"descr": "<f8", "fortran_order": False, "shape": shape})
+        path.write_bytes(head.getvalue() + bytes(64))
+    return write
+
+
+def _table(nan_at=None, value=np.nan):
+    rng = np.random.default_rng(0)
+    t = np.column_stack([rng.standard_normal((30, 4)), np.arange(30) % 2])
+    if nan_at is not None:
+        t[nan_at] = value
+    return t
+
+
+def _csv(t, header=True):
+    def write(path):
+        np.savetxt(path, t, delimiter=",", header="a,b,c,d,label" if header else "",
+                   comments="")
+    return write
+
+
+def _truncated(write_whole, suffix):
+    def write(path):
+        whole = path.with_name("whole" + suffix)
+        write_whole(whole)
+        data = whole.read_bytes()
+        whole.unlink()
+        path.write_bytes(data[: len(data) // 2])
+    return write
+
+
+def _gz(text):
+    return lambda path: path.write_bytes(gzip.compress(text.encode()))
+
+
+def _random_bytes(n=4000, prefix=b""):
+    return lambda path: path.write_bytes(prefix + np.random.default_rng(3).bytes(n))
+
+
+def _npz(**arrays):
+    return lambda path: np.savez(path, **arrays)
+
+
+def _csr_npz(data, indices, indptr, shape, y, fmt=None):
+    extra = {} if fmt is None else {"format": np.array(fmt)}
+    return _npz(data=np.asarray(data, float), indices=np.asarray(indices),
+                indptr=np.asarray(indptr), shape=np.asarray(shape), y=np.asarray(y, float),
+                **extra)
+
+
+_Y3 = [0.0, 1.0, 0.0]
+
+#: (file name, writer, fragments the one-line message must hold)
+HOSTILE_FILES = [
+    # svmlight: indices that would make gigabytes of dense work arrays, or overflow
+    ("huge-index.svm", _write_text("", _svm_lines(stray="1 1000000000:1.0")),
+     ("huge-index.svm, line 3", "1000000000", "--n-features")),
+    ("index-3e9.svm", _write_text("", _svm_lines(stray="1 3000000000:1.0")),
+     ("index-3e9.svm, line 3", "3000000000", "2147483647")),
+    ("index-1e12.svm", _write_text("", _svm_lines(stray="1 1000000000000:1.0")),
+     ("index-1e12.svm, line 3", "1000000000000")),
+    ("only-line.svm", _write_text("", "1 1000000000:1.0\n"),
+     ("only-line.svm, line 1", "implausible")),
+    ("stray-201.svm", _write_text("", _svm_lines(n=200, stray="1 3:1 5000000:1")),
+     ("stray-201.svm, line 3", "5000000", "--n-features")),
+    ("zero.svm", _write_text("", _svm_lines(stray="1 0:1.0 3:2")),
+     ("zero.svm, line 3", "index 0", "--zero-based")),
+    ("negative.svm", _write_text("", _svm_lines(stray="1 -4:1.0")),
+     ("negative.svm, line 3", "-4")),
+    ("unsorted.svm", _write_text("", _svm_lines(stray="1 5:1.0 2:1")),
+     ("unsorted.svm, line 3", "increase")),
+    ("nan-value.svm", _write_text("", _svm_lines(stray="1 2:nan")),
+     ("nan-value.svm, line 3", "not a finite number")),
+    ("inf-label.svm", _write_text("", _svm_lines(stray="inf 2:1")),
+     ("inf-label.svm, line 3", "label")),
+    ("random.svm", _random_bytes(), ("random.svm",)),
+    ("truncated.svm.gz", _truncated(_gz(_svm_lines(2000)), ".svm.gz"),
+     ("truncated.svm.gz", "svmlight")),
+    ("corrupt.svm.gz", _random_bytes(prefix=b"\x1f\x8b\x08\x00"), ("corrupt.svm.gz",)),
+    # .npz / .npy
+    ("truncated.npz", _truncated(_npz(X=np.ones((50, 3)), y=np.arange(50) % 2), ".npz"),
+     ("truncated.npz", "not an .npz archive")),
+    ("random.npz", _random_bytes(), ("random.npz", "not an .npz archive")),
+    ("no-y.npz", _npz(X=np.ones((3, 2))), ("no-y.npz", "'y'")),
+    ("no-x.npz", _npz(y=np.ones(3), Z=np.ones(3)), ("no-x.npz", "'X'")),
+    ("objects.npz", _npz(X=np.array([[1, 2], [3, 4]], dtype=object), y=np.arange(2)),
+     ("objects.npz", "pickle")),
+    ("claims-75GB.npz", _npz_with_header((100_000, 100_000)),
+     ("claims-75GB.npz", "(100000, 100000)", "truncated or corrupt")),
+    ("claims-75GB.npy", _npy_with_header((100_000, 100_000)),
+     ("claims-75GB.npy", "(100000, 100000)", "truncated or corrupt")),
+    ("complex.npy", lambda p: np.save(p, _table().astype(complex)), ("complex.npy", "complex")),
+    ("complex.npz", _npz(X=np.ones((3, 2), complex), y=np.array(_Y3)),
+     ("complex.npz", "complex")),
+    ("y-2d.npz", _npz(X=np.ones((100, 3)), y=np.ones((100, 2))),
+     ("y-2d.npz", "1-D", "(100, 2)")),
+    ("nan.npz", _npz(X=_table(nan_at=(3, 2))[:, :4], y=np.arange(30) % 2),
+     ("nan.npz", "X[3, 2]", "nan")),
+    ("nan.npy", lambda p: np.save(p, _table(nan_at=(7, 1))), ("nan.npy", "row 7", "nan")),
+    ("csr-index.npz", _csr_npz([1, 1, 1], [0, 5, 99_999_999], [0, 1, 2, 3], [3, 4], _Y3),
+     ("csr-index.npz",)),
+    ("csc-index.npz", _csr_npz([1, 1, 1], [0, 5, 99_999_999], [0, 1, 2, 3], [4, 3],
+                               [0, 1, 0, 1], fmt="csc"), ("csc-index.npz",)),
+    ("csr-1e12-columns.npz", _csr_npz([1, 1, 1], [0, 1, 2], [0, 1, 2, 3], [3, 10**12], _Y3),
+     ("csr-1e12-columns.npz", "1000000000000")),
+    ("csr-wide.npz", _csr_npz([1, 1, 1], [0, 1, 2], [0, 1, 2, 3], [3, 5_000_000], _Y3),
+     ("csr-wide.npz", "5000000", "--n-features")),
+    ("coo.npz", _npz(data=np.ones(2), row=np.arange(2), col=np.arange(2),
+                     shape=np.array([2, 2]), y=np.arange(2)), ("coo.npz", "'X'")),
+    # text tables
+    ("nan.csv", _csv(_table(nan_at=(4, 0))), ("nan.csv, line 6", "nan")),
+    ("inf.csv", _csv(_table(nan_at=(0, 4), value=np.inf), header=False),
+     ("inf.csv, line 1", "inf")),
+    ("binary.csv", _random_bytes(), ("binary.csv", "CSV")),
+    ("truncated.csv.gz", _truncated(lambda p: p.write_bytes(gzip.compress(
+        "\n".join(",".join(map(str, r)) for r in _table()).encode())), ".csv.gz"),
+     ("truncated.csv.gz",)),
+    ("empty.csv", _write_text("", ""), ("empty.csv",)),
+]
+
+
+@pytest.mark.parametrize("name, write, fragments", HOSTILE_FILES,
+                         ids=[case[0] for case in HOSTILE_FILES])
+def test_hostile_file_is_one_line_error_and_left_unchanged(name, write, fragments,
+                                                           tmp_path):
+    path = tmp_path / name
+    write(path)
+    before = _sha256(path)
+    _assert_refused(_run_cli(tmp_path, "fit", name, "-q"), *fragments)
+    assert _sha256(path) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "cache") == [name]
+
+
+def test_huge_svmlight_index_loads_in_bounded_memory(tmp_path):
+    # The parser builds CSR arrays (O(nnz)); the refusal comes before any dense array of
+    # n_features. ru_maxrss of the child (kB) stays far below a (2, 10^9) float64 array.
+    (tmp_path / "big.svm").write_text(_svm_lines(stray="1 1000000000:1.0"))
+    code = ("import resource, sys; from fastopt.cli import main; c = main(['fit', "
+            "'big.svm', '-q']); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); "
+            "sys.exit(c)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, preexec_fn=_limit_memory)
+    _assert_refused(proc, "big.svm, line 3")
+    assert int(proc.stdout.split()[-1]) < 1_000_000  # < 1 GB; the array would be 16 GB
+
+
+def test_n_features_admits_a_wide_svmlight_file(tmp_path):
+    path = tmp_path / "wide.svm"
+    path.write_text(_svm_lines(stray="1 3:1 5000000:1"))
+    X, y, _ = load_data(str(path), n_features=6_000_000)
+    assert X.shape == (201, 6_000_000) and X[2, 4_999_999] == 1.0 and y.shape == (201,)
+    with pytest.raises(ValueError, match=r"wide.svm, line 3: .*beyond n_features 4000000"):
+        load_data(str(path), n_features=4_000_000)
+    proc = _run_cli(tmp_path, "fit", "wide.svm", "--n-features", "4000000", "-q")
+    _assert_refused(proc, "wide.svm, line 3", "--n-features 4000000")
+    # A width whose work arrays cannot fit in memory is refused even when stated.
+    proc = _run_cli(tmp_path, "fit", "wide.svm", "--n-features", "2000000000", "-q")
+    _assert_refused(proc, "--n-features 2000000000", "memory")
+
+
+def test_zero_based_is_explicit(tmp_path, capsys):
+    one = tmp_path / "one.svm"
+    one.write_text("1 1:1 3:2\n-1 2:4\n")
+    zero = tmp_path / "zero.svm"
+    zero.write_text("1 0:1 2:2\n-1 1:4\n")
+    expected = np.array([[1.0, 0.0, 2.0], [0.0, 4.0, 0.0]])
+    X, _, _ = load_data(str(one))  # LIBSVM convention
+    np.testing.assert_array_equal(X.toarray(), expected)
+    X, _, _ = load_data(str(zero), zero_based=True)
+    np.testing.assert_array_equal(X.toarray(), expected)
+    # sklearn's "auto" would read zero.svm as 0-based silently; here it is an error.
+    with pytest.raises(ValueError, match=r"zero.svm, line 1: feature index 0.*zero_based"):
+        load_data(str(zero))
+    # A 0-based reading of a 1-based file is not guessed either: one more column.
+    X, _, _ = load_data(str(one), zero_based=True)
+    assert X.shape == (2, 4)
+    code = main(["fit", str(zero), "-q", "--out", str(tmp_path / "c.npz")])
+    _one_line_error(capsys, code, "zero.svm, line 1", "--zero-based")
+    assert main(["fit", str(zero), "--zero-based", "-q", "--out",
+                 str(tmp_path / "c.npz")]) == 0
+
+
+def test_label_column_out_of_range_names_the_flag(tmp_path, capsys):
+    path = tmp_path / "t.csv"
+    _csv(_table())(path)
+    for column in ("5", "-6", "99"):
+        code = main(["fit", str(path), "--label-column", column])
+        _one_line_error(capsys, code, f"--label-column {column}", "5 columns")
+    with pytest.raises(ValueError, match="label_column 5 is out of range"):
+        load_data(str(path), label_column=5)
+    X, y, _ = load_data(str(path), label_column=-5)  # the first column, from the end
+    np.testing.assert_array_equal(y, _table()[:, 0])
+    assert X.shape == (30, 4)
+
+
+def test_load_data_api_errors_are_value_errors_in_api_words(tmp_path):
+    path = tmp_path / "d.svm"
+    path.write_text("1 1:1\n-1 1000000000:1\n")
+    with pytest.raises(ValueError, match=r"d.svm, line 2: .*pass n_features"):
+        load_data(str(path))
+    with pytest.raises(ValueError, match="dtype"):
+        load_data(str(path), dtype="int8")
+    with pytest.raises(ValueError, match="n_features"):
+        load_data(str(path), n_features=0)
+    with pytest.raises(ValueError, match="label_column"):
+        load_data(str(path), label_column=1.5)
+
+
+def _work_started(*args, **kwargs):
+    raise AssertionError("work started before the options were checked")
+
+
+@pytest.mark.parametrize("argv, fragments", [
+    (["fit", "D", "--out", "coef.xyz"], ["--out", ".npz", "coef.xyz"]),
+    (["fit", "D", "--out", "missing/coef.npz"], ["--out missing/coef.npz", "does not exist"]),
+    (["fit", "D", "--out", "D"], ["--out", "data file itself"]),
+    (["compare", "D", "--out-dir", "D"], ["--out-dir", "not a directory"]),
+    (["compare", "D", "--out-dir", "D/sub"], ["--out-dir", "not a directory"]),
+    (["compare", "D", "--sk-tol", "-1"], ["--sk-tol", "-1"]),
+    (["compare", "D", "--sk-max-iter", "-1"], ["--sk-max-iter"]),
+    (["compare", "D", "--methods", "newton,nope"], ["--methods", "'nope'"]),
+    (["demo", "--budget", "-1"], ["--budget", "> 0"]),
+    (["demo", "--budget", "0"], ["--budget"]),
+    (["demo", "--tol", "nan"], ["--tol"]),
+    (["demo", "--lam", "-1"], ["--lam"]),
+    (["demo", "--data", "nope"], ["--data", "'nope'"]),
+    (["demo", "--methods", "nope"], ["--methods"]),
+    (["demo", "--out-dir", "D"], ["--out-dir"]),
+    (["fit", "D", "--tol", "-1"], ["--tol"]),
+    (["fit", "D", "--tol", "x"], ["--tol", "'x'"]),
+    (["fit", "D", "--lam", "inf"], ["--lam"]),
+    (["fit", "D", "--lam", "-0.5"], ["--lam"]),
+    (["fit", "D", "--C", "0"], ["--C"]),
+    (["fit", "D", "--C", "nan"], ["--C"]),
+    (["fit", "D", "--lam", "1", "--C", "1"], ["--lam or --C"]),
+    (["fit", "D", "--max-iter", "-1"], ["--max-iter"]),
+    (["fit", "D", "--max-iter", "1.5"], ["--max-iter"]),
+    (["fit", "D", "--n-features", "0"], ["--n-features"]),
+    (["fit", "D", "--n-features", "3000000000"], ["--n-features", "2147483647"]),
+    (["fit", "D", "--label-column", "x"], ["--label-column"]),
+    (["fit", "D", "--dtype", "int8"], ["--dtype"]),
+    (["fit", "D", "--backend", "nope"], ["--backend", "'nope'"]),
+    (["fit", "D", "--method", "nope"], ["--method", "'nope'"]),
+])
+def test_options_are_checked_before_any_work(argv, fragments, tmp_path, capsys, monkeypatch):
+    data = tmp_path / "d.csv"
+    _csv(_table())(data)
+    before = _sha256(data)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "_load_data", _work_started)
+    monkeypatch.setattr(datasets, "load", _work_started)
+    argv = [a.replace("D", "d.csv") for a in argv]
+    fragments = [f.replace("D", "d.csv") for f in fragments]
+    _one_line_error(capsys, main(argv), *fragments)
+    assert _sha256(data) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv"]
+
+
+def test_default_output_never_overwrites_the_data(tmp_path, capsys, monkeypatch):
+    # fit writes NAME.coef.npz by default: for data named x.coef.npz, that is the data.
+    monkeypatch.chdir(tmp_path)
+    np.savez("x.coef.npz", X=np.eye(4), y=np.array([0, 1, 0, 1]))
+    before = _sha256(tmp_path / "x.coef.npz")
+    _one_line_error(capsys, main(["fit", "x.coef.npz", "-q"]), "data file itself", "--out")
+    assert _sha256(tmp_path / "x.coef.npz") == before
+
+
+def test_pipes_and_devices_are_refused(tmp_path, capsys):
+    _one_line_error(capsys, main(["fit", os.devnull]), os.devnull, "not a regular file")
+    fifo = tmp_path / "fifo.svm"
+    os.mkfifo(fifo)  # reading it would block forever
+    _one_line_error(capsys, main(["fit", str(fifo)]), "fifo.svm", "not a regular file")
+
+
+def test_compare_leaves_out_newton_cholesky_when_its_hessian_cannot_fit(
+        small, tmp_path, capsys, monkeypatch):
+    X, y = small
+    path = tmp_path / "d.svm"
+    dump_svmlight_file(X, y, str(path), zero_based=False)
+    # 112 parameters: work arrays of 36 kB, a Hessian pair of 200 kB.
+    monkeypatch.setattr(cli, "_available_memory", lambda: 200_000)
+    code = main(["compare", str(path), "--methods", "lbfgs", "--out-dir", str(tmp_path),
+                 "-q"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "newton-cholesky left out" in out and "saga" in out
+    assert not any(line.split()[:2] == ["scikit-learn", "newton-cholesky"]
+                   for line in out.splitlines())
+    _one_line_error(capsys, main(["compare", str(path), "--methods", "newton", "-q"]),
+                    "--methods newton", "memory")
+    _one_line_error(capsys, main(["fit", str(path), "--method", "newton", "-q"]),
+                    "--method newton", "memory")
