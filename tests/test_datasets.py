@@ -2,10 +2,12 @@
 the on-disk cache of the parsed arrays (identical arrays; damaged, stale and unwritable
 caches)."""
 
+import io
 import math
 import os
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -377,3 +379,82 @@ def test_concurrent_first_loads_agree(cache_root):
     path, sha = _entry("mushrooms")
     assert _cache.read(path, sha, 112) is not None
     assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+# ---------------------------------------------------------------------------- hostile input
+
+
+@pytest.mark.parametrize("name", ["iris", "A9A", "a9a ", "", None, 3, ["a9a"], {"a9a": 1}])
+def test_bad_name_is_a_value_error_naming_it(name):
+    # An unhashable name (list, dict) is a ValueError too, not the TypeError of a dict test.
+    with pytest.raises(ValueError, match="unknown dataset name") as info:
+        fo.datasets.load(name)
+    assert repr(name) in str(info.value) and "mushrooms" in str(info.value)
+    with pytest.raises(ValueError, match="unknown dataset name"):
+        fo.datasets.info(name)
+
+
+@pytest.mark.parametrize("dtype", ["f9", "nope", "complex128", np.int64, int, None,
+                                   np.float16, [np.float64]])
+def test_bad_dtype_is_a_value_error_naming_it(dtype):
+    with pytest.raises(ValueError, match="dtype must be float32 or float64") as info:
+        fo.datasets.load("mushrooms", dtype=dtype)
+    assert repr(dtype) in str(info.value)
+
+
+def _claiming_entry(path, sha, claimed):
+    """A cache entry whose ``data`` member claims ``claimed`` float64 values but stores
+    eight; every other member is intact."""
+    parts = _csr_parts()
+    X = sp.csr_matrix((parts["data"], parts["indices"], parts["indptr"]),
+                      shape=parts["shape"])
+    members = {"format": np.int64(_cache.FORMAT), "source_sha256": np.str_(sha),
+               "indices": X.indices, "indptr": X.indptr,
+               "shape": np.array(X.shape, dtype=np.int64), "y": parts["y"]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, value in members.items():
+            buffer = io.BytesIO()
+            np.save(buffer, value)
+            archive.writestr(f"{key}.npy", buffer.getvalue())
+        head = io.BytesIO()
+        np.lib.format.write_array_header_1_0(
+            head, {"descr": "<f8", "fortran_order": False, "shape": (claimed,)})
+        archive.writestr("data.npy", head.getvalue() + bytes(64))
+
+
+def test_entry_claiming_a_huge_array_is_refused_before_allocating(cache_root, monkeypatch):
+    path, sha = _entry("mushrooms")
+    _claiming_entry(path, sha, 2**47)  # 1 PB
+    read_arrays = []
+    real_read_array = np.lib.format.read_array
+
+    def recording_read_array(fp, *args, **kwargs):
+        array = real_read_array(fp, *args, **kwargs)
+        read_arrays.append(array.shape)
+        return array
+
+    monkeypatch.setattr(np.lib.format, "read_array", recording_read_array)
+    assert _cache.read(path, sha, 112) is None
+    assert read_arrays == []  # refused from the headers: nothing was allocated or read
+    X, y = _fresh_load("mushrooms")  # parsed again, entry rewritten whole
+    assert X.shape == (8124, 112) and X.nnz == PUBLISHED["mushrooms"][3]
+    monkeypatch.setattr(np.lib.format, "read_array", real_read_array)
+    assert _cache.read(path, sha, 112) is not None
+
+
+@pytest.mark.parametrize("damage", ["flip", "zeros"])
+def test_entry_damaged_inside_a_member_is_detected_and_reparsed(damage, cache_root):
+    # Damage that keeps the zip directory intact: the CRC (or the checks) catch it.
+    reference = _fresh_load("mushrooms")
+    path, sha = _entry("mushrooms")
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    if damage == "flip":
+        data[middle] ^= 0xFF
+    else:
+        data[middle: middle + 4096] = bytes(4096)
+    path.write_bytes(bytes(data))
+    assert _cache.read(path, sha, 112) is None
+    _assert_same(reference, _fresh_load("mushrooms"))
+    assert _cache.read(path, sha, 112) is not None

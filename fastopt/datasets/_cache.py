@@ -18,9 +18,10 @@ machine and keeps the result here:
   then renamed over the final name with :func:`os.replace`, so a concurrent reader sees
   either no file or a whole one;
 * **reads** never trust the file: it is opened with ``allow_pickle=False``, and any
-  failure to read it (truncated, not a zip archive, missing arrays) or any check that
-  fails (key, dtypes, shapes, CSR structure, labels) makes :func:`read` return None, and
-  the caller parses again and rewrites the entry;
+  failure to read it (truncated, not a zip archive, missing arrays, an array header that
+  claims more bytes than are stored, checked before NumPy allocates them) or any check
+  that fails (key, dtypes, shapes, CSR structure, labels) makes :func:`read` return
+  None, and the caller parses again and rewrites the entry;
 * a cache folder that cannot be created or written is not an error: the data is then
   parsed on every process's first load, as without a cache.
 
@@ -33,6 +34,7 @@ arrays are copied for the caller anyway.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -107,6 +109,24 @@ def _canonical_csr(data, indices, indptr, shape) -> bool:
     return bool(np.isfinite(data).all() and np.all(data != 0))
 
 
+def _member_fits(archive, member: str) -> bool:
+    """Whether the .npy ``member`` of a zip archive stores all the bytes its header
+    claims (and holds no objects). NumPy allocates the claimed array before reading it,
+    so a damaged header claiming terabytes is refused here, before any allocation."""
+    from numpy.lib import format as npy_format
+
+    with archive.open(member) as fp:
+        version = npy_format.read_magic(fp)
+        if version == (1, 0):
+            shape, _, dtype = npy_format.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, _, dtype = npy_format.read_array_header_2_0(fp)
+        else:
+            return False  # write() never makes another version
+    stored = archive.getinfo(member).file_size
+    return not dtype.hasobject and math.prod(shape) * dtype.itemsize <= stored
+
+
 def read(path: Path, sha256: str, n_features: int):
     """The cached ``(data, indices, indptr, shape, y)`` at ``path``, or None.
 
@@ -120,6 +140,8 @@ def read(path: Path, sha256: str, n_features: int):
     try:
         with np.load(path, allow_pickle=False) as archive:
             if set(archive.files) != _KEYS:
+                return None
+            if not all(_member_fits(archive.zip, f"{key}.npy") for key in _KEYS):
                 return None
             arrays = {key: archive[key] for key in _KEYS}
     except Exception:  # noqa: BLE001 - any unreadable entry (BadZipFile, EOFError, ...) is a miss
