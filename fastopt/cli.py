@@ -388,7 +388,9 @@ def _check_npy_header(header, stored: int, spec: str, what: str) -> None:
     if nbytes > stored:
         raise CliError(f"{spec}: {what} claims shape {shape} ({_gb(nbytes)}) but only "
                        f"{stored} bytes are stored: the file is truncated or corrupt")
-    _check_memory(nbytes, f"{spec}: {what} of shape {shape}")
+    # Twice: the array, and the copy that a dtype conversion or the split of the label
+    # column makes of it.
+    _check_memory(2 * nbytes, f"{spec}: {what} of shape {shape}")
 
 
 def _read_npz(path: Path, spec: str):
@@ -483,6 +485,9 @@ def _read_table(path: Path, spec: str, kind: str, label_column: int, names):
         table = np.load(path, allow_pickle=False)
     else:
         delimiter = "," if kind == ".csv" else "\t"
+        # loadtxt grows a float64 array (8 bytes a value, twice while it grows) and the
+        # label column's split copies it once more.
+        _check_text_size(path, spec, delimiter.encode(), per_value=24, per_line=24)
         try:
             table = np.loadtxt(path, delimiter=delimiter, ndmin=2)
         except ValueError:
@@ -509,6 +514,49 @@ def _read_table(path: Path, spec: str, kind: str, label_column: int, names):
     y = table[:, col]
     X = np.delete(table, col, axis=1)
     return np.ascontiguousarray(X), y
+
+
+#: Bytes of memory per byte of the longest line while a parser splits it (the line, and
+#: one Python bytes object of about 40 bytes per token of at least 4 bytes).
+_PER_LINE_BYTE = 12
+
+
+def _check_text_size(path: Path, spec: str, separator: bytes, per_value: int,
+                     per_line: int) -> None:
+    """Refuse a text file whose parsed arrays would not fit in memory, before parsing.
+
+    A compressed file can expand a thousandfold (a few MB of .gz holding gigabytes of
+    text): its content is counted in one streaming pass, values (``separator``s) and
+    lines, stopping as soon as the estimate, ``per_value`` bytes a value,
+    ``per_line`` a line and :data:`_PER_LINE_BYTE` a byte of the longest line, exceeds
+    the budget. A plain file whose every byte could be a value (8 x its size) fits the
+    budget is not read twice.
+    """
+    available = _available_memory()
+    if available is None:
+        return
+    budget = MEMORY_SHARE * available
+    if (path.suffix.lower() not in _COMPRESSED
+            and max(per_value, per_line, _PER_LINE_BYTE) * path.stat().st_size <= budget):
+        return
+    values = lines = longest = run = 0  # run: length of the line still open
+    with _open_binary(path) as f:
+        while chunk := f.read(1 << 24):
+            values += chunk.count(separator)
+            ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+            lines += ends.size
+            if ends.size:
+                longest = max(longest, run + int(ends[0]) + 1,
+                              int(np.diff(ends).max(initial=0)))
+                run = len(chunk) - int(ends[-1]) - 1
+            else:
+                run += len(chunk)
+            longest = max(longest, run)
+            need = values * per_value + (lines + 1) * per_line + longest * _PER_LINE_BYTE
+            if need > budget:
+                raise CliError(f"{spec}: reading it would need more than {_gb(need)} of "
+                               f"memory (at least {values} values on {lines} lines), more "
+                               f"than {MEMORY_SHARE:.0%} of the {_gb(available)} available")
 
 
 def _open_binary(path: Path):
@@ -606,6 +654,9 @@ def _read_svmlight(path: Path, spec: str, dt, zero_based: bool, n_features, name
     import scipy.sparse as sp
     from sklearn.datasets import load_svmlight_file
 
+    # The parser keeps an int64 index and a value per nonzero and an indptr entry and a
+    # label per line, in arrays that grow by reallocation (twice, at the peak).
+    _check_text_size(path, spec, b":", per_value=2 * (8 + dt.itemsize), per_line=32)
     shift = 0 if zero_based else 1  # file index = column + shift
     hard = f"is more than the {MAX_FEATURES} features supported"
     try:

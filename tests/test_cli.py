@@ -680,6 +680,27 @@ def test_huge_svmlight_index_loads_in_bounded_memory(tmp_path):
     assert int(proc.stdout.split()[-1]) < 1_000_000  # < 1 GB; the array would be 16 GB
 
 
+def _gzip_bomb(path, block, repeats):
+    with gzip.open(path, "wb") as f:
+        for _ in range(repeats):
+            f.write(block)
+
+
+@pytest.mark.parametrize("name, block", [
+    ("bomb.svm.gz", b"1 1:1 2:0.5\n-1 3:1\n" * 50_000),
+    ("bomb.csv.gz", b"1,0.5,1\n0,1,0\n" * 50_000),
+])
+def test_compressed_file_expanding_beyond_memory_is_refused(name, block, tmp_path):
+    # About 700 kB of gzip expanding to 300 MB of text: parsed, its arrays would take
+    # gigabytes; the streaming count stops as soon as the estimate passes the budget.
+    path = tmp_path / name
+    _gzip_bomb(path, block, 300)
+    before = _sha256(path)
+    _assert_refused(_run_cli(tmp_path, "fit", name, "-q"), name, "reading it would need",
+                    "memory")
+    assert _sha256(path) == before
+
+
 def test_n_features_admits_a_wide_svmlight_file(tmp_path):
     path = tmp_path / "wide.svm"
     path.write_text(_svm_lines(stray="1 3:1 5000000:1"))
@@ -809,14 +830,15 @@ def test_pipes_and_devices_are_refused(tmp_path, capsys):
 
 
 def test_compare_leaves_out_newton_cholesky_when_its_hessian_cannot_fit(
-        small, tmp_path, capsys, monkeypatch):
-    X, y = small
-    path = tmp_path / "d.svm"
-    dump_svmlight_file(X, y, str(path), zero_based=False)
-    # 112 parameters: work arrays of 36 kB, a Hessian pair of 200 kB.
-    monkeypatch.setattr(cli, "_available_memory", lambda: 200_000)
+        tmp_path, capsys, monkeypatch):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "d.npz"
+    np.savez(path, X=rng.standard_normal((50, 300)), y=np.arange(50) % 2)
+    # Reading (2 x 120 kB) and the work arrays (96 kB) fit in half of 1 MB; the Hessian
+    # pair of 300 x 300 (1.4 MB) does not.
+    monkeypatch.setattr(cli, "_available_memory", lambda: 1_000_000)
     code = main(["compare", str(path), "--methods", "lbfgs", "--out-dir", str(tmp_path),
-                 "-q"])
+                 "--sk-max-iter", "50", "-q"])
     out = capsys.readouterr().out
     assert code == 0
     assert "newton-cholesky left out" in out and "saga" in out
