@@ -6,7 +6,9 @@ Cython kernels, compiled when the package is installed, so a first call compiles
 nothing), ``"cython"``, ``"numba"`` (compiled on its first call in each process) or
 ``"numpy"`` (the reference twin). ``x``, the state arrays and ``g`` must be 1-D,
 C-contiguous, of one dtype (float32 or float64) and one length; ``x`` and the state
-must be writeable. These checks are O(1); values are not checked (NaN in, NaN out).
+must be writeable, and no two of the arrays may overlap in memory (an array passed twice
+would be read after it is written: garbage), except that ``gd_`` takes ``g`` = ``x``
+itself. These checks are O(1); values are not checked (NaN in, NaN out).
 State arrays start at zero (``np.zeros_like(x)``), and ``t`` counts steps from 1.
 
 Recurrences (alpha = lr, rho = momentum, element-wise):
@@ -52,8 +54,45 @@ def _kernels(backend: str):
     try:
         return _KERNELS[backend]
     except KeyError:
-        mod = _KERNELS[backend] = get_backend(backend)
-        return mod
+        mod = get_backend(backend)
+        # The Cython kernels refuse overlapping arrays themselves (pointer comparisons in
+        # C); the other backends get the check here, once per call.
+        _KERNELS[backend] = mod if mod.__name__.endswith(".cython") else _Apart(mod)
+        return _KERNELS[backend]
+
+
+class _Apart:
+    """A kernel package whose update functions first refuse overlapping arrays."""
+
+    def __init__(self, mod):
+        self._mod = mod
+
+    def __getattr__(self, name):
+        kernel = getattr(self._mod, name)
+
+        def checked(*args):
+            arrays = [(label, a) for label, a in zip(_ARRAY_NAMES[name], args, strict=False)
+                      if isinstance(a, np.ndarray) and a.size]
+            for i, (la, a) in enumerate(arrays):
+                for lb, b in arrays[i + 1:]:
+                    # gd_ only: g may be x itself (x <- x - lr x, exact on every backend).
+                    same = name == "gd_" and a.ctypes.data == b.ctypes.data
+                    if np.may_share_memory(a, b) and not same:
+                        raise ValueError(f"{name}: {la} and {lb} overlap in memory; each "
+                                         "must be a separate array")
+            return kernel(*args)
+
+        return checked
+
+
+#: The array arguments of each kernel, in order (for the overlap check's message).
+_ARRAY_NAMES = {
+    "gd_": ("x", "g"), "heavy_ball_": ("x", "s", "g"), "nesterov_": ("x", "s", "g"),
+    "adagrad_": ("x", "r", "g"), "rmsprop_": ("x", "r", "g"),
+    "adam_": ("x", "m", "v", "g", "t", "lr", "beta1", "beta2", "eps", "v_max"),
+    "adamw_": ("x", "m", "v", "g", "t", "lr", "beta1", "beta2", "eps", "weight_decay",
+               "v_max"),
+}
 
 
 def _arrays_ok(x, g, *state) -> bool:
@@ -235,8 +274,10 @@ def _adam_checks(x, m, v, g, t, lr, beta1, beta2, eps, v_max):
     _check_arrays(x, state, g)
     _check_positive(lr=lr, eps=eps)
     _check_unit(beta1=beta1, beta2=beta2)
-    if int(t) != t or t < 1:
-        raise ValueError(f"t (the step count, from 1) must be an integer >= 1, got {t}")
+    # An integral float (3.0) is a step count; a bool is not (True would be step 1).
+    if (isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer, float))
+            or not (t >= 1 and int(t) == t)):
+        raise ValueError(f"t (the step count, from 1) must be an integer >= 1, got {t!r}")
     return (int(t), float(lr), float(beta1), float(beta2), float(eps),
             _EMPTY[x.dtype] if v_max is None else v_max)
 

@@ -340,3 +340,45 @@ def test_gradient_may_be_x_itself(backend, dtype):
     expected = x * dtype(0.75)
     get_backend(backend).gd_(x, x, 0.25)
     np.testing.assert_allclose(x, expected, rtol=TOL[dtype], atol=TOL[dtype])
+
+
+@pytest.mark.parametrize("backend", ["auto", "numba", "numpy"])
+def test_aliased_or_overlapping_arrays_are_refused(backend):
+    # The kernels read and write element by element in SIMD blocks: an array passed twice,
+    # or two views that overlap, would give garbage silently.
+    x = np.arange(1.0, 9.0)
+    buf = np.zeros(12)
+    v, g = np.zeros(8), np.full(8, 0.5)
+    before = x.copy()
+    cases = [
+        (lambda: fo.updates.adam_(x, x, v, g, 1, backend=backend), "x and m overlap"),
+        (lambda: fo.updates.adam_(x, buf[:8], buf[4:], g, 1, backend=backend),
+         "m and v overlap"),
+        (lambda: fo.updates.gd_(x[1:], x[:-1], 0.1, backend=backend), "x and g overlap"),
+        (lambda: fo.updates.heavy_ball_(x, v, v, 0.1, 0.5, backend=backend), "s and g overlap"),
+        (lambda: fo.updates.adagrad_(x, g, g, 0.1, backend=backend), "r and g overlap"),
+        (lambda: fo.updates.adamw_(x, buf[:8], v, g, 1, v_max=buf[2:10], backend=backend),
+         "m and v_max overlap"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message):
+            call()
+    np.testing.assert_array_equal(x, before)
+    # Disjoint views of one buffer are fine.
+    fo.updates.adam_(x, buf[:4 + 4], np.zeros(8), g, 1, backend=backend)
+    # g may be x itself in gd_ only (x <- x - lr x, exact on every backend; the NumPy twins
+    # of nesterov_ and adamw_ would read x after writing it).
+    fo.updates.gd_(x, x, 0.5, backend=backend)
+    for call in (lambda: fo.updates.heavy_ball_(x, v, x, 0.1, 0.5, backend=backend),
+                 lambda: fo.updates.adamw_(x, np.zeros(8), np.zeros(8), x, 1, backend=backend)):
+        with pytest.raises(ValueError, match="x and g overlap"):
+            call()
+
+
+@pytest.mark.parametrize("t", [True, np.bool_(True), 1.5, "1", 0, -3, float("nan")])
+def test_adam_step_count_must_be_an_integer(t):
+    x, m, v, g = np.zeros(4), np.zeros(4), np.zeros(4), np.ones(4)
+    with pytest.raises(ValueError, match="t \\(the step count"):
+        fo.updates.adam_(x, m, v, g, t)
+    fo.updates.adam_(x, m, v, g, np.int64(2))
+    fo.updates.adam_(x, m, v, g, 3.0)  # an integral float is a step count

@@ -120,6 +120,26 @@ cdef inline void* _data(object a) noexcept:
     return cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
+cdef inline int _check_apart(str name, tuple names, Py_ssize_t nbytes, void* p0, void* p1,
+                             void* p2=NULL, void* p3=NULL, void* p4=NULL,
+                             bint x_is_g_ok=False) except -1:
+    """ValueError unless the arrays at p0.. (each ``nbytes`` long; NULL: absent) are
+    pairwise disjoint. The kernels read and write them element by element in SIMD blocks,
+    so an array passed twice (``adam_(x, x, v, g, t)``) or two overlapping views would
+    give garbage, silently. ``x_is_g_ok`` (gd_ only): g may be x itself, x <- x - lr x,
+    exact on every backend. Ten pointer comparisons at most."""
+    cdef char* p[5]
+    cdef int i, j
+    p[0], p[1], p[2], p[3], p[4] = <char*>p0, <char*>p1, <char*>p2, <char*>p3, <char*>p4
+    for i in range(5):
+        for j in range(i + 1, 5):
+            if (p[i] != NULL and p[j] != NULL and p[i] < p[j] + nbytes
+                    and p[j] < p[i] + nbytes and not (x_is_g_ok and p[j] == p[0])):
+                raise ValueError(f"{name}: {names[i]} and {names[j]} overlap in memory; "
+                                 f"each must be a separate array")
+    return 0
+
+
 # --- drivers: one thread (nt = 1), or chunks shared by nt OpenMP threads --------------
 
 cdef void _gd(floating* x, const floating* g, floating lr, Py_ssize_t n,
@@ -238,6 +258,8 @@ def gd_(x, g, double lr):
         _bad("gd_")
     cdef void* px = _data(x)
     cdef void* pg = _data(g)
+    _check_apart("gd_", ("x", "g"), n * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x), px, pg,
+                 NULL, NULL, NULL, True)
     with nogil:
         if typ == cnp.NPY_FLOAT:
             _gd(<float*>px, <const float*>pg, <float>lr, n, nt)
@@ -255,6 +277,8 @@ def heavy_ball_(x, s, g, double lr, double momentum):
     cdef void* px = _data(x)
     cdef void* ps = _data(s)
     cdef void* pg = _data(g)
+    _check_apart("heavy_ball_", ("x", "s", "g"), n * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x),
+                 px, ps, pg)
     with nogil:
         if typ == cnp.NPY_FLOAT:
             _hb(<float*>px, <float*>ps, <const float*>pg, <float>lr, <float>momentum, n, nt)
@@ -272,6 +296,8 @@ def nesterov_(x, s, g, double lr, double momentum, double momentum_next):
     cdef void* px = _data(x)
     cdef void* ps = _data(s)
     cdef void* pg = _data(g)
+    _check_apart("nesterov_", ("x", "s", "g"), n * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x),
+                 px, ps, pg)
     with nogil:
         if typ == cnp.NPY_FLOAT:
             _nag(<float*>px, <float*>ps, <const float*>pg, <float>lr, <float>momentum,
@@ -290,6 +316,7 @@ cdef _scaled_update(str name, x, r, g, double lr, double c_r, double c_g, double
     cdef void* px = _data(x)
     cdef void* pr = _data(r)
     cdef void* pg = _data(g)
+    _check_apart(name, ("x", "r", "g"), n * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x), px, pr, pg)
     with nogil:
         if typ == cnp.NPY_FLOAT:
             _scaled(<float*>px, <float*>pr, <const float*>pg, <float>lr, <float>c_r,
@@ -326,6 +353,8 @@ cdef _adamw(str name, x, m, v, g, double t, double lr, double beta1, double beta
     cdef void* pm = _data(m)
     cdef void* pv = _data(v)
     cdef void* pg = _data(g)
+    _check_apart(name, ("x", "m", "v", "g", "v_max"),
+                 n * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x), px, pm, pv, pg, pvm)
     with nogil:
         if typ == cnp.NPY_FLOAT:
             _adam(<float*>px, <float*>pm, <float*>pv, <float*>pvm, <const float*>pg, t, lr,
