@@ -31,6 +31,7 @@ of the run (one extra pass per epoch, counted in ``n_passes``).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -322,13 +323,15 @@ def make_optimizer(method, objective, options, kernels):
             lr, mom = heavy_ball_parameters(L, min(mu, L))
         if mom is None:
             mom = 0.9
+        given = mom
+        mom = _momentum_schedule(mom)  # checked before the default lr is derived from it
         if lr is None:
             if not L:
                 raise ValueError(f"method {method!r} needs lr (the objective does not know L)")
             # With momentum rho the terminal speed is alpha ||g|| / (1 - rho): this default
             # moves as fast as gradient descent with step 1/L.
-            lr = (1.0 - float(mom)) / L if not callable(mom) else 1.0 / L
-        return HeavyBall(_lr_schedule(lr), _momentum_schedule(mom), kernels)
+            lr = (1.0 - mom(0)) / L if not callable(given) else 1.0 / L
+        return HeavyBall(_lr_schedule(lr), mom, kernels)
     if method == "nesterov":
         lr, mom = o["lr"], o["momentum"]
         L, mu = _known(objective, "lipschitz"), _known(objective, "strong_convexity")
@@ -495,7 +498,11 @@ def _check_batch(objective, run, opt):
     if restart is not None and restart.scheme == "function":
         raise ValueError("batch_size cannot be combined with restart='function' (it compares "
                          "full function values); use restart='gradient'")
-    return min(int(b), int(objective.n_samples))
+    m = int(objective.n_samples)
+    if int(b) > m:
+        warnings.warn(f"batch_size={int(b)} exceeds the {m} rows of the data; each step uses "
+                      f"all {m} (full-batch steps, one epoch each)", stacklevel=5)
+    return min(int(b), m)
 
 
 def _solve(method, objective, x0, options, run, sam_rho=None):

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_int
+from .._memory import check_fits
 from ..kernels import get_backend
 from ._linear import line_for
 from ._template import SecondOrderSolver, check_flag, norm
@@ -80,8 +81,12 @@ class LBFGSSolver(SecondOrderSolver):
                                               opts["refresh_predictor"], 1)
 
     def setup(self):
-        k = self.options["memory"]
         p = self.x.shape[0]
+        # A run of max_iter iterations stores at most max_iter pairs: a larger memory would
+        # only reserve rows that are never written.
+        k = min(self.options["memory"], max(1, self.run.max_iter))
+        check_fits(16.0 * k * p, f"memory={self.options['memory']} (L-BFGS pairs (s, y) "
+                   f"of {p} entries)")
         self.S = np.zeros((k, p))
         self.Y = np.zeros((k, p))
         self.rho = np.zeros(k)

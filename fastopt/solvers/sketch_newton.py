@@ -30,11 +30,14 @@ The result reports ``timings`` with ``gradient`` (the gradient pass), ``sketch``
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
 from .._checks import check_int, check_interval, check_positive
+from .._memory import check_fits
 from ._cholesky import checked_damped_cholesky_solve
 from ._sketch import (
     approximate_leverage_scores,
@@ -106,7 +109,16 @@ class SketchNewtonSolver(SecondOrderSolver):
         s = opts["sketch_size"]
         if s is None:
             s = sketch_size(obj.n_params, opts["eps"], opts["sketch_constant"])
-        self.s = min(s, m) if opts["sampling"] == "uniform" else s
+        if opts["sampling"] == "uniform" and s > m:
+            if opts["sketch_size"] is not None:
+                warnings.warn(f"sketch_size={s} exceeds the {m} rows of the data; uniform "
+                              f"sampling (without replacement) uses all {m}", stacklevel=5)
+            s = m
+        # Leverage sampling draws with replacement, so s > m is allowed; the sampled rows
+        # (s, p) and their weights are what the sketch allocates.
+        check_fits(float(s) * (8.0 * obj.n_params + 16.0),
+                   f"sketch_size={s} (sampled rows of {obj.n_params} entries)")
+        self.s = s
         self.rng = np.random.default_rng(getattr(self.run, "seed", None))
         self.h = None
         self.low_rank = None
