@@ -10,7 +10,7 @@ import functools
 import numpy as np
 import scipy.sparse as sp
 
-from fastopt._config import n_chunks
+from fastopt._config import data_work, get_num_threads, n_chunks
 
 
 @functools.lru_cache(maxsize=2)
@@ -52,8 +52,9 @@ def nbytes(X) -> int:
     return X.nbytes
 
 
-def work_for(p: int) -> np.ndarray:
-    return np.empty((n_chunks(), p))
+def work_for(X, p: int) -> np.ndarray:
+    """The (T, p) scratch the objectives allocate for ``X``: T fixed by its size."""
+    return np.empty((n_chunks(data_work(X), p), p))
 
 
 def kernel_call(K, kernel: str, X, y, sw, w, v, lam=1e-3):
@@ -63,7 +64,7 @@ def kernel_call(K, kernel: str, X, y, sw, w, v, lam=1e-3):
     buffers are allocated here, once, not inside the timed call.
     """
     p = w.shape[0]
-    work, out = work_for(p), np.empty(p)
+    work, out = work_for(X, p), np.empty(p)
     if sp.issparse(X):
         head, sfx = (X.data, X.indices, X.indptr, X.shape[1]), "_csr"
     else:
@@ -97,5 +98,5 @@ def sklearn_call(X, y, sw, w, lam=1e-3):
     dtype = X.dtype
     y01 = (y > 0).astype(dtype)
     coef = w.astype(dtype)
-    threads = n_chunks()
+    threads = get_num_threads()
     return lambda: loss.loss_gradient(coef, X, y01, l2_reg_strength=lam, n_threads=threads)

@@ -51,9 +51,10 @@ def read_call(arrays):
     int64 words); others are replaced by a fresh buffer of the same size, which streams
     the same number of bytes.
     """
-    from fastopt._config import n_chunks
+    from fastopt._config import get_num_threads
 
-    T = n_chunks()
+    # an integer sum, exact in any order: one chunk per thread
+    T = get_num_threads()
     words = []
     for a in arrays:
         if a.flags.c_contiguous and a.nbytes % 8 == 0:
@@ -74,10 +75,10 @@ def measure_read_bandwidth(n_bytes: int = DEFAULT_BYTES, repeats: int = 7) -> fl
 
     The first (untimed) call compiles the kernel and faults the pages in.
     """
-    from fastopt._config import n_chunks
+    from fastopt._config import get_num_threads
 
     a = np.ones(max(n_bytes // 8, 1), dtype=np.int64)
-    T = n_chunks()
+    T = get_num_threads()
     _parallel_sum(a, T)
     times = []
     for _ in range(repeats):

@@ -18,6 +18,7 @@ import timeit
 import numpy as np
 
 import fastopt as fo
+from fastopt._config import data_work, n_chunks
 from fastopt.kernels import available_backends, get_backend
 
 BACKENDS = ("cython", "numba")
@@ -31,7 +32,7 @@ def calls(m=200, n=10, seed=0):
     sw = np.full(m, 1.0 / m)
     w, v = 0.1 * rng.standard_normal(n), rng.standard_normal(n)
     g, d, out, H = np.empty(n), np.empty(m), np.empty(n), np.empty((n, n))
-    work = np.empty((fo.get_num_threads(), n))
+    work = np.empty((n_chunks(data_work(X), n), n))  # the objectives' scratch
     k = {b: get_backend(b) for b in BACKENDS}
     objs = {b: fo.problems.Logistic(X, y, lam=1e-3, backend=b) for b in BACKENDS}
     table = {

@@ -10,7 +10,8 @@ blocks of about ``--block`` seconds per side, see :func:`paired`); the table giv
 median time per call of each and the ratio cython / numba (below 1: Cython is faster).
 
 Run: ``NUMBA_NUM_THREADS=2 PYTHONPATH=. python bench/report_multinomial.py [--repeats 15]``.
-Both backends use ``fastopt.get_num_threads()`` threads (T = that many row chunks).
+Both backends use ``fastopt.get_num_threads()`` threads, which share T row chunks fixed
+by the data's size (``fastopt._config.n_chunks``).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def _problems():
 
 def _calls(kernels, X, y, K, rng):
     """Zero-argument callables for loss_grad and hvp on (X, y) with kernels ``kernels``."""
-    from fastopt._config import n_chunks
+    from fastopt._config import data_work, n_chunks
 
     m, n = X.shape
     P = (n + 1) * K
@@ -50,7 +51,8 @@ def _calls(kernels, X, y, K, rng):
     sw = np.full(m, 1.0 / m)
     w = 0.1 * rng.standard_normal(P)
     v = rng.standard_normal(P)
-    work = np.empty((n_chunks(), P + 2 * K + 1))
+    # the objective's scratch: T fixed by the data's size, not by the thread count
+    work = np.empty((n_chunks(data_work(X) * K, P + 2 * K + 1), P + 2 * K + 1))
     g, hv = np.empty(P), np.empty(P)
     if sp.issparse(X):
         head, sfx = (X.data, X.indices, X.indptr, n), "_csr"

@@ -23,8 +23,8 @@ DEFAULT_BACKEND = os.environ.get("FASTOPT_BACKEND", "cython")
 #: Work (dense: m * n elements; CSR: nnz + m) below which a CPU kernel runs its serial
 #: driver instead of opening a threaded region: a parallel region costs microseconds
 #: (far more on a loaded machine), more than the whole pass over a small problem. The
-#: serial driver runs the very same per-chunk code over the same ``n_chunks()`` chunks in
-#: order, so the result is bitwise identical either way. Read when a kernel is compiled
+#: serial driver runs the very same per-chunk code over the same :func:`n_chunks` chunks
+#: in order, so the result is bitwise identical either way. Read when a kernel is compiled
 #: (numba freezes globals): after changing it, clear the ``__pycache__`` of the kernels.
 PARALLEL_MIN_WORK = 200_000
 
@@ -126,11 +126,89 @@ def set_num_threads(n: int) -> None:
         numba.set_num_threads(min(_NUM_THREADS, numba.config.NUMBA_NUM_THREADS))
 
 
-def n_chunks() -> int:
-    """Number of row chunks for parallel reductions.
+# --- chunks of the parallel reductions ---------------------------------------------------
+#
+# Every reduction (loss, gradient, Hessian-vector product, Gram matrix) splits its rows
+# into T contiguous chunks, reduces each chunk into its own partial (a row of ``work``),
+# then adds the T partials in chunk order. Floating-point addition is not associative, so
+# the result depends on T, and on nothing else: not on which thread ran which chunk, nor
+# on how many threads there were. T is therefore a function of the data's size only
+# (:func:`n_chunks`), never of the thread count: a fit gives the same bits with 1 thread
+# or 64, and a result recorded on one machine reproduces on another with the same
+# backend and build. The threads (``set_num_threads``) then share those T chunks; the
+# serial driver of small passes runs the same chunks in the same order.
 
-    Reductions split rows into this many chunks, each with its own partial buffer,
-    then add the partials in chunk order: the result is deterministic for a fixed
-    thread count.
+#: Work (dense: m * (n + 1); CSR: nnz + m; multinomial: times K) per chunk below which a
+#: further chunk is not made: each chunk costs a partial row to zero, fill and add, and
+#: a chunk of a few thousand elements would spend more on that than on its rows. About
+#: 32k multiply-adds is tens of microseconds, long enough to be worth a thread.
+MIN_WORK_PER_CHUNK = 32_768
+
+#: Most chunks of any reduction: enough for the parallelism of a large machine (the
+#: threads share the chunks, so T >= the thread count keeps every core busy, and
+#: T = 64 splits evenly over 2, 4, 8, 16, 32 or 64 threads), few enough that the
+#: per-chunk partials and their ordered sum stay cheap. It is also the size of the
+#: loss partials the Cython kernels keep on the stack.
+MAX_CHUNKS = 64
+
+#: The T partial rows of p entries cost about T * p of zeroing and adding (serially, in
+#: the ordered reduction); keep that to at most 1/REDUCTION_SHARE of the pass's work.
+#: Without this a sparse problem with p ~ 10^6 features and a few nonzeros per row would
+#: spend most of each pass adding partial gradients.
+REDUCTION_SHARE = 16
+
+#: Above this many bytes of per-chunk p x p partials, the Gram kernels use one chunk
+#: (the big BLAS calls of one chunk are then threaded by BLAS itself).
+GRAM_PARTIALS_BYTES = 256 * 2**20
+
+
+def n_chunks(amount: int, n_params: int = 1) -> int:
+    """Number of row chunks of a parallel reduction, from the size of the problem only.
+
+    ``T = amount // MIN_WORK_PER_CHUNK``, at most :data:`MAX_CHUNKS`, at most
+    ``amount // (REDUCTION_SHARE * n_params)`` (so that the T partials of ``n_params``
+    entries and their ordered sum stay a small fraction of the pass), and at least 1.
+    It never depends on the thread count (see the notes above this function), so every
+    result is bitwise identical for any number of threads.
+
+    Parameters
+    ----------
+    amount : int
+        Work of one pass over the data: ``m * (n + 1)`` for dense X, ``nnz + m`` for CSR
+        (times K for the multinomial kernels).
+    n_params : int, default 1
+        Length of one chunk's partial (the ``work`` row).
+
+    Returns
+    -------
+    int
+        T in ``[1, MAX_CHUNKS]``.
     """
-    return max(1, get_num_threads())
+    amount = max(0, int(amount))
+    per_row = REDUCTION_SHARE * max(1, int(n_params))
+    return max(1, min(amount // MIN_WORK_PER_CHUNK, MAX_CHUNKS, amount // per_row))
+
+
+def data_work(X) -> int:
+    """Work of one pass over ``X`` as :func:`n_chunks` measures it: ``m * (n + 1)``
+    for a dense (m, n) array (one multiply-add per entry, and the row's own cost), ``nnz +
+    m`` for a sparse matrix. The same measures decide when a pass is threaded."""
+    m, n = X.shape
+    nnz = getattr(X, "nnz", None)
+    if nnz is not None:
+        return int(nnz) + int(m)
+    return int(m) * (int(n) + 1)
+
+
+def gram_chunks(m: int, p: int, amount: int, min_rows: int = 1) -> int:
+    """Chunks of a weighted Gram matrix ``X~^T diag(d) X~`` of shape (p, p).
+
+    :func:`n_chunks` with one partial of ``p * p`` entries per chunk and ``amount`` the
+    multiply-adds of the pass, at most ``m // min_rows`` (each chunk should fill a few
+    blocks of rows), and 1 when the ``T - 1`` extra partials would exceed
+    :data:`GRAM_PARTIALS_BYTES`. Depends on the data's size only.
+    """
+    T = min(n_chunks(amount, p * p), max(1, int(m) // max(1, int(min_rows))))
+    if (T - 1) * p * p * 8 > GRAM_PARTIALS_BYTES:
+        T = 1
+    return T

@@ -232,9 +232,6 @@ def attach_device(objective) -> DeviceLinearData:
     objective._swap_keepalive = (host, objective.y, objective.sw)
     objective._bind_kernels()
     objective.work = dev.work
-    # The base class reallocates a host scratch when the CPU thread count changes; the
-    # device scratch does not depend on it.
-    objective._work = lambda: dev.work
     for name in [a for a in vars(objective) if a.startswith("_k_")]:
         setattr(objective, name, _DeviceKernel(getattr(objective, name), swap))
     return dev

@@ -325,8 +325,10 @@ class LinearObjective(Objective):
         Resolved backend name.
     kernels : module
         The backend's kernel package.
-    work : ndarray of shape (fastopt._config.n_chunks(), p), float64
-        Scratch of the parallel reductions.
+    work : ndarray of shape (T, p), float64
+        Scratch of the parallel reductions: one partial row per chunk, with
+        ``T = fastopt._config.n_chunks(work of a pass over X, p)`` fixed by the data's size
+        (never by the thread count, so results are the same for any thread count).
     """
 
     #: Kernel name prefix ("logistic", "lsq"), set by the subclass.
@@ -338,7 +340,9 @@ class LinearObjective(Objective):
         setup_linear_data(self, X, y, lam, sample_weight, fit_intercept, backend, dtype)
         self.n_params = self.n_features + int(self.fit_intercept)
         self._bind_kernels()
-        self.work = np.zeros((_config.n_chunks(), self.n_params))
+        # The chunk count depends on the data only: allocated once, whatever the threads.
+        self.work = np.zeros((_config.n_chunks(_config.data_work(self.X), self.n_params),
+                              self.n_params))
         self._lipschitz: float | None = None
         self._strong_convexity: float | None = None
         if self.backend == "cuda":
@@ -371,21 +375,14 @@ class LinearObjective(Objective):
         self._k_weighted_gram = kernel("weighted_gram")
         self._k_max_eig_gram = kernel("max_eig_gram")
 
-    def _work(self) -> np.ndarray:
-        """The scratch buffer, reallocated if the thread count changed since construction."""
-        T = _config.n_chunks()
-        if self.work.shape[0] != T:
-            self.work = np.zeros((T, self.n_params))
-        return self.work
-
     def kernel_arguments(self) -> KernelArguments:
         """The arguments of this objective's kernels, for loops that call them directly.
 
-        The arrays are the objective's own (no copy); ``work`` is sized for the current
-        thread count.
+        The arrays are the objective's own (no copy); ``work`` has one row per chunk of the
+        reductions, a number fixed by the data's size.
         """
         return KernelArguments(self._prefix, self._data, self.y, self.sw, self.lam,
-                               self._work())
+                               self.work)
 
     # --- subclass hooks ------------------------------------------------------------------
 
@@ -404,16 +401,16 @@ class LinearObjective(Objective):
 
     def _value(self, w: np.ndarray) -> float:
         self.n_passes += 1
-        return self._k_loss(*self._data, self.y, self.sw, w, self.lam, self._work())
+        return self._k_loss(*self._data, self.y, self.sw, w, self.lam, self.work)
 
     def _loss_grad_into(self, w: np.ndarray, grad_out: np.ndarray) -> float:
         self.n_passes += 1
         return self._k_loss_grad(*self._data, self.y, self.sw, w, self.lam, grad_out,
-                                 self._work())
+                                 self.work)
 
     def _hvp_into(self, w: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
         self.n_passes += 1
-        self._k_hvp(*self._data, self.y, self.sw, w, v, self.lam, out, self._work())
+        self._k_hvp(*self._data, self.y, self.sw, w, v, self.lam, out, self.work)
 
     def _hessian(self, w: np.ndarray) -> np.ndarray:
         d = np.empty(self.n_samples)
@@ -450,7 +447,7 @@ class LinearObjective(Objective):
         g = np.empty(self.n_params)
         d = np.empty(self.n_samples)
         f = self._k_grad_hess_weights(*self._data, self.y, self.sw, w, self.lam, g, d,
-                                      self._work())
+                                      self.work)
         self.nfev += 1
         self.njev += 1
         self.n_passes += 1
@@ -461,7 +458,7 @@ class LinearObjective(Objective):
         d = self._check_row_vector(d, "d")
         v = self.check_x(v, "v")
         out = np.empty(self.n_params)
-        self._k_weighted_hvp(*self._data, d, v, self.lam, out, self._work())
+        self._k_weighted_hvp(*self._data, d, v, self.lam, out, self.work)
         self.nhev += 1
         self.n_passes += 1
         return out
@@ -470,7 +467,7 @@ class LinearObjective(Objective):
         """Solver fast path of :meth:`weighted_hvp` writing into ``out`` (p,)."""
         v = self._fast_x(v)
         self._check_out(out, "out")
-        self._k_weighted_hvp(*self._data, d, v, self.lam, out, self._work())
+        self._k_weighted_hvp(*self._data, d, v, self.lam, out, self.work)
         self.nhev += 1
         self.n_passes += 1
         return out
@@ -596,7 +593,7 @@ class LinearObjective(Objective):
         z = self._check_row_vector(z, "z")
         w = self.check_x(w, "w")
         g = np.empty(self.n_params)
-        self._k_rmatvec(*self._data, self.dloss_from_predictor(z), g, self._work())
+        self._k_rmatvec(*self._data, self.dloss_from_predictor(z), g, self.work)
         n = self.n_features
         g[:n] += self.lam * w[:n]
         self.njev += 1
@@ -631,7 +628,7 @@ class LinearObjective(Objective):
         rows = self._check_rows(rows)
         k = rows.shape[0]
         f = self._k_loss_grad_rows(*self._data, self.y, self.sw, w, self.lam, rows,
-                                   self.n_samples / k, grad_out, self._work())
+                                   self.n_samples / k, grad_out, self.work)
         self.nfev += 1
         self.njev += 1
         self.n_passes += k / self.n_samples
@@ -678,7 +675,7 @@ class LinearObjective(Objective):
         changes by at most ``tol`` relatively (:mod:`fastopt.problems._spectral`).
         """
         return gram_max_eig(self._k_max_eig_gram, self._k_weighted_hvp, self._data, d,
-                            self.n_features, self.fit_intercept, self._work(), max_iter, tol)
+                            self.n_features, self.fit_intercept, self.work, max_iter, tol)
 
     def __repr__(self) -> str:
         kind = "CSR" if self.is_sparse else "dense"

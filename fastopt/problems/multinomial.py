@@ -119,7 +119,10 @@ class Multinomial(Objective):
         self._k_loss_grad_proba = getattr(k, "multinomial_loss_grad_proba" + suffix)
         self._k_hvp = getattr(k, "multinomial_hvp" + suffix)
         self._k_hvp_proba = getattr(k, "multinomial_hvp_proba" + suffix)
-        self.work = np.zeros((_config.n_chunks(), self._work_cols()))
+        # One partial row per chunk; the chunk count depends on the data only (m, n or nnz,
+        # K), so the result is the same for any thread count.
+        amount = _config.data_work(self.X) * self.n_classes
+        self.work = np.zeros((_config.n_chunks(amount, self._work_cols()), self._work_cols()))
         # Probabilities of the latest gradient evaluation, kept once an HVP was asked for.
         self._keep_proba = False
         self._proba = None
@@ -134,12 +137,6 @@ class Multinomial(Objective):
     def _work_cols(self) -> int:
         # Partial gradient, two K-vectors of per-row scratch, one partial loss.
         return self.n_params + 2 * self.n_classes + 1
-
-    def _work(self) -> np.ndarray:
-        T = _config.n_chunks()
-        if self.work.shape[0] != T:
-            self.work = np.zeros((T, self._work_cols()))
-        return self.work
 
     # --- layout helpers -------------------------------------------------------------------
 
@@ -165,18 +162,18 @@ class Multinomial(Objective):
     def _value(self, x: np.ndarray) -> float:
         self.n_passes += 1
         return float(self._k_loss(*self._data, self.y, self.sw, x, self.lam, self.n_classes,
-                                  self._work()))
+                                  self.work))
 
     def _loss_grad_into(self, x: np.ndarray, grad_out: np.ndarray) -> float:
         self.n_passes += 1
         if not self._keep_proba:
             return float(self._k_loss_grad(*self._data, self.y, self.sw, x, self.lam,
-                                           self.n_classes, grad_out, self._work()))
+                                           self.n_classes, grad_out, self.work))
         if self._proba is None:
             self._proba = np.empty((self.n_samples, self.n_classes))
             self._proba_at = np.empty(self.n_params)
         f = self._k_loss_grad_proba(*self._data, self.y, self.sw, x, self.lam, self.n_classes,
-                                    grad_out, self._proba, self._work())
+                                    grad_out, self._proba, self.work)
         self._proba_at[:] = x
         return float(f)
 
@@ -185,10 +182,10 @@ class Multinomial(Objective):
         self._keep_proba = True
         if self._proba_at is not None and np.array_equal(self._proba_at, x):
             self._k_hvp_proba(*self._data, self.sw, self._proba, v, self.lam, out,
-                              self._work())
+                              self.work)
         else:
             self._k_hvp(*self._data, self.y, self.sw, x, v, self.lam, self.n_classes, out,
-                        self._work())
+                        self.work)
 
     # --- constants ------------------------------------------------------------------------
 
@@ -228,7 +225,8 @@ class Multinomial(Objective):
         return gram_max_eig(getattr(k, "max_eig_gram" + suffix),
                             getattr(k, "weighted_hvp" + suffix), self._data, self.sw,
                             self.n_features, self.fit_intercept,
-                            np.zeros((_config.n_chunks(), p)), max_iter, tol)
+                            np.zeros((_config.n_chunks(_config.data_work(self.X), p), p)),
+                            max_iter, tol)
 
     # --- predictions ----------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from fastopt._config import n_chunks
+from fastopt._config import data_work, n_chunks
 from fastopt.kernels import get_backend
 
 FORMATS = ["dense", "csr"]
@@ -40,7 +40,9 @@ class Problem:
         return sp.issparse(self.X)
 
     def work(self, n_chunks_=None):
-        return np.empty((n_chunks_ or n_chunks(), self.p))
+        """Scratch of ``n_chunks_`` rows; by default the objectives' own chunk count for
+        this data (``n_chunks(data_work(X), p)``: from its size, never the threads)."""
+        return np.empty((n_chunks_ or n_chunks(data_work(self.X), self.p), self.p))
 
 
 def make_problem(rng, m, n, dtype=np.float64, fmt="dense", intercept=False, weighted=False,

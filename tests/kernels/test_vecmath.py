@@ -117,7 +117,7 @@ def test_kernel_curvature_and_loss_across_the_whole_range(backend):
     """Per-row Hessian weights sigma(z) sigma(-z) and per-row losses log(1 + exp(-z)) of
     the kernels for z from -800 to 800: the vectorized exp down to subnormal results
     (the Cython kernels use the C twin in _vecmath.h, checked only here directly)."""
-    from fastopt._config import n_chunks
+    from fastopt._config import data_work, n_chunks
     from fastopt.kernels import get_backend
 
     K = get_backend(backend)
@@ -133,7 +133,7 @@ def test_kernel_curvature_and_loss_across_the_whole_range(backend):
     assert _relative_error(d[normal], want[normal]) < 1e-13
     assert np.max(np.abs(d[~normal] - want[~normal])) <= 4 * 5e-324
 
-    work = np.empty((n_chunks(), 1))
+    work = np.empty((n_chunks(data_work(np.empty((1, 1))), 1), 1))  # a 1 x 1 problem's
     picks = z[::20]
     losses = np.array([K.logistic_loss(np.array([[zi]]), ones[:1], ones[:1], np.array([1.0]),
                                        0.0, work) for zi in picks])

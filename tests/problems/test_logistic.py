@@ -318,19 +318,22 @@ def test_fast_path_lets_nonfinite_through():
         obj.value(np.full(N, np.nan))  # the public method validates
 
 
-def test_work_buffer_follows_the_thread_count():
+def test_work_buffer_is_sized_by_the_data_not_the_threads():
     import fastopt as fo
+    from fastopt._config import data_work, n_chunks
 
     X, y = make_data()
     obj = Logistic(X, y, lam=0.1, backend="numba")
+    T = n_chunks(data_work(obj.X), N)
+    assert obj.work.shape == (T, N)
     w = np.random.default_rng(13).standard_normal(N)
     f = obj.value(w)
     threads = fo.get_num_threads()
     try:
         fo.set_num_threads(1)
-        assert obj.value(w) == pytest.approx(f, rel=1e-13)
-        assert obj.work.shape == (1, N)
+        assert obj.value(w) == f  # the same chunks, added in the same order: same bits
+        assert obj.work.shape == (T, N)
     finally:
         fo.set_num_threads(threads)
-    obj.value(w)
-    assert obj.work.shape == (threads, N)
+    assert obj.value(w) == f
+    assert obj.work.shape == (T, N)

@@ -40,6 +40,7 @@ cdef struct Dense:
     double* work
     Py_ssize_t ldw
     Py_ssize_t T
+    int nt
 
 
 cdef struct Csr:
@@ -58,6 +59,7 @@ cdef struct Csr:
     double* work
     Py_ssize_t ldw
     Py_ssize_t T
+    int nt
 
 
 # --- single arrays ------------------------------------------------------------------------
@@ -170,6 +172,7 @@ cdef inline int unpack_matrix(Dense* a, object X) except -1:
     a.work = NULL
     a.ldw = 0
     a.T = 1
+    a.nt = 1
     return 0
 
 
@@ -183,9 +186,12 @@ cdef inline int unpack_dense(Dense* a, object X, object w) except -1:
 
 
 cdef inline int unpack_dense_pass(Dense* a, object X, object y, object sw, object w,
-                                  object work) except -1:
-    """X, y (m,), sw (m,), w (p,) and work (T, p) (``work`` None: T = 1, no buffer)."""
+                                  object work, int nt) except -1:
+    """X, y (m,), sw (m,), w (p,) and work (T, p) (``work`` None: T = 1, no buffer); nt is
+    fastopt's thread count (the caller reads ``fastopt._config._NUM_THREADS``), the most
+    threads that share the T chunks."""
     unpack_dense(a, X, w)
+    a.nt = nt
     a.y = f64_in(y, a.m, "y")
     a.sw = f64_in(sw, a.m, "sw")
     if work is not None:
@@ -231,6 +237,7 @@ cdef inline int unpack_csr_matrix(Csr* a, object data, object indices, object in
     a.work = NULL
     a.ldw = 0
     a.T = 1
+    a.nt = 1
     return 0
 
 
@@ -246,8 +253,10 @@ cdef inline int unpack_csr(Csr* a, object data, object indices, object indptr,
 
 cdef inline int unpack_csr_pass(Csr* a, object data, object indices, object indptr,
                                 Py_ssize_t n_features, object y, object sw, object w,
-                                object work) except -1:
+                                object work, int nt) except -1:
+    """CSR, y (m,), sw (m,), w (p,), work (T, p) and nt as unpack_dense_pass."""
     unpack_csr(a, data, indices, indptr, n_features, w)
+    a.nt = nt
     a.y = f64_in(y, a.m, "y")
     a.sw = f64_in(sw, a.m, "sw")
     if work is not None:
@@ -265,19 +274,19 @@ cdef inline double dense_loss(int kind, const Dense* a, double lam, const long l
     cdef Py_ssize_t n_rows = k if use_rows else a.m
     if a.dtype == F32:
         return dense_loss_pass(kind, <const float*> a.X, n_rows, a.n, a.y, a.sw, a.w, a.p,
-                               lam, rows, use_rows, scale, g, d, a.work, a.ldw, T)
+                               lam, rows, use_rows, scale, g, d, a.work, a.ldw, T, a.nt)
     return dense_loss_pass(kind, <const double*> a.X, n_rows, a.n, a.y, a.sw, a.w, a.p,
-                           lam, rows, use_rows, scale, g, d, a.work, a.ldw, T)
+                           lam, rows, use_rows, scale, g, d, a.work, a.ldw, T, a.nt)
 
 
 cdef inline void dense_hvp(int kind, const Dense* a, const double* v, double lam,
                            double* out) noexcept nogil:
     if a.dtype == F32:
         dense_hvp_pass(kind, <const float*> a.X, a.m, a.n, a.y, a.sw, a.w, v, a.p, lam, out,
-                       a.work, a.ldw, a.T)
+                       a.work, a.ldw, a.T, a.nt)
     else:
         dense_hvp_pass(kind, <const double*> a.X, a.m, a.n, a.y, a.sw, a.w, v, a.p, lam,
-                       out, a.work, a.ldw, a.T)
+                       out, a.work, a.ldw, a.T, a.nt)
 
 
 cdef inline double csr_loss(int kind, const Csr* a, double lam, const long long* rows,
@@ -289,17 +298,17 @@ cdef inline double csr_loss(int kind, const Csr* a, double lam, const long long*
         if a.itype == I32:
             return csr_loss_pass(kind, <const double*> a.data, <const int*> a.indices,
                                  <const int*> a.indptr, a.m, a.n, a.y, a.sw, a.w, a.p, lam,
-                                 rows, k, use_rows, scale, g, d, a.work, a.ldw, T)
+                                 rows, k, use_rows, scale, g, d, a.work, a.ldw, T, a.nt)
         return csr_loss_pass(kind, <const double*> a.data, <const long long*> a.indices,
                              <const long long*> a.indptr, a.m, a.n, a.y, a.sw, a.w, a.p, lam,
-                             rows, k, use_rows, scale, g, d, a.work, a.ldw, T)
+                             rows, k, use_rows, scale, g, d, a.work, a.ldw, T, a.nt)
     if a.itype == I32:
         return csr_loss_pass(kind, <const float*> a.data, <const int*> a.indices,
                              <const int*> a.indptr, a.m, a.n, a.y, a.sw, a.w, a.p, lam,
-                             rows, k, use_rows, scale, g, d, a.work, a.ldw, T)
+                             rows, k, use_rows, scale, g, d, a.work, a.ldw, T, a.nt)
     return csr_loss_pass(kind, <const float*> a.data, <const long long*> a.indices,
                          <const long long*> a.indptr, a.m, a.n, a.y, a.sw, a.w, a.p, lam,
-                         rows, k, use_rows, scale, g, d, a.work, a.ldw, T)
+                         rows, k, use_rows, scale, g, d, a.work, a.ldw, T, a.nt)
 
 
 cdef inline void csr_hvp(int kind, const Csr* a, const double* v, double lam,
@@ -308,16 +317,16 @@ cdef inline void csr_hvp(int kind, const Csr* a, const double* v, double lam,
         if a.itype == I32:
             csr_hvp_pass(kind, <const double*> a.data, <const int*> a.indices,
                          <const int*> a.indptr, a.m, a.n, a.y, a.sw, a.w, v, a.p, lam, out,
-                         a.work, a.ldw, a.T)
+                         a.work, a.ldw, a.T, a.nt)
         else:
             csr_hvp_pass(kind, <const double*> a.data, <const long long*> a.indices,
                          <const long long*> a.indptr, a.m, a.n, a.y, a.sw, a.w, v, a.p, lam,
-                         out, a.work, a.ldw, a.T)
+                         out, a.work, a.ldw, a.T, a.nt)
     elif a.itype == I32:
         csr_hvp_pass(kind, <const float*> a.data, <const int*> a.indices,
                      <const int*> a.indptr, a.m, a.n, a.y, a.sw, a.w, v, a.p, lam, out,
-                     a.work, a.ldw, a.T)
+                     a.work, a.ldw, a.T, a.nt)
     else:
         csr_hvp_pass(kind, <const float*> a.data, <const long long*> a.indices,
                      <const long long*> a.indptr, a.m, a.n, a.y, a.sw, a.w, v, a.p, lam,
-                     out, a.work, a.ldw, a.T)
+                     out, a.work, a.ldw, a.T, a.nt)

@@ -13,10 +13,12 @@
 #      float64 vector, float64 accumulation, vectorized in _simd.h;
 #   3. chunk loops (`*_chunk`): a contiguous range of rows reduced into one row of `work`;
 #   4. passes (`*_pass`): split the rows into T chunks, run the chunks under
-#      `prange(T, schedule='static')`, then add the partial rows in chunk order, so the
-#      result depends on T only, never on thread timing; a small
-#      pass runs the same chunks in order on the calling thread, outside any OpenMP
-#      region (`serial`);
+#      `prange(T, schedule='static')` on min(T, nt) threads, then add the partial rows in
+#      chunk order, so the result depends on T only, never on thread timing or count. T
+#      is the first dimension of `work`, fixed by the data's size
+#      (fastopt._config.n_chunks); nt is fastopt's thread count, read once per call by the
+#      def wrapper. A small pass (or nt = 1) runs the same chunks in order on the calling
+#      thread, outside any OpenMP region (`serial`);
 #   5. the `def` wrappers in logistic.pyx, least_squares.pyx and gram.pyx: typed
 #      memoryviews in, raw pointers down, nothing allocated on the hot path.
 #
@@ -607,11 +609,19 @@ cdef inline void csr_transpose_chunk(
     publish_row(acc, g, p)
 
 
-# --- 4. passes: T chunks in parallel, then an ordered reduction ---------------------------
+# --- 4. passes: T chunks on min(T, nt) threads, then an ordered reduction ---------------------------
 
-cdef inline bint serial(Py_ssize_t T, Py_ssize_t work) noexcept nogil:
-    """Whether a pass of this much work runs its T chunks on the calling thread."""
-    return T <= 1 or work < PARALLEL_MIN_WORK
+cdef inline bint serial(Py_ssize_t T, int nt, Py_ssize_t work) noexcept nogil:
+    """Whether a pass of this much work runs its T chunks on the calling thread: one chunk,
+    one thread (``nt``, fastopt's thread count) or too little work to pay for a team."""
+    return T <= 1 or nt <= 1 or work < PARALLEL_MIN_WORK
+
+
+cdef inline int team(Py_ssize_t T, int nt) noexcept nogil:
+    """Threads of the team that runs T chunks: fastopt's thread count nt, never more than
+    the chunks. The chunks (fixed by the data's size) and the order of their sum do not
+    depend on it, so neither does the result."""
+    return <int> T if T < nt else nt
 
 
 cdef inline Py_ssize_t csr_split(const index_t* indptr, Py_ssize_t m, Py_ssize_t k,
@@ -628,7 +638,7 @@ cdef inline double dense_loss_pass(
         const double* sw, const double* w, Py_ssize_t p, double lam,
         const long long* rows, bint use_rows, double scale,
         double* grad_out, double* d_out, double* work, Py_ssize_t ldw,
-        Py_ssize_t T) noexcept nogil:
+        Py_ssize_t T, int nt) noexcept nogil:
     """Loss (+ gradient into grad_out when not NULL, + Hessian weights into d_out when not
     NULL) over n_rows rows (the first n_rows, or rows[:n_rows] when use_rows)."""
     cdef double stack_buf[STACK_CHUNKS]
@@ -637,14 +647,14 @@ cdef inline double dense_loss_pass(
     cdef Py_ssize_t c
     if part == NULL:
         return NAN
-    if serial(T, n_rows * (n + 1)):
+    if serial(T, nt, n_rows * (n + 1)):
         for c in range(T):
             part[c] = dense_loss_chunk(
                 kind, X, n, y, sw, w, intercept, rows, use_rows, scale,
                 chunk_start(n_rows, T, c), chunk_start(n_rows, T, c + 1),
                 (work + c * ldw) if grad_out != NULL else NULL, d_out)
     else:
-        for c in prange(T, schedule="static", num_threads=T):
+        for c in prange(T, schedule="static", num_threads=team(T, nt)):
             part[c] = dense_loss_chunk(
                 kind, X, n, y, sw, w, intercept, rows, use_rows, scale,
                 chunk_start(n_rows, T, c), chunk_start(n_rows, T, c + 1),
@@ -657,14 +667,14 @@ cdef inline double dense_loss_pass(
 cdef inline void dense_hvp_pass(
         int kind, const floating* X, Py_ssize_t m, Py_ssize_t n, const double* y,
         const double* sw, const double* w, const double* v, Py_ssize_t p, double lam,
-        double* out, double* work, Py_ssize_t ldw, Py_ssize_t T) noexcept nogil:
+        double* out, double* work, Py_ssize_t ldw, Py_ssize_t T, int nt) noexcept nogil:
     cdef Py_ssize_t c
-    if serial(T, m * (n + 1)):
+    if serial(T, nt, m * (n + 1)):
         for c in range(T):
             dense_hvp_chunk(kind, X, n, y, sw, w, v, p > n,
                             chunk_start(m, T, c), chunk_start(m, T, c + 1), work + c * ldw)
     else:
-        for c in prange(T, schedule="static", num_threads=T):
+        for c in prange(T, schedule="static", num_threads=team(T, nt)):
             dense_hvp_chunk(kind, X, n, y, sw, w, v, p > n,
                             chunk_start(m, T, c), chunk_start(m, T, c + 1), work + c * ldw)
     sum_rows(work, ldw, T, p, out)
@@ -674,15 +684,15 @@ cdef inline void dense_hvp_pass(
 cdef inline void dense_transpose_pass(
         const floating* X, Py_ssize_t m, Py_ssize_t n, const double* coefs, const double* v,
         Py_ssize_t p, double lam, double* out, double* work, Py_ssize_t ldw,
-        Py_ssize_t T) noexcept nogil:
+        Py_ssize_t T, int nt) noexcept nogil:
     """out = X~^T diag(coefs) (X~ v) + lam v[:n] (v given) or X~^T coefs (v NULL)."""
     cdef Py_ssize_t c
-    if serial(T, m * (n + 1)):
+    if serial(T, nt, m * (n + 1)):
         for c in range(T):
             dense_transpose_chunk(X, n, coefs, v, p > n, chunk_start(m, T, c),
                                   chunk_start(m, T, c + 1), work + c * ldw)
     else:
-        for c in prange(T, schedule="static", num_threads=T):
+        for c in prange(T, schedule="static", num_threads=team(T, nt)):
             dense_transpose_chunk(X, n, coefs, v, p > n, chunk_start(m, T, c),
                                   chunk_start(m, T, c + 1), work + c * ldw)
     sum_rows(work, ldw, T, p, out)
@@ -695,7 +705,7 @@ cdef inline double csr_loss_pass(
         Py_ssize_t m, Py_ssize_t n, const double* y, const double* sw, const double* w,
         Py_ssize_t p, double lam, const long long* rows, Py_ssize_t k, bint use_rows,
         double scale, double* grad_out, double* d_out, double* work, Py_ssize_t ldw,
-        Py_ssize_t T) noexcept nogil:
+        Py_ssize_t T, int nt) noexcept nogil:
     """CSR twin of dense_loss_pass. Full passes balance the chunks by nnz; mini-batch
     passes (use_rows) split the k batch positions evenly."""
     cdef double stack_buf[STACK_CHUNKS]
@@ -705,7 +715,7 @@ cdef inline double csr_loss_pass(
     cdef Py_ssize_t nnz = <Py_ssize_t> indptr[m] - <Py_ssize_t> indptr[0]
     if part == NULL:
         return NAN
-    if serial(T, k if use_rows else m + nnz):
+    if serial(T, nt, k if use_rows else m + nnz):
         for c in range(T):
             part[c] = csr_loss_chunk(
                 kind, data, indices, indptr, n, y, sw, w, intercept, rows, use_rows, scale,
@@ -713,7 +723,7 @@ cdef inline double csr_loss_pass(
                 csr_split(indptr, m, k, use_rows, T, c + 1),
                 (work + c * ldw) if grad_out != NULL else NULL, d_out)
     else:
-        for c in prange(T, schedule="static", num_threads=T):
+        for c in prange(T, schedule="static", num_threads=team(T, nt)):
             part[c] = csr_loss_chunk(
                 kind, data, indices, indptr, n, y, sw, w, intercept, rows, use_rows, scale,
                 csr_split(indptr, m, k, use_rows, T, c),
@@ -728,15 +738,15 @@ cdef inline void csr_hvp_pass(
         int kind, const floating* data, const index_t* indices, const index_t* indptr,
         Py_ssize_t m, Py_ssize_t n, const double* y, const double* sw, const double* w,
         const double* v, Py_ssize_t p, double lam, double* out, double* work, Py_ssize_t ldw,
-        Py_ssize_t T) noexcept nogil:
+        Py_ssize_t T, int nt) noexcept nogil:
     cdef Py_ssize_t c
-    if serial(T, m + <Py_ssize_t> (indptr[m] - indptr[0])):
+    if serial(T, nt, m + <Py_ssize_t> (indptr[m] - indptr[0])):
         for c in range(T):
             csr_hvp_chunk(kind, data, indices, indptr, n, y, sw, w, v, p > n,
                           csr_chunk_start(indptr, m, T, c),
                           csr_chunk_start(indptr, m, T, c + 1), work + c * ldw)
     else:
-        for c in prange(T, schedule="static", num_threads=T):
+        for c in prange(T, schedule="static", num_threads=team(T, nt)):
             csr_hvp_chunk(kind, data, indices, indptr, n, y, sw, w, v, p > n,
                           csr_chunk_start(indptr, m, T, c),
                           csr_chunk_start(indptr, m, T, c + 1), work + c * ldw)
@@ -747,15 +757,15 @@ cdef inline void csr_hvp_pass(
 cdef inline void csr_transpose_pass(
         const floating* data, const index_t* indices, const index_t* indptr, Py_ssize_t m,
         Py_ssize_t n, const double* coefs, const double* v, Py_ssize_t p, double lam,
-        double* out, double* work, Py_ssize_t ldw, Py_ssize_t T) noexcept nogil:
+        double* out, double* work, Py_ssize_t ldw, Py_ssize_t T, int nt) noexcept nogil:
     cdef Py_ssize_t c
-    if serial(T, m + <Py_ssize_t> (indptr[m] - indptr[0])):
+    if serial(T, nt, m + <Py_ssize_t> (indptr[m] - indptr[0])):
         for c in range(T):
             csr_transpose_chunk(data, indices, indptr, n, coefs, v, p > n,
                                 csr_chunk_start(indptr, m, T, c),
                                 csr_chunk_start(indptr, m, T, c + 1), work + c * ldw)
     else:
-        for c in prange(T, schedule="static", num_threads=T):
+        for c in prange(T, schedule="static", num_threads=team(T, nt)):
             csr_transpose_chunk(data, indices, indptr, n, coefs, v, p > n,
                                 csr_chunk_start(indptr, m, T, c),
                                 csr_chunk_start(indptr, m, T, c + 1), work + c * ldw)

@@ -37,6 +37,8 @@ from cython.parallel cimport prange
 
 import numpy as np
 
+from fastopt import _config
+
 from ._common cimport (
     csr_hvp_pass,
     csr_loss_pass,
@@ -104,7 +106,8 @@ cdef struct Problem:
     double lam
     double* work
     Py_ssize_t ldw
-    Py_ssize_t T
+    Py_ssize_t T             # chunks of the reductions: work's rows, fixed by the data's size
+    int nt                   # fastopt's thread count when the loop was bound
 
 
 # f and the gradient into g over all rows (rows NULL) or over rows[:k], weights * scale.
@@ -120,9 +123,9 @@ cdef inline double _dense_loss(const floating* X, const Problem* P, const double
                                double* g) noexcept nogil:
     if rows == NULL:
         return dense_loss_pass(P.kind, X, P.m, P.n, P.y, P.sw, w, P.p, P.lam, NULL, False,
-                               1.0, g, NULL, P.work, P.ldw, P.T)
+                               1.0, g, NULL, P.work, P.ldw, P.T, P.nt)
     return dense_loss_pass(P.kind, X, k, P.n, P.y, P.sw, w, P.p, P.lam, rows, True, scale, g,
-                           NULL, P.work, P.ldw, P.T)
+                           NULL, P.work, P.ldw, P.T, P.nt)
 
 
 cdef inline double _csr_loss(const floating* data, const index_t* indices,
@@ -131,7 +134,7 @@ cdef inline double _csr_loss(const floating* data, const index_t* indices,
                              double* g) noexcept nogil:
     return csr_loss_pass(P.kind, data, indices, indptr, P.m, P.n, P.y, P.sw, w, P.p, P.lam,
                          rows, k, rows != NULL, scale if rows != NULL else 1.0, g, NULL,
-                         P.work, P.ldw, P.T)
+                         P.work, P.ldw, P.T, P.nt)
 
 
 cdef double loss_dense_f64(const Problem* P, const double* w, const long long* rows,
@@ -171,39 +174,39 @@ cdef double loss_csr_f32_i64(const Problem* P, const double* w, const long long*
 cdef void hvp_dense_f64(const Problem* P, const double* w, const double* v,
                         double* out) noexcept nogil:
     dense_hvp_pass(P.kind, <const double*> P.X, P.m, P.n, P.y, P.sw, w, v, P.p, P.lam, out,
-                   P.work, P.ldw, P.T)
+                   P.work, P.ldw, P.T, P.nt)
 
 
 cdef void hvp_dense_f32(const Problem* P, const double* w, const double* v,
                         double* out) noexcept nogil:
     dense_hvp_pass(P.kind, <const float*> P.X, P.m, P.n, P.y, P.sw, w, v, P.p, P.lam, out,
-                   P.work, P.ldw, P.T)
+                   P.work, P.ldw, P.T, P.nt)
 
 
 cdef void hvp_csr_f64_i32(const Problem* P, const double* w, const double* v,
                           double* out) noexcept nogil:
     csr_hvp_pass(P.kind, <const double*> P.X, <const int*> P.indices, <const int*> P.indptr,
-                 P.m, P.n, P.y, P.sw, w, v, P.p, P.lam, out, P.work, P.ldw, P.T)
+                 P.m, P.n, P.y, P.sw, w, v, P.p, P.lam, out, P.work, P.ldw, P.T, P.nt)
 
 
 cdef void hvp_csr_f64_i64(const Problem* P, const double* w, const double* v,
                           double* out) noexcept nogil:
     csr_hvp_pass(P.kind, <const double*> P.X, <const long long*> P.indices,
                  <const long long*> P.indptr, P.m, P.n, P.y, P.sw, w, v, P.p, P.lam, out,
-                 P.work, P.ldw, P.T)
+                 P.work, P.ldw, P.T, P.nt)
 
 
 cdef void hvp_csr_f32_i32(const Problem* P, const double* w, const double* v,
                           double* out) noexcept nogil:
     csr_hvp_pass(P.kind, <const float*> P.X, <const int*> P.indices, <const int*> P.indptr,
-                 P.m, P.n, P.y, P.sw, w, v, P.p, P.lam, out, P.work, P.ldw, P.T)
+                 P.m, P.n, P.y, P.sw, w, v, P.p, P.lam, out, P.work, P.ldw, P.T, P.nt)
 
 
 cdef void hvp_csr_f32_i64(const Problem* P, const double* w, const double* v,
                           double* out) noexcept nogil:
     csr_hvp_pass(P.kind, <const float*> P.X, <const long long*> P.indices,
                  <const long long*> P.indptr, P.m, P.n, P.y, P.sw, w, v, P.p, P.lam, out,
-                 P.work, P.ldw, P.T)
+                 P.work, P.ldw, P.T, P.nt)
 
 
 cdef class _Bound:
@@ -241,6 +244,9 @@ cdef class _Bound:
         self.P.work = &work[0, 0]
         self.P.ldw = work.shape[1]
         self.P.T = work.shape[0]
+        # Read once per loop: the threads share the T chunks; the result does not depend
+        # on their number.
+        self.P.nt = _config._NUM_THREADS
         self.P.indices = NULL
         self.P.indptr = NULL
         if len(data) == 1:
@@ -334,12 +340,13 @@ cdef inline void update_span(const Update* U, Py_ssize_t lo, Py_ssize_t hi) noex
                   U.g + lo, U.a1, U.b1, U.b2, U.c1, U.c2, U.a2, U.eps, U.keep, n)
 
 
-cdef void apply_update(const Update* U, Py_ssize_t p, int T) noexcept nogil:
+cdef void apply_update(const Update* U, Py_ssize_t p, int nt) noexcept nogil:
+    """The update on nt threads (element-wise: the result does not depend on nt)."""
     cdef Py_ssize_t c, lo
-    if p < PARALLEL_MIN or T <= 1:
+    if p < PARALLEL_MIN or nt <= 1:
         update_span(U, 0, p)
         return
-    for c in prange((p + CHUNK - 1) // CHUNK, schedule="dynamic", num_threads=T):
+    for c in prange((p + CHUNK - 1) // CHUNK, schedule="dynamic", num_threads=nt):
         lo = c * CHUNK
         update_span(U, lo, min(p, lo + CHUNK))
 
@@ -480,7 +487,7 @@ cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
             U.a1 = alpha / bc1
             U.a2 = 1.0 / sqrt(bc2)
             U.keep = 1.0 - alpha * wd
-        apply_update(&U, p, <int> P.T)
+        apply_update(&U, p, P.nt)
         if method == 2 and restart and fo_dot_f64(gs, s1, p) > 0.0:
             for i in range(p):
                 x[i] -= rho_next * s1[i]

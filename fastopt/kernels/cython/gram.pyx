@@ -17,8 +17,11 @@ With ``A`` the (m, n) data matrix and ``A~ = [A, 1]`` when the coefficient vecto
 Same layering as ``logistic.pyx`` (loops in ``_common.pxd``, thin ``def`` wrappers that
 read and check their arrays through the NumPy C API in ``_args.pxd``, float32/float64
 data, int32/int64 CSR indices, float64 accumulation). Reductions with a
-``work`` argument use ``T = work.shape[0]`` chunks; ``matvec`` (no reduction) and
-``weighted_gram`` (no ``work``) use ``T = fastopt._config.n_chunks()``.
+``work`` argument use ``T = work.shape[0]`` chunks; ``weighted_gram`` (no ``work``) uses
+``T = fastopt._config.gram_chunks(...)``, from the data's size; either way the chunks are
+shared by ``min(T, fo.get_num_threads())`` threads and added in chunk order, so the
+result does not depend on the thread count. ``matvec`` (no reduction) splits its rows
+over the threads: any split gives the same values.
 
 ``weighted_gram`` (dense) accumulates each chunk's rows in blocks of ``GRAM_BLOCK``: the
 block's rows scaled by ``sqrt(|d_i|)`` are copied into a small per-chunk buffer and
@@ -26,7 +29,8 @@ added to the chunk's p x p partial by BLAS ``dsyrk`` (scipy.linalg.cython_blas),
 sign +1 for the rows with ``d_i > 0`` and -1 for those with ``d_i < 0`` (rows with
 ``d_i = 0`` are skipped), so any real ``d`` is handled exactly; the partials are added in
 chunk order, then the triangle is mirrored. Memory: ``T - 1`` extra p x p partials
-(``T = 1`` when they would exceed ``GRAM_PARTIALS_BYTES``; BLAS then threads the big
+(``T = 1`` when they would exceed ``fastopt._config.GRAM_PARTIALS_BYTES``; BLAS then
+threads the big
 ``dsyrk`` calls itself) and ``T`` buffers of ``GRAM_BLOCK x p`` (heap, freed before the
 call returns); never an m x n copy.
 """
@@ -65,9 +69,10 @@ from ._common cimport (
     row_dot,
     row_scale_copy,
     serial,
+    team,
 )
 
-from fastopt._config import n_chunks as _n_threads
+from fastopt import _config
 
 cnp.import_array()
 
@@ -89,8 +94,6 @@ cdef enum:
     # block (256 x p doubles) stays in L2 for moderate p.
     GRAM_BLOCK = 256
 
-#: Above this many bytes of per-chunk p x p partials, weighted_gram uses one chunk.
-GRAM_PARTIALS_BYTES = 256 * 2**20
 
 
 # --- Gram chunk loops ----------------------------------------------------------------------
@@ -222,14 +225,24 @@ cdef void finish_gram(double* H, const double* partials, Py_ssize_t T, Py_ssize_
         H[j * p + j] += lam
 
 
-cdef Py_ssize_t gram_chunks(Py_ssize_t m, Py_ssize_t p, Py_ssize_t rows_per_chunk) except -1:
-    """Chunks for weighted_gram: the thread count, fewer when m is small (each chunk
-    should fill a few blocks) or when the partials would not fit GRAM_PARTIALS_BYTES."""
-    cdef Py_ssize_t T = _n_threads()
-    T = min(T, max(1, m // rows_per_chunk))
-    if (T - 1) * p * p * 8 > GRAM_PARTIALS_BYTES:
-        T = 1
-    return T
+cdef Py_ssize_t gram_chunks(Py_ssize_t m, Py_ssize_t p, Py_ssize_t amount,
+                            Py_ssize_t rows_per_chunk) except -1:
+    """Chunks for weighted_gram, from the data's size only (``fastopt._config.gram_chunks``:
+    ``amount`` multiply-adds, at most m / rows_per_chunk chunks so that each fills a few
+    blocks, one when the partials would not fit GRAM_PARTIALS_BYTES), never from the
+    thread count: the result is the same for any number of threads."""
+    return _config.gram_chunks(m, p, amount, rows_per_chunk)
+
+
+cdef Py_ssize_t csr_gram_amount(const index_t* indptr, Py_ssize_t m,
+                                Py_ssize_t extra) noexcept nogil:
+    """Multiply-adds of the sparse outer products: sum over rows of k (k + 1) / 2, k the
+    row's nonzeros plus ``extra`` (1 for the intercept column)."""
+    cdef Py_ssize_t i, k, total = 0
+    for i in range(m):
+        k = <Py_ssize_t> (indptr[i + 1] - indptr[i]) + extra
+        total += k * (k + 1) // 2
+    return total
 
 
 # --- power iteration ---------------------------------------------------------------------
@@ -277,8 +290,9 @@ cdef double* alloc_doubles(Py_ssize_t count) except NULL:
 
 cdef void dense_matvec(const floating* X, Py_ssize_t m, Py_ssize_t n, const double* w,
                        double b, double* z, int T) noexcept nogil:
+    # T: the thread count; a map (no reduction), so any split of the rows is exact
     cdef Py_ssize_t i
-    if serial(T, m * (n + 1)):
+    if serial(T, T, m * (n + 1)):
         for i in range(m):
             z[i] = row_dot(X + i * n, w, n) + b
     else:
@@ -290,7 +304,7 @@ cdef void csr_matvec(const floating* data, const index_t* indices, const index_t
                      Py_ssize_t m, Py_ssize_t nnz, const double* w, double b, double* z,
                      int T) noexcept nogil:
     cdef Py_ssize_t i
-    if serial(T, m + nnz):
+    if serial(T, T, m + nnz):
         for i in range(m):
             z[i] = csr_dot(data, indices, indptr[i], indptr[i + 1], w) + b
     else:
@@ -303,10 +317,10 @@ cdef inline void dense_transpose(const Dense* a, const double* c, const double* 
     """dense_transpose_pass on a's X (float32 or float64)."""
     if a.dtype == F32:
         dense_transpose_pass(<const float*> a.X, a.m, a.n, c, v, p, lam, out, a.work, a.ldw,
-                             a.T)
+                             a.T, a.nt)
     else:
         dense_transpose_pass(<const double*> a.X, a.m, a.n, c, v, p, lam, out, a.work,
-                             a.ldw, a.T)
+                             a.ldw, a.T, a.nt)
 
 
 cdef inline void csr_transpose(const Csr* a, const double* c, const double* v, Py_ssize_t p,
@@ -316,29 +330,32 @@ cdef inline void csr_transpose(const Csr* a, const double* c, const double* v, P
         if a.itype == I32:
             csr_transpose_pass(<const double*> a.data, <const int*> a.indices,
                                <const int*> a.indptr, a.m, a.n, c, v, p, lam, out, a.work,
-                               a.ldw, a.T)
+                               a.ldw, a.T, a.nt)
         else:
             csr_transpose_pass(<const double*> a.data, <const long long*> a.indices,
                                <const long long*> a.indptr, a.m, a.n, c, v, p, lam, out,
-                               a.work, a.ldw, a.T)
+                               a.work, a.ldw, a.T, a.nt)
     elif a.itype == I32:
         csr_transpose_pass(<const float*> a.data, <const int*> a.indices,
                            <const int*> a.indptr, a.m, a.n, c, v, p, lam, out, a.work, a.ldw,
-                           a.T)
+                           a.T, a.nt)
     else:
         csr_transpose_pass(<const float*> a.data, <const long long*> a.indices,
                            <const long long*> a.indptr, a.m, a.n, c, v, p, lam, out, a.work,
-                           a.ldw, a.T)
+                           a.ldw, a.T, a.nt)
 
 
 cdef void dense_gram(const floating* X, Py_ssize_t m, Py_ssize_t n, Py_ssize_t p,
                      const double* d, double* H, double* partials, double* bufs,
-                     Py_ssize_t T) noexcept nogil:
+                     Py_ssize_t T, int nt) noexcept nogil:
     cdef Py_ssize_t c
-    if T <= 1:  # outside any OpenMP region (see serial in _common.pxd)
-        dense_gram_chunk(X, n, p, d, 0, m, H, bufs)
+    if T <= 1 or nt <= 1:  # the same chunks, outside any OpenMP region (serial, _common.pxd)
+        for c in range(T):
+            dense_gram_chunk(X, n, p, d, chunk_start(m, T, c), chunk_start(m, T, c + 1),
+                             H if c == 0 else partials + (c - 1) * p * p,
+                             bufs + c * GRAM_BLOCK * p)
         return
-    for c in prange(T, schedule="static", num_threads=T):
+    for c in prange(T, schedule="static", num_threads=team(T, nt)):
         dense_gram_chunk(X, n, p, d, chunk_start(m, T, c), chunk_start(m, T, c + 1),
                          H if c == 0 else partials + (c - 1) * p * p,
                          bufs + c * GRAM_BLOCK * p)
@@ -347,12 +364,16 @@ cdef void dense_gram(const floating* X, Py_ssize_t m, Py_ssize_t n, Py_ssize_t p
 cdef void csr_gram(const floating* data, const index_t* indices, const index_t* indptr,
                    Py_ssize_t m, Py_ssize_t n, Py_ssize_t p, const double* d, double* H,
                    double* partials, double* xs, Py_ssize_t* cols,
-                   Py_ssize_t T) noexcept nogil:
+                   Py_ssize_t T, int nt) noexcept nogil:
     cdef Py_ssize_t c
-    if T <= 1:  # outside any OpenMP region (see serial in _common.pxd)
-        csr_gram_chunk(data, indices, indptr, n, p, d, 0, m, H, xs, cols)
+    if T <= 1 or nt <= 1:  # the same chunks, outside any OpenMP region (serial, _common.pxd)
+        for c in range(T):
+            csr_gram_chunk(data, indices, indptr, n, p, d, csr_chunk_start(indptr, m, T, c),
+                           csr_chunk_start(indptr, m, T, c + 1),
+                           H if c == 0 else partials + (c - 1) * p * p, xs + c * p,
+                           cols + c * p)
         return
-    for c in prange(T, schedule="static", num_threads=T):
+    for c in prange(T, schedule="static", num_threads=team(T, nt)):
         csr_gram_chunk(data, indices, indptr, n, p, d, csr_chunk_start(indptr, m, T, c),
                        csr_chunk_start(indptr, m, T, c + 1),
                        H if c == 0 else partials + (c - 1) * p * p, xs + c * p,
@@ -380,7 +401,7 @@ def matvec(X, w, z_out):
     """
     cdef Dense a
     cdef double* z
-    cdef int T = _n_threads()
+    cdef int T = _config._NUM_THREADS
     unpack_dense(&a, X, w)
     z = f64_out(z_out, a.m, "z_out")
     cdef double b = a.w[a.n] if a.p > a.n else 0.0
@@ -410,6 +431,7 @@ def rmatvec(X, u, out, work):
     a.p = cnp.PyArray_DIM(<cnp.ndarray> out, 0)
     check_p(a.p, a.n)
     a.work = work_buffer(work, a.p, &a.T, &a.ldw)
+    a.nt = _config._NUM_THREADS
     with nogil:
         dense_transpose(&a, pu, NULL, a.p, 0.0, o)
 
@@ -424,6 +446,7 @@ def weighted_hvp(X, d, v, double lam, out, work):
     pd = f64_in(d, a.m, "d")
     o = f64_out(out, a.p, "out")
     a.work = work_buffer(work, a.p, &a.T, &a.ldw)
+    a.nt = _config._NUM_THREADS
     with nogil:
         dense_transpose(&a, pd, a.w, a.p, lam, o)
 
@@ -432,7 +455,8 @@ def weighted_gram(X, d, double lam, H_out):
     """``H_out = X~^T diag(d) X~ + lam I_n`` of shape (p, p); no lam on the intercept.
 
     Blocked BLAS ``dsyrk`` on rows scaled by ``sqrt(|d_i|)`` (see the module docstring);
-    threaded over row chunks, deterministic for a fixed thread count, no m x n temporary.
+    threaded over row chunks fixed by the data's size (the same bits for any thread count),
+    no m x n temporary.
     """
     cdef Dense a
     cdef const double* pd
@@ -440,6 +464,7 @@ def weighted_gram(X, d, double lam, H_out):
     cdef double* partials
     cdef double* bufs
     cdef Py_ssize_t p, T
+    cdef int nt = _config._NUM_THREADS
     unpack_matrix(&a, X)
     pd = f64_in(d, a.m, "d")
     p = -1
@@ -447,16 +472,16 @@ def weighted_gram(X, d, double lam, H_out):
         p = cnp.PyArray_DIM(<cnp.ndarray> H_out, 0)
     H = f64_matrix_out(H_out, p, p, "H_out")
     check_p(p, a.n)
-    T = gram_chunks(a.m, p, 4 * GRAM_BLOCK)
+    T = gram_chunks(a.m, p, a.m * (p * (p + 1) // 2), 4 * GRAM_BLOCK)
     partials = alloc_doubles((T - 1) * p * p)
     bufs = NULL
     try:
         bufs = alloc_doubles(T * GRAM_BLOCK * p)
         with nogil:
             if a.dtype == F32:
-                dense_gram(<const float*> a.X, a.m, a.n, p, pd, H, partials, bufs, T)
+                dense_gram(<const float*> a.X, a.m, a.n, p, pd, H, partials, bufs, T, nt)
             else:
-                dense_gram(<const double*> a.X, a.m, a.n, p, pd, H, partials, bufs, T)
+                dense_gram(<const double*> a.X, a.m, a.n, p, pd, H, partials, bufs, T, nt)
             finish_gram(H, partials, T, p, a.n, lam)
     finally:
         free(partials)
@@ -496,6 +521,7 @@ def max_eig_gram(X, d, v0, Py_ssize_t max_iter, double tol, work):
     pd = f64_in(d, a.m, "d")
     pv0 = f64_in(v0, n, "v0")
     a.work = work_buffer(work, n, &a.T, &a.ldw)
+    a.nt = _config._NUM_THREADS
     v = alloc_doubles(2 * n)
     u = v + n
     try:
@@ -521,7 +547,7 @@ def matvec_csr(data, indices, indptr, Py_ssize_t n_features, w, z_out):
     """CSR twin of :func:`matvec`."""
     cdef Csr a
     cdef double* z
-    cdef int T = _n_threads()
+    cdef int T = _config._NUM_THREADS
     cdef Py_ssize_t nnz
     unpack_csr_matrix(&a, data, indices, indptr, n_features)
     a.w = f64_in(w, 0, "w")
@@ -557,6 +583,7 @@ def rmatvec_csr(data, indices, indptr, Py_ssize_t n_features, u, out, work):
     a.p = cnp.PyArray_DIM(<cnp.ndarray> out, 0)
     check_p(a.p, a.n)
     a.work = work_buffer(work, a.p, &a.T, &a.ldw)
+    a.nt = _config._NUM_THREADS
     with nogil:
         csr_transpose(&a, pu, NULL, a.p, 0.0, o)
 
@@ -575,6 +602,7 @@ def weighted_hvp_csr(data, indices, indptr, Py_ssize_t n_features, d, v, double 
     check_p(a.p, a.n)
     o = f64_out(out, a.p, "out")
     a.work = work_buffer(work, a.p, &a.T, &a.ldw)
+    a.nt = _config._NUM_THREADS
     with nogil:
         csr_transpose(&a, pd, pv, a.p, lam, o)
 
@@ -588,7 +616,8 @@ def weighted_gram_csr(data, indices, indptr, Py_ssize_t n_features, d, double la
     cdef double* partials
     cdef double* xs = NULL
     cdef Py_ssize_t* cols = NULL
-    cdef Py_ssize_t p, T
+    cdef Py_ssize_t p, T, amount
+    cdef int nt = _config._NUM_THREADS
     unpack_csr_matrix(&a, data, indices, indptr, n_features)
     pd = f64_in(d, a.m, "d")
     p = -1
@@ -596,7 +625,11 @@ def weighted_gram_csr(data, indices, indptr, Py_ssize_t n_features, d, double la
         p = cnp.PyArray_DIM(<cnp.ndarray> H_out, 0)
     H = f64_matrix_out(H_out, p, p, "H_out")
     check_p(p, a.n)
-    T = gram_chunks(a.m, p, GRAM_BLOCK)
+    if a.itype == I32:
+        amount = csr_gram_amount(<const int*> a.indptr, a.m, p - a.n)
+    else:
+        amount = csr_gram_amount(<const long long*> a.indptr, a.m, p - a.n)
+    T = gram_chunks(a.m, p, amount, GRAM_BLOCK)
     partials = alloc_doubles((T - 1) * p * p)
     try:
         # per-chunk copies of one row (values and columns, intercept included)
@@ -608,18 +641,18 @@ def weighted_gram_csr(data, indices, indptr, Py_ssize_t n_features, d, double la
             if a.dtype == F64:
                 if a.itype == I32:
                     csr_gram(<const double*> a.data, <const int*> a.indices,
-                             <const int*> a.indptr, a.m, a.n, p, pd, H, partials, xs, cols, T)
+                             <const int*> a.indptr, a.m, a.n, p, pd, H, partials, xs, cols, T, nt)
                 else:
                     csr_gram(<const double*> a.data, <const long long*> a.indices,
                              <const long long*> a.indptr, a.m, a.n, p, pd, H, partials, xs,
-                             cols, T)
+                             cols, T, nt)
             elif a.itype == I32:
                 csr_gram(<const float*> a.data, <const int*> a.indices, <const int*> a.indptr,
-                         a.m, a.n, p, pd, H, partials, xs, cols, T)
+                         a.m, a.n, p, pd, H, partials, xs, cols, T, nt)
             else:
                 csr_gram(<const float*> a.data, <const long long*> a.indices,
                          <const long long*> a.indptr, a.m, a.n, p, pd, H, partials, xs, cols,
-                         T)
+                         T, nt)
             finish_gram(H, partials, T, p, a.n, lam)
     finally:
         free(partials)
@@ -642,6 +675,7 @@ def max_eig_gram_csr(data, indices, indptr, Py_ssize_t n_features, d, v0,
     pd = f64_in(d, a.m, "d")
     pv0 = f64_in(v0, n, "v0")
     a.work = work_buffer(work, n, &a.T, &a.ldw)
+    a.nt = _config._NUM_THREADS
     v = alloc_doubles(2 * n)
     u = v + n
     try:

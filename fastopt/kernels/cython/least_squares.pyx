@@ -18,8 +18,9 @@ the per-sample function, behind the same thin wrappers (arrays read and checked 
 the NumPy C API, ``_args.pxd``; read-only inputs accepted), the GIL released for the
 whole pass, float32 or float64 ``X``/``data`` (always accumulated in float64), int32 or
 int64 CSR ``indices``/``indptr``. Reductions split the
-rows into ``T = work.shape[0]`` contiguous chunks, one OpenMP thread per chunk, and add
-the chunk partials in order: the result depends on ``T`` only. ``lsq_hvp`` does not read
+rows into ``T = work.shape[0]`` contiguous chunks (fixed by the data's size), shared by
+``min(T, fo.get_num_threads())`` OpenMP threads, and add the chunk partials in order: the
+result depends on ``T`` only, never on the thread count. ``lsq_hvp`` does not read
 ``w`` or ``y`` (the Hessian of a quadratic is constant); they are in the signature so that
 every objective calls its kernels the same way.
 """
@@ -41,6 +42,8 @@ from ._args cimport (
     unpack_dense_pass,
 )
 from ._common cimport SQUARED
+
+from fastopt import _config
 
 cnp.import_array()
 
@@ -81,7 +84,7 @@ def lsq_loss(X, y, sw, w, double lam, work):
     """
     cdef Dense a
     cdef double f
-    unpack_dense_pass(&a, X, y, sw, w, work)
+    unpack_dense_pass(&a, X, y, sw, w, work, _config._NUM_THREADS)
     a.work = NULL  # no gradient: the chunks reduce only their losses
     with nogil:
         f = dense_loss(SQUARED, &a, lam, NULL, 0, 1.0, NULL, NULL, a.T)
@@ -93,7 +96,7 @@ def lsq_loss_grad(X, y, sw, w, double lam, grad_out, work):
     cdef Dense a
     cdef double f
     cdef double* g
-    unpack_dense_pass(&a, X, y, sw, w, work)
+    unpack_dense_pass(&a, X, y, sw, w, work, _config._NUM_THREADS)
     g = f64_out(grad_out, a.p, "grad_out")
     with nogil:
         f = dense_loss(SQUARED, &a, lam, NULL, 0, 1.0, g, NULL, a.T)
@@ -107,7 +110,7 @@ def lsq_grad_hess_weights(X, y, sw, w, double lam, grad_out, d_out, work):
     cdef double f
     cdef double* g
     cdef double* d
-    unpack_dense_pass(&a, X, y, sw, w, work)
+    unpack_dense_pass(&a, X, y, sw, w, work, _config._NUM_THREADS)
     g = f64_out(grad_out, a.p, "grad_out")
     d = f64_out(d_out, a.m, "d_out")
     with nogil:
@@ -118,7 +121,7 @@ def lsq_grad_hess_weights(X, y, sw, w, double lam, grad_out, d_out, work):
 def lsq_hess_weights(X, y, sw, w, d_out):
     """Hessian weights ``d_i = sw_i`` into ``d_out`` (m,); ``X`` is not read."""
     cdef Dense a
-    unpack_dense_pass(&a, X, y, sw, w, None)
+    unpack_dense_pass(&a, X, y, sw, w, None, 1)
     memcpy(f64_out(d_out, a.m, "d_out"), a.sw, a.m * sizeof(double))
 
 
@@ -128,7 +131,7 @@ def lsq_hvp(X, y, sw, w, v, double lam, out, work):
     cdef Dense a
     cdef const double* pv
     cdef double* o
-    unpack_dense_pass(&a, X, y, sw, w, work)
+    unpack_dense_pass(&a, X, y, sw, w, work, _config._NUM_THREADS)
     pv = f64_in(v, a.p, "v")
     o = f64_out(out, a.p, "out")
     with nogil:
@@ -143,7 +146,7 @@ def lsq_loss_grad_rows(X, y, sw, w, double lam, rows, double scale, grad_out, wo
     cdef double* g
     cdef const long long* r
     cdef Py_ssize_t k
-    unpack_dense_pass(&a, X, y, sw, w, work)
+    unpack_dense_pass(&a, X, y, sw, w, work, _config._NUM_THREADS)
     g = f64_out(grad_out, a.p, "grad_out")
     r = rows_in(rows, &k)
     with nogil:
@@ -159,7 +162,8 @@ def lsq_loss_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w, double 
     """CSR twin of :func:`lsq_loss`."""
     cdef Csr a
     cdef double f
-    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work,
+                    _config._NUM_THREADS)
     a.work = NULL
     with nogil:
         f = csr_loss(SQUARED, &a, lam, NULL, 0, 1.0, NULL, NULL, a.T)
@@ -172,7 +176,8 @@ def lsq_loss_grad_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w,
     cdef Csr a
     cdef double f
     cdef double* g
-    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work,
+                    _config._NUM_THREADS)
     g = f64_out(grad_out, a.p, "grad_out")
     with nogil:
         f = csr_loss(SQUARED, &a, lam, NULL, 0, 1.0, g, NULL, a.T)
@@ -186,7 +191,8 @@ def lsq_grad_hess_weights_csr(data, indices, indptr, Py_ssize_t n_features, y, s
     cdef double f
     cdef double* g
     cdef double* d
-    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work,
+                    _config._NUM_THREADS)
     g = f64_out(grad_out, a.p, "grad_out")
     d = f64_out(d_out, a.m, "d_out")
     with nogil:
@@ -197,7 +203,7 @@ def lsq_grad_hess_weights_csr(data, indices, indptr, Py_ssize_t n_features, y, s
 def lsq_hess_weights_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w, d_out):
     """CSR twin of :func:`lsq_hess_weights` (``d_out = sw``; the matrix is not read)."""
     cdef Csr a
-    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, None)
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, None, 1)
     memcpy(f64_out(d_out, a.m, "d_out"), a.sw, a.m * sizeof(double))
 
 
@@ -207,7 +213,8 @@ def lsq_hvp_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w, v, doubl
     cdef Csr a
     cdef const double* pv
     cdef double* o
-    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work,
+                    _config._NUM_THREADS)
     pv = f64_in(v, a.p, "v")
     o = f64_out(out, a.p, "out")
     with nogil:
@@ -222,7 +229,8 @@ def lsq_loss_grad_rows_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, 
     cdef double* g
     cdef const long long* r
     cdef Py_ssize_t k
-    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work,
+                    _config._NUM_THREADS)
     g = f64_out(grad_out, a.p, "grad_out")
     r = rows_in(rows, &k)
     with nogil:

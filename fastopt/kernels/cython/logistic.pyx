@@ -18,8 +18,11 @@ through the NumPy C API and checked (``_args.pxd``: exact dtypes, C order, long 
 for the pass; read-only inputs are accepted), then handed to the shared loops of
 ``_common.pxd`` with the GIL released for the whole pass. ``X``/``data`` may be float32
 or float64 (always accumulated in float64); CSR ``indices``/``indptr`` may be int32 or
-int64. Reductions split the rows into ``T = work.shape[0]`` contiguous chunks, one OpenMP
-thread per chunk, and add the chunk partials in order: the result depends on ``T`` only.
+int64. Reductions split the rows into ``T = work.shape[0]`` contiguous chunks (fixed by the
+data's size, ``fastopt._config.n_chunks``), shared by ``min(T, fo.get_num_threads())``
+OpenMP threads, and add the chunk partials in order: the result depends on ``T`` only,
+so it is bitwise the same for any thread count. The Hessian-weight kernels (no
+reduction, no ``work``) use one chunk per thread: any split gives the same values.
 """
 
 cimport numpy as cnp
@@ -39,7 +42,7 @@ from ._args cimport (
 )
 from ._common cimport LOGISTIC
 
-from fastopt._config import n_chunks as _n_threads
+from fastopt import _config
 
 cnp.import_array()
 
@@ -80,7 +83,7 @@ def logistic_loss(X, y, sw, w, double lam, work):
     """
     cdef Dense a
     cdef double f
-    unpack_dense_pass(&a, X, y, sw, w, work)
+    unpack_dense_pass(&a, X, y, sw, w, work, _config._NUM_THREADS)
     a.work = NULL  # no gradient: the chunks reduce only their losses
     with nogil:
         f = dense_loss(LOGISTIC, &a, lam, NULL, 0, 1.0, NULL, NULL, a.T)
@@ -92,7 +95,7 @@ def logistic_loss_grad(X, y, sw, w, double lam, grad_out, work):
     cdef Dense a
     cdef double f
     cdef double* g
-    unpack_dense_pass(&a, X, y, sw, w, work)
+    unpack_dense_pass(&a, X, y, sw, w, work, _config._NUM_THREADS)
     g = f64_out(grad_out, a.p, "grad_out")
     with nogil:
         f = dense_loss(LOGISTIC, &a, lam, NULL, 0, 1.0, g, NULL, a.T)
@@ -106,7 +109,7 @@ def logistic_grad_hess_weights(X, y, sw, w, double lam, grad_out, d_out, work):
     cdef double f
     cdef double* g
     cdef double* d
-    unpack_dense_pass(&a, X, y, sw, w, work)
+    unpack_dense_pass(&a, X, y, sw, w, work, _config._NUM_THREADS)
     g = f64_out(grad_out, a.p, "grad_out")
     d = f64_out(d_out, a.m, "d_out")
     with nogil:
@@ -118,11 +121,11 @@ def logistic_hess_weights(X, y, sw, w, d_out):
     """Hessian weights ``d_i = sw_i s_i (1 - s_i)``, ``s_i = sigma(y_i z_i)``, into ``d_out``."""
     cdef Dense a
     cdef double* d
-    cdef Py_ssize_t T = _n_threads()
-    unpack_dense_pass(&a, X, y, sw, w, None)
+    cdef int nt = _config._NUM_THREADS  # a map: one chunk per thread, any split is exact
+    unpack_dense_pass(&a, X, y, sw, w, None, nt)
     d = f64_out(d_out, a.m, "d_out")
     with nogil:
-        dense_loss(LOGISTIC, &a, 0.0, NULL, 0, 1.0, NULL, d, T)
+        dense_loss(LOGISTIC, &a, 0.0, NULL, 0, 1.0, NULL, d, nt)
 
 
 def logistic_hvp(X, y, sw, w, v, double lam, out, work):
@@ -131,7 +134,7 @@ def logistic_hvp(X, y, sw, w, v, double lam, out, work):
     cdef Dense a
     cdef const double* pv
     cdef double* o
-    unpack_dense_pass(&a, X, y, sw, w, work)
+    unpack_dense_pass(&a, X, y, sw, w, work, _config._NUM_THREADS)
     pv = f64_in(v, a.p, "v")
     o = f64_out(out, a.p, "out")
     with nogil:
@@ -146,7 +149,7 @@ def logistic_loss_grad_rows(X, y, sw, w, double lam, rows, double scale, grad_ou
     cdef double* g
     cdef const long long* r
     cdef Py_ssize_t k
-    unpack_dense_pass(&a, X, y, sw, w, work)
+    unpack_dense_pass(&a, X, y, sw, w, work, _config._NUM_THREADS)
     g = f64_out(grad_out, a.p, "grad_out")
     r = rows_in(rows, &k)
     with nogil:
@@ -162,7 +165,8 @@ def logistic_loss_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w, do
     """CSR twin of :func:`logistic_loss`."""
     cdef Csr a
     cdef double f
-    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work,
+                    _config._NUM_THREADS)
     a.work = NULL
     with nogil:
         f = csr_loss(LOGISTIC, &a, lam, NULL, 0, 1.0, NULL, NULL, a.T)
@@ -175,7 +179,8 @@ def logistic_loss_grad_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, 
     cdef Csr a
     cdef double f
     cdef double* g
-    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work,
+                    _config._NUM_THREADS)
     g = f64_out(grad_out, a.p, "grad_out")
     with nogil:
         f = csr_loss(LOGISTIC, &a, lam, NULL, 0, 1.0, g, NULL, a.T)
@@ -189,7 +194,8 @@ def logistic_grad_hess_weights_csr(data, indices, indptr, Py_ssize_t n_features,
     cdef double f
     cdef double* g
     cdef double* d
-    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work,
+                    _config._NUM_THREADS)
     g = f64_out(grad_out, a.p, "grad_out")
     d = f64_out(d_out, a.m, "d_out")
     with nogil:
@@ -202,11 +208,11 @@ def logistic_hess_weights_csr(data, indices, indptr, Py_ssize_t n_features, y, s
     """CSR twin of :func:`logistic_hess_weights`."""
     cdef Csr a
     cdef double* d
-    cdef Py_ssize_t T = _n_threads()
-    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, None)
+    cdef int nt = _config._NUM_THREADS  # a map: one chunk per thread, any split is exact
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, None, nt)
     d = f64_out(d_out, a.m, "d_out")
     with nogil:
-        csr_loss(LOGISTIC, &a, 0.0, NULL, 0, 1.0, NULL, d, T)
+        csr_loss(LOGISTIC, &a, 0.0, NULL, 0, 1.0, NULL, d, nt)
 
 
 def logistic_hvp_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w, v, double lam,
@@ -215,7 +221,8 @@ def logistic_hvp_csr(data, indices, indptr, Py_ssize_t n_features, y, sw, w, v, 
     cdef Csr a
     cdef const double* pv
     cdef double* o
-    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work,
+                    _config._NUM_THREADS)
     pv = f64_in(v, a.p, "v")
     o = f64_out(out, a.p, "out")
     with nogil:
@@ -230,7 +237,8 @@ def logistic_loss_grad_rows_csr(data, indices, indptr, Py_ssize_t n_features, y,
     cdef double* g
     cdef const long long* r
     cdef Py_ssize_t k
-    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work)
+    unpack_csr_pass(&a, data, indices, indptr, n_features, y, sw, w, work,
+                    _config._NUM_THREADS)
     g = f64_out(grad_out, a.p, "grad_out")
     r = rows_in(rows, &k)
     with nogil:

@@ -25,10 +25,12 @@ scatter into the chunk's partial gradient. Nothing of size m x K is formed excep
 probabilities the ``_proba`` kernels are asked to keep.
 
 Threads: the m rows are split into ``T = work.shape[0]`` contiguous chunks of sizes
-differing by at most one (CSR too: the numba twin's split), one OpenMP thread per chunk
-(``prange``, static schedule), each reducing into its own partial; the partials are then
-added in chunk order, so results depend on T only. Small passes (m n K, or (nnz + m) K,
-below ``fastopt._config.PARALLEL_MIN_WORK``) run the same chunks on the calling thread.
+differing by at most one (CSR too: the numba twin's split), T fixed by the data's size
+(``fastopt._config.n_chunks``), shared by ``min(T, fo.get_num_threads())`` OpenMP threads
+(``prange``, static schedule), each chunk reducing into its own partial; the partials are
+then added in chunk order, so results depend on T only, never on the thread count.
+Small passes (m n K, or (nnz + m) K, below ``fastopt._config.PARALLEL_MIN_WORK``) and
+one-thread runs execute the same chunks on the calling thread.
 The GIL is released for the whole pass. Nothing is allocated: a chunk's partial
 gradient (when P <= 2048) and its two K-vectors of per-row scratch (when K <= 256) live
 on its thread's stack, so that no two threads write to one cache line while they run;
@@ -45,6 +47,7 @@ from libc.string cimport memcpy
 
 from ._common cimport chunk_start, index_t, zero
 
+from fastopt import _config
 from fastopt._config import PARALLEL_MIN_WORK as _PARALLEL_MIN_WORK
 
 cnp.import_array()
@@ -350,8 +353,9 @@ cdef double run_pass(
         const index_t* indptr, Py_ssize_t m, Py_ssize_t n, const long long* y,
         const double* sw, const double* w, const double* v, double* proba, Py_ssize_t K,
         Py_ssize_t P, double lam, double* out, double* work, Py_ssize_t ldw, Py_ssize_t T,
-        Py_ssize_t amount) noexcept nogil:
-    """Run the T chunks (threaded when `amount` of work is large enough), then reduce:
+        int nt, Py_ssize_t amount) noexcept nogil:
+    """Run the T chunks (on min(T, nt) threads when `amount` of work is large enough and
+    nt > 1; the chunks and their order of summation are the same either way), then reduce:
     out = sum of the partial gradients in chunk order + lam r[:nK] (r = v for the Hessian
     products, w otherwise; out NULL in LOSS mode). Returns the summed loss +
     lam/2 ||w[:nK]||^2 (meaningless for the Hessian products)."""
@@ -359,8 +363,8 @@ cdef double run_pass(
     cdef Py_ssize_t nK = n * K
     cdef double f = 0.0, reg = 0.0, acc
     cdef const double* r = v if mode >= HVP else w
-    if T > 1 and amount >= MIN_WORK:
-        for t in prange(T, schedule="static", num_threads=T):
+    if T > 1 and nt > 1 and amount >= MIN_WORK:
+        for t in prange(T, schedule="static", num_threads=T if T < nt else nt):
             run_chunk(mode, sparse, X, indices, indptr, m, n, y, sw, w, v, proba, K, P,
                       work + t * ldw, T, t)
     else:
@@ -413,6 +417,7 @@ cdef struct Pass:
     double* out
     double* work
     Py_ssize_t ldw, T
+    int nt            # fastopt's thread count: at most this many threads share the T chunks
 
 
 cdef inline cnp.ndarray _array(object a, str name, int ndim):
@@ -536,6 +541,7 @@ cdef int _shared_args(Pass* s, int mode, object y, object sw, object w, object v
     if s.T < 1 or s.ldw < s.P + 2 * K + 1:
         _bad_shape("work", work, f"(T >= 1, {s.P + 2 * K + 1})")
     s.work = <double*> _f64(work, "work", -1, s.ldw, True)
+    s.nt = _config._NUM_THREADS
     s.lam = lam
     return 0
 
@@ -555,17 +561,18 @@ cdef double _run(Pass* s) noexcept nogil:
         if s.idx64:
             return run_pass(s.mode, s.sparse, <const float*> s.X, <const long long*> s.indices,
                             <const long long*> s.indptr, s.m, s.n, s.y, s.sw, s.w, s.v,
-                            s.proba, s.K, s.P, s.lam, s.out, s.work, s.ldw, s.T, amount)
+                            s.proba, s.K, s.P, s.lam, s.out, s.work, s.ldw, s.T, s.nt,
+                            amount)
         return run_pass(s.mode, s.sparse, <const float*> s.X, <const int*> s.indices,
                         <const int*> s.indptr, s.m, s.n, s.y, s.sw, s.w, s.v, s.proba, s.K,
-                        s.P, s.lam, s.out, s.work, s.ldw, s.T, amount)
+                        s.P, s.lam, s.out, s.work, s.ldw, s.T, s.nt, amount)
     if s.idx64:
         return run_pass(s.mode, s.sparse, <const double*> s.X, <const long long*> s.indices,
                         <const long long*> s.indptr, s.m, s.n, s.y, s.sw, s.w, s.v, s.proba,
-                        s.K, s.P, s.lam, s.out, s.work, s.ldw, s.T, amount)
+                        s.K, s.P, s.lam, s.out, s.work, s.ldw, s.T, s.nt, amount)
     return run_pass(s.mode, s.sparse, <const double*> s.X, <const int*> s.indices,
                     <const int*> s.indptr, s.m, s.n, s.y, s.sw, s.w, s.v, s.proba, s.K, s.P,
-                    s.lam, s.out, s.work, s.ldw, s.T, amount)
+                    s.lam, s.out, s.work, s.ldw, s.T, s.nt, amount)
 
 
 cdef inline Py_ssize_t _n_classes(object proba) except -1:

@@ -23,7 +23,9 @@ The public kernels of :mod:`.logistic`, :mod:`.least_squares` and :mod:`.gram` a
     * ``HVP_WEIGHTED``: ``coef_i = d_i (<a_i, v> + v[n])`` (least squares, weighted_hvp);
     * ``RMATVEC``: ``coef_i = d_i`` (``X^T u``).
 
-Each core handles chunk ``c`` of ``n_chunks`` contiguous chunks (CSR chunks balance nnz)
+Each core handles chunk ``c`` of ``n_chunks`` contiguous chunks (CSR chunks balance nnz;
+``n_chunks`` is fixed by the data's size, never by the thread count, see
+:func:`fastopt._config.n_chunks`)
 in blocks of :data:`._rowops.ROW_BLOCK` rows, the scalar math of a block in its own loop;
 dense cores fuse the axpys of block b - 1 into the dot sweeps of block b and prefetch
 block b + 1, CSR cores do dots, math and axpys block by block (see :mod:`._rowops`).

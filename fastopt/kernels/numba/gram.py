@@ -12,14 +12,16 @@ With ``A~ = [A, 1]`` when the vector argument has ``p = n + 1`` entries (interce
     \\qquad \\text{max\\_eig\\_gram: } \\lambda_{\\max}(A^T \\operatorname{diag}(d) A)
 
 Reductions over rows use ``T = work.shape[0]`` contiguous chunks with per-chunk partials
-added in order (deterministic for fixed ``T``). :func:`weighted_gram` works on blocks of
-``_GRAM_BLOCK`` rows: each block is transposed into a float64 scratch ``Xt`` (p, B) with
-the intercept as a row of ones, scaled into ``Yt = Xt diag(d)``, and the upper triangle
-of ``Xt Yt^T`` is added to the chunk's own p x p partial with a 4-row register tile, so
-each loaded ``Yt`` element feeds four multiply-adds. ``T = fastopt._config.n_chunks()``
-partials of p x p doubles are allocated, never m x n. :func:`weighted_gram_csr` picks,
-from the work of each, between scattered sparse outer products (4-row tiles) and the
-same dense blocks filled from the CSR rows.
+added in order, T fixed by the data's size (``fastopt._config.n_chunks``), so the result
+is the same for any thread count: the threads only share the chunks.
+:func:`weighted_gram` works on blocks of ``_GRAM_BLOCK`` rows: each block is transposed
+into a float64 scratch ``Xt`` (p, B) with the intercept as a row of ones, scaled into
+``Yt = Xt diag(d)``, and the upper triangle of ``Xt Yt^T`` is added to the chunk's own
+p x p partial with a 4-row register tile, so each loaded ``Yt`` element feeds four
+multiply-adds. ``T = fastopt._config.gram_chunks(...)`` (from m, p and the multiply-adds,
+never the thread count) partials of p x p doubles are allocated, never m x n.
+:func:`weighted_gram_csr` picks, from the work of each, between scattered sparse outer
+products (4-row tiles) and the same dense blocks filled from the CSR rows.
 """
 
 from __future__ import annotations
@@ -160,9 +162,12 @@ def weighted_gram(X, d, lam, H_out):
     lam : float, added to the first n diagonal entries (never the intercept's)
     H_out : ndarray of shape (p, p), float64, overwritten; p = n or n + 1
     """
-    # the chunk count is read here: numba.get_num_threads() inside a kernel would make it
-    # uncacheable
-    _weighted_gram_dense(X, d, lam, H_out, _config.n_chunks())
+    # the chunk count is decided here, from the data's size only (same bits for any thread
+    # count); a Python-level call keeps the jitted kernel free of it
+    m = X.shape[0]
+    p = H_out.shape[0]
+    T = _config.gram_chunks(m, p, m * (p * (p + 1) // 2), _GRAM_BLOCK)
+    _weighted_gram_dense(X, d, lam, H_out, T)
 
 
 @jit
@@ -284,7 +289,8 @@ def weighted_gram_csr(data, indices, indptr, n_features, d, lam, H_out):
     """CSR twin of :func:`weighted_gram`.
 
     Two algorithms, picked per call by :func:`_csr_gram_plan` from the work each
-    would do (both deterministic for a fixed thread count):
+    would do (both give the same bits for any thread count: the chunks are fixed by the
+    data's size):
 
     * sparse: per row, the upper triangle of the sparse outer product ``d_i a~_i a~_i^T``
       (``nnz_i (nnz_i + 1) / 2`` scattered multiply-adds), four outer-product rows at a
@@ -295,7 +301,11 @@ def weighted_gram_csr(data, indices, indptr, n_features, d, lam, H_out):
       ``p (p + 1) / 2`` multiply-adds per row are several times cheaper each than a
       scattered one.
     """
-    _weighted_gram_csr(data, indices, indptr, n_features, d, lam, H_out, _config.n_chunks())
+    m = indptr.shape[0] - 1
+    p = H_out.shape[0]
+    pairs = _csr_gram_pairs(indptr, np.int64(p > n_features))
+    T = _config.gram_chunks(m, p, pairs, _GRAM_BLOCK)
+    _weighted_gram_csr(data, indices, indptr, n_features, d, lam, H_out, T)
 
 
 #: A dense-block multiply-add costs about this many times less than a scattered sparse one

@@ -13,7 +13,8 @@ Same layout as :mod:`fastopt.kernels.numba.logistic` (shared cores in :mod:`._li
 ``T = work.shape[0]`` contiguous row chunks, serial for small problems and in ``prange``
 otherwise (bitwise the same result), one read of each row (block of dots, then the
 axpys while the rows are in L1) into the chunk's partial ``work[c]``, partials added in
-chunk order (deterministic for a fixed ``T``), float64 accumulation for float32 ``X``,
+chunk order (``T`` is fixed by the data's size, so the bits do not depend on the thread
+count), float64 accumulation for float32 ``X``,
 nothing of size m allocated. Plain ``@jit`` kernels, callable from jitted solver loops.
 """
 

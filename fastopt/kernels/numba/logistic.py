@@ -15,9 +15,10 @@ the block, then the axpys into the chunk's own partial row ``work[c]`` while the
 in L1), so X is read exactly once per call. Small problems (m n below
 ``fastopt._config.PARALLEL_MIN_WORK``) run the chunks serially, large ones in ``prange``:
 the same code on the same chunks either way. The partial rows and the per-chunk loss
-partials are then added in chunk order: bitwise reproducible for a fixed ``T``. The
-kernels are plain ``@jit`` functions, callable from other jitted code (the compiled
-solver loops); nothing of size m is allocated.
+partials are then added in chunk order: bitwise reproducible for a fixed ``T``, which
+the objectives choose from the data's size (:func:`fastopt._config.n_chunks`), never from
+the thread count. The kernels are plain ``@jit`` functions, callable from other jitted
+code (the compiled solver loops); nothing of size m is allocated.
 
 Shapes: ``X`` (m, n) float32/float64 C-contiguous; ``y``, ``sw`` (m,) float64; ``w``,
 ``v``, ``grad_out``, ``out`` (p,) float64 with p = n or n + 1 (intercept ``w[n]``, never

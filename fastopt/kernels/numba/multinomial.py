@@ -10,7 +10,8 @@ probabilities the ``_proba`` kernels are asked to keep.
 
 Threads: rows are split into T = ``work.shape[0]`` contiguous chunks, one ``prange``
 iteration each, each reducing into its own row of ``work``; the rows are then summed in
-chunk order, so results are deterministic for a fixed T. Float32 X is
+chunk order, so results depend on T only. T is fixed by the data's size
+(:func:`fastopt._config.n_chunks`), so they are the same for any thread count. Float32 X is
 read as is and every product is accumulated in float64.
 """
 

@@ -36,7 +36,8 @@ proba, proba_out : ndarray of shape (m, K), float64
 work : ndarray of shape (T, P + 2 K + 1), float64
     Scratch: per chunk of rows, a partial gradient (P columns), two K-vectors of
     per-row scratch (logits and V^T a~_i) and a partial loss. T =
-    ``fastopt._config.n_chunks()``. Contents on entry are ignored.
+    ``fastopt._config.n_chunks((nnz + m or m (n + 1)) K, P + 2 K + 1)``, fixed by the
+    data's size. Contents on entry are ignored.
 
 The reference twin ignores ``work`` beyond its shape (NumPy does the reductions) and
 materializes the m x K logits, which the compiled twins never do.
