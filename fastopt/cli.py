@@ -225,6 +225,7 @@ def _load_data(spec, dtype, label_column, zero_based, n_features, names):
 
 
 def _gb(nbytes: float) -> str:
+    """A byte count for a message, in MB or GB."""
     return f"{nbytes / 2**30:.3g} GB" if nbytes >= 2**27 else f"{nbytes / 2**20:.3g} MB"
 
 
@@ -289,6 +290,7 @@ def _check_work_memory(n_params: int, what: str, newton: bool = False) -> None:
 
 
 def _plausible_width(nnz: int) -> int:
+    """Widest sparse matrix of ``nnz`` nonzeros read without a stated width."""
     return max(PLAUSIBLE_MIN_FEATURES, PLAUSIBLE_FEATURES_PER_NONZERO * nnz)
 
 
@@ -394,6 +396,11 @@ def _check_npy_header(header, stored: int, spec: str, what: str) -> None:
 
 
 def _read_npz(path: Path, spec: str):
+    """``(X, y)`` of an .npz archive: dense ``X`` or a saved sparse matrix, and ``y``.
+
+    Every member's header is checked before NumPy allocates it (:func:`_check_npy_header`);
+    nothing is unpickled.
+    """
     if not zipfile.is_zipfile(path):
         # np.load would try pickle on it and suggest allow_pickle, which is never used.
         raise CliError(f"{spec} is not an .npz archive (not a zip file, or a truncated one)")
@@ -477,6 +484,7 @@ def _sparse_from_npz(get, keys, spec: str):
 
 
 def _read_table(path: Path, spec: str, kind: str, label_column: int, names):
+    """``(X, y)`` of a .npy array or a CSV/TSV table, the labels in ``label_column``."""
     header_lines = 0
     if kind == ".npy":
         with open(path, "rb") as fp:
@@ -644,6 +652,7 @@ def _svmlight_problem(path: Path, zero_based: bool, max_index: int, why: str, na
 
 
 def _svmlight_line_of_row(path: Path, row: int) -> int:
+    """Line number (from 1) of data row ``row`` (from 0) of an svmlight file."""
     for i, (number, _, _) in enumerate(_svmlight_lines(path)):
         if i == row:
             return number
@@ -651,6 +660,12 @@ def _svmlight_line_of_row(path: Path, row: int) -> int:
 
 
 def _read_svmlight(path: Path, spec: str, dt, zero_based: bool, n_features, names):
+    """``(X, y)`` of an svmlight/libsvm file: CSR X of dtype ``dt``, float labels.
+
+    Refused, naming the line: what the parser refuses (syntax, an index 0 in a 1-based
+    file, unsorted indices), an index beyond :data:`MAX_FEATURES`, beyond ``n_features``
+    or (without it) beyond the plausible width, and NaN or infinity.
+    """
     import scipy.sparse as sp
     from sklearn.datasets import load_svmlight_file
 
@@ -1581,6 +1596,12 @@ def main(argv=None) -> int:
         # Raised by the library's validation of what the user gave (labels, options).
         message = " ".join(str(exc).split())
         print(f"fastopt: error: {message}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        # The checks before the work bound what it allocates; should a fit still run out
+        # (memory taken by others meanwhile), one line rather than a traceback.
+        print("fastopt: error: out of memory; free memory or use a smaller problem",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fastopt: interrupted", file=sys.stderr)
