@@ -9,6 +9,7 @@ kernels and second-order solvers. It passes scikit-learn's estimator checks
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import sys
@@ -47,6 +48,21 @@ def _check_structure(X) -> None:
     """
     if sp.issparse(X):
         check_sparse_structure(X, "X")
+
+
+@contextlib.contextmanager
+def _one_line_errors(arguments: str):
+    """scikit-learn's input errors as one-line ValueErrors that name the arguments.
+
+    Its messages span lines ("Expected 2D array, got 1D array instead:\narray=...") and
+    some name no argument ("Found input variables with inconsistent numbers of
+    samples"): they are joined into one line and prefixed with ``arguments``.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        text = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+        raise ValueError(f"{arguments}: {text}") from exc
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
@@ -217,8 +233,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         self._check_params()
         _check_structure(X)
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
-                             order="C", accept_large_sparse=True)
+        with _one_line_errors("X, y"):
+            X, y = validate_data(self, X, y, accept_sparse="csr",
+                                 dtype=[np.float64, np.float32], order="C",
+                                 accept_large_sparse=True)
         classes, y_index = _encode_labels(y)
         if not (classes.size == 2 and classes.dtype.kind in "biuf"
                 and np.all(np.equal(np.mod(classes, 1), 0))):
@@ -337,8 +355,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         _check_structure(X)
-        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                          reset=False)
+        with _one_line_errors("X"):
+            X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                              reset=False)
         # Float32 X is multiplied by float32 coefficients, so NumPy does not make an
         # upcast copy of X; the scores are returned in float64.
         coef = self.coef_.astype(X.dtype, copy=False)
