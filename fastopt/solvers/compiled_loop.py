@@ -46,11 +46,18 @@ from .first_order import (
     seed_state,
 )
 
-__all__ = ["solve", "unsupported", "loop_module", "LOOP_BACKENDS"]
+__all__ = ["solve", "unsupported", "loop_module", "LOOP_BACKENDS", "fresh_state"]
 
 _KIND = {"logistic": 0, "lsq": 1}
-#: Largest schedule table (entries); longer runs with a non-constant schedule use Python.
-MAX_TABLE = 1 << 24
+#: Largest schedule table (entries, 8 MB); longer runs with a non-constant schedule use
+#: the Python loop, whose memory does not grow with ``max_iter``.
+MAX_TABLE = 1 << 20
+#: History rows of the loop's first buffer. A run that fills it pauses (status
+#: ``PAUSED``) and goes on with a buffer twice as large, so the history takes memory in
+#: proportion to the iterations run, not to ``max_iter``.
+FIRST_HISTORY_ROWS = 256
+#: Status of a loop stopped on a full history buffer.
+PAUSED = -2
 #: Backend name -> module holding its compiled loop (``fo_loop``, ``gradient_loop``,
 #: ``clock``); imported on first use, so a Cython run never imports numba.
 LOOP_BACKENDS = {
@@ -104,6 +111,12 @@ def unsupported(objective, opt, run, backend) -> str | None:
         if sched is not None and not _is_constant(sched) and run.max_iter + 2 > MAX_TABLE:
             return "schedule table too long"
     return None
+
+
+def fresh_state() -> np.ndarray:
+    """The loop's scalars at the start of a run (k, k_restart, pos, f, f0, f_prev, best_f,
+    step_norm, alpha): the ``state`` argument of ``fo_loop``."""
+    return np.array([0.0, 0.0, 0.0, np.nan, np.nan, np.nan, np.inf, np.nan, np.nan])
 
 
 def _is_constant(sched):
@@ -160,7 +173,7 @@ def solve(objective, x, opt, run, batch, seed, method):
     exact = isinstance(opt, GD) and opt.step == "exact"
     restart = isinstance(opt, Nesterov) and opt.restart is not None
     every = run.history.every if run.record_history else 0
-    hist = np.full(((run.max_iter // every + 2) if every else 1, 6), np.nan)
+    rows_left = (run.max_iter // every + 2) if every else 1
     m = objective.n_samples
     loop = loop_module(objective.backend)
     if batch:
@@ -174,19 +187,30 @@ def solve(objective, x, opt, run, batch, seed, method):
     best_x, best_g = x.copy(), np.full(p, np.nan)
     g, gb, x_prev, hv = np.empty(p), np.empty(p), np.empty(p), np.empty(p)
     counts = np.zeros(5)
+    state = fresh_state()
     args = objective.kernel_arguments()
+    pieces = []
+    size = min(rows_left, FIRST_HISTORY_ROWS)
     t_start, c_start = time.perf_counter(), loop.clock()
-    status, nit, f, best_f, n_hist = loop.fo_loop(
-        kind, args.data, args.y, args.sw, args.lam, args.work, x, g, gb, x_prev, hv,
-        s1, s2, s3, code, exact, lr_tab, mom_tab, restart, fparams,
-        run.tol, run.xtol, run.ftol, run.max_iter, run.divergence_factor, every, hist,
-        perm, int(batch or 0), rng, best_x, best_g, counts)
+    while True:
+        hist = np.full((size, 6), np.nan)
+        status, nit, f, best_f, n_hist = loop.fo_loop(
+            kind, args.data, args.y, args.sw, args.lam, args.work, x, g, gb, x_prev, hv,
+            s1, s2, s3, code, exact, lr_tab, mom_tab, restart, fparams,
+            run.tol, run.xtol, run.ftol, run.max_iter, run.divergence_factor, every, hist,
+            perm, int(batch or 0), rng, best_x, best_g, counts, state)
+        pieces.append(hist[:n_hist])
+        rows_left -= n_hist
+        if status != PAUSED:
+            break
+        size = max(1, min(2 * size, rows_left))
     t_end, c_end = time.perf_counter(), loop.clock()
     objective.nfev += int(counts[0])
     objective.njev += int(counts[1])
     objective.nhev += int(counts[2])
     objective.n_passes += counts[3] if batch else int(counts[3])
-    rows = hist[:n_hist].copy()
+    rows = np.concatenate(pieces) if len(pieces) > 1 else pieces[0].copy()
+    n_hist = rows.shape[0]
     # Clock readings -> seconds since the run started (the loop's own wall-time scale).
     t_offset = t_start - run.t0
     if c_end > c_start:

@@ -224,11 +224,12 @@ def test_cython_loop_checks_its_buffers():
               fparams=np.zeros(5), tol=0.0, xtol=0.0, ftol=0.0, max_iter=3,
               div_factor=1e10, every=1, hist=np.full((5, 6), np.nan),
               perm=np.zeros(0, np.int64), batch=0, rng=np.zeros(1, np.uint64),
-              best_x=np.zeros(p), best_g=np.zeros(p), counts=np.zeros(5))
+              best_x=np.zeros(p), best_g=np.zeros(p), counts=np.zeros(5),
+              state=compiled_loop.fresh_state())
     status, nit, f, best_f, n_hist = loop.fo_loop(*ok.values())
     assert (status, nit, n_hist) == (10, 3, 4) and f == best_f
     bad = [("x", np.zeros(p + 2)), ("s1", np.zeros(p - 1)), ("work", np.empty((2, p - 1))),
-           ("hist", np.empty((5, 5))), ("lr_tab", np.zeros(0)),
+           ("hist", np.empty((5, 5))), ("lr_tab", np.zeros(0)), ("state", np.zeros(8)),
            ("data", (np.ascontiguousarray(args.data[0][:, :-2]),)), ("y", args.y[:-1])]
     for name, value in bad:
         with pytest.raises(ValueError):
@@ -256,7 +257,8 @@ def test_cython_loop_takes_int32_and_int64_csr_indices():
             args.lam, args.work, x, np.empty(p), np.empty(p), np.empty(p), np.empty(p),
             np.zeros(p), np.zeros(p), np.zeros(0), 5, False, np.full(1, 0.05), np.zeros(1),
             False, np.array([1e-8, 0.0, 0.9, 0.999, 0.0]), 0.0, 0.0, 0.0, 40, 1e10, 4, hist,
-            perm, 16, np.array([7], np.uint64), np.zeros(p), np.zeros(p), counts)
+            perm, 16, np.array([7], np.uint64), np.zeros(p), np.zeros(p), counts,
+            compiled_loop.fresh_state())
         outs.append((res, x, counts, hist))
     (r32, x32, c32, h32), (r64, x64, c64, h64) = outs
     assert r32 == r64 and r32[:2] == (10, 40)
@@ -288,3 +290,43 @@ def test_default_backend_runs_the_cython_loop_without_numba():
     backend, imported, loops, loaded = json.loads(proc.stdout.strip().splitlines()[-1])
     assert backend == "cython" and loops == ["compiled"] * 6
     assert not imported and not loaded
+
+
+@pytest.mark.parametrize("backend", ["cython", "numba"])
+@pytest.mark.parametrize("method, options", [
+    ("adam", {}), ("nesterov", {"restart": "gradient"}), ("gd", {"step": "exact"}),
+    ("heavy-ball", {}), ("adagrad", {"batch_size": 9, "seed": 3}),
+])
+def test_a_paused_loop_resumes_with_the_same_iterates(monkeypatch, backend, method, options):
+    # With a one-row first buffer the loop pauses at almost every recorded iteration and
+    # is called again with the state it wrote: the run must be the very same run.
+    runs = []
+    for first_rows in (compiled_loop.FIRST_HISTORY_ROWS, 1):
+        monkeypatch.setattr(compiled_loop, "FIRST_HISTORY_ROWS", first_rows)
+        obj = _objective("logistic", "csr-f64", backend, True)
+        res = fo.minimize(obj, np.zeros(obj.n_params), method=method, max_iter=37,
+                          history_every=1, tol=0.0, **options)
+        assert res.loop == "compiled"
+        runs.append(res)
+    a, b = runs
+    assert (a.status, a.nit, a.nfev, a.njev) == (b.status, b.nit, b.nfev, b.njev)
+    np.testing.assert_array_equal(a.x, b.x)
+    assert len(a.history) == len(b.history) >= 3  # so the one-row run paused
+    for column in ("iteration", "fun", "grad_norm", "step_norm", "step_size"):
+        np.testing.assert_array_equal(getattr(a.history, column), getattr(b.history, column))
+
+
+def test_history_memory_follows_the_iterations_run_not_max_iter():
+    # A run that converges in a few dozen iterations with max_iter = 10**9 once reserved a
+    # history row per possible iteration (gigabytes); now the buffer grows as rows come.
+    import tracemalloc
+
+    obj = _objective("logistic", "dense-f64", "cython", True)
+    tracemalloc.start()
+    try:
+        res = fo.minimize(obj, np.zeros(obj.n_params), method="gd", max_iter=10**9, tol=1e-3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert res.success and res.nit < 10**5
+    assert peak < 20 * 2**20, f"peak {peak / 2**20:.1f} MiB"

@@ -26,7 +26,7 @@ Methods (``method``): 0 gd, 1 heavy ball, 2 nesterov (look-ahead form, optional 
 restart: when <gs, s> > 0 the momentum is dropped), 3 adagrad, 4 rmsprop, 5 adam(w)
 (AMSGrad when ``s3`` is non-empty). ``fparams``: eps, rho (rmsprop), beta1, beta2,
 weight decay. Status codes: 0 gtol, 1 xtol, 2 ftol, 10 max_iter, 20 diverged,
-21 exact step not finite.
+21 exact step not finite, -2 paused (the history buffer is full; call again to go on).
 """
 
 from cython cimport floating
@@ -89,6 +89,11 @@ cdef enum:
     PARALLEL_MIN = 1 << 16
     CHUNK = 1 << 14
     HIST_COLS = 6
+    # Status of a run stopped because ``hist`` is full; called again with a new ``hist``
+    # and the same ``state``, it goes on with the very iterates it would have computed.
+    PAUSED = -2
+    # Entries of ``state``: k, k_restart, pos, f, f0, f_prev, best_f, step_norm, alpha.
+    STATE_LEN = 9
 
 
 # --- the objective's passes, one C function per data layout ------------------------------
@@ -373,13 +378,20 @@ cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
                  double tol, double xtol, double ftol, Py_ssize_t max_iter, double div_factor,
                  Py_ssize_t every, double* hist, Py_ssize_t hist_rows,
                  long long* perm, Py_ssize_t batch, uint64_t* rng,
-                 double* best_x, double* best_g, double* counts) noexcept nogil:
-    cdef Py_ssize_t m = P.m, p = P.p, i, k = 0, k_restart = 0, pos = 0, hi
+                 double* best_x, double* best_g, double* counts,
+                 double* state) noexcept nogil:
+    # The scalars of the iteration start from ``state`` and ``counts`` and are written
+    # back on return, so a run paused on a full history buffer resumes where it stopped.
+    cdef Py_ssize_t m = P.m, p = P.p, i, hi
+    cdef Py_ssize_t k = <Py_ssize_t> state[0], k_restart = <Py_ssize_t> state[1]
+    cdef Py_ssize_t pos = <Py_ssize_t> state[2]
     cdef double eps = fparams[0], rms_rho = fparams[1], beta1 = fparams[2]
     cdef double beta2 = fparams[3], wd = fparams[4]
-    cdef double nfev = 0.0, njev = 0.0, nhev = 0.0, passes = 0.0, n_restarts = 0.0
-    cdef double f = NAN, f0 = NAN, f_prev = NAN, best_f = INFINITY
-    cdef double step_norm = NAN, alpha = NAN, gnorm, ghg, rho, rho_next = 0.0, acc, d
+    cdef double nfev = counts[0], njev = counts[1], nhev = counts[2], passes = counts[3]
+    cdef double n_restarts = counts[4]
+    cdef double f = state[3], f0 = state[4], f_prev = state[5], best_f = state[6]
+    cdef double step_norm = state[7], alpha = state[8], gnorm, ghg, rho, rho_next = 0.0
+    cdef double acc, d
     cdef double bc1, bc2
     cdef int status = -1
     cdef bint observe = True
@@ -400,6 +412,9 @@ cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
     out.n_hist = 0
     while True:
         if observe:
+            if every > 0 and k % every == 0 and out.n_hist == hist_rows:
+                status = PAUSED  # the history row has nowhere to go: the caller grows it
+                break
             f = loss(P, x, NULL, 0, 1.0, g)
             nfev += 1.0
             njev += 1.0
@@ -407,7 +422,7 @@ cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
             gnorm = sqrt(fo_dot_f64(g, g, p))
             if k == 0:
                 f0 = f
-            if every > 0 and k % every == 0 and out.n_hist < hist_rows:
+            if every > 0 and k % every == 0:
                 row = hist + out.n_hist * HIST_COLS
                 row[0] = <double> k
                 row[1] = f
@@ -506,6 +521,15 @@ cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
     counts[2] = nhev
     counts[3] = passes
     counts[4] = n_restarts
+    state[0] = <double> k
+    state[1] = <double> k_restart
+    state[2] = <double> pos
+    state[3] = f
+    state[4] = f0
+    state[5] = f_prev
+    state[6] = best_f
+    state[7] = step_norm
+    state[8] = alpha
     out.status = status
     out.nit = k
     out.f = f
@@ -527,7 +551,8 @@ def fo_loop(int kind, tuple data, const double[::1] y, const double[::1] sw, dou
             const double[::1] mom_tab, bint restart, const double[::1] fparams, double tol,
             double xtol, double ftol, Py_ssize_t max_iter, double div_factor,
             Py_ssize_t every, double[:, ::1] hist, long long[::1] perm, Py_ssize_t batch,
-            uint64_t[::1] rng, double[::1] best_x, double[::1] best_g, double[::1] counts):
+            uint64_t[::1] rng, double[::1] best_x, double[::1] best_g, double[::1] counts,
+            double[::1] state):
     """Run the first-order iteration in C; returns ``(status, nit, f, best_f, n_hist)``.
 
     Parameters
@@ -558,7 +583,11 @@ def fo_loop(int kind, tuple data, const double[::1] y, const double[::1] sw, dou
     batch : int, mini-batch size (0: full gradient)
     rng : ndarray of shape (1,), uint64, shuffle generator state (advanced in place)
     best_x, best_g : ndarray of shape (p,), the best finite iterate and its gradient
-    counts : ndarray of shape (5,), receives nfev, njev, nhev, passes, restarts
+    counts : ndarray of shape (5,), nfev, njev, nhev, passes, restarts: added to
+    state : ndarray of shape (9,), float64, the loop's scalars, read at the start and
+        written at the end (:func:`fastopt.solvers.compiled_loop.fresh_state` for a new
+        run). Status -2 means ``hist`` filled up before the run ended: call again with
+        a new ``hist`` and the same arrays to go on.
 
     Returns
     -------
@@ -595,6 +624,8 @@ def fo_loop(int kind, tuple data, const double[::1] y, const double[::1] sw, dou
         raise ValueError("lr_tab and mom_tab need at least one entry")
     if fparams.shape[0] < 5 or counts.shape[0] < 5:
         raise ValueError("fparams and counts need 5 entries")
+    if state.shape[0] != STATE_LEN:
+        raise ValueError(f"state must have {STATE_LEN} entries; got {state.shape[0]}")
     if hist.shape[1] != HIST_COLS:
         raise ValueError("hist must have 6 columns")
     if every < 0 or max_iter < 0:
@@ -608,7 +639,8 @@ def fo_loop(int kind, tuple data, const double[::1] y, const double[::1] sw, dou
                 &lr_tab[0], lr_tab.shape[0], &mom_tab[0], mom_tab.shape[0], restart,
                 &fparams[0], tol, xtol, ftol, max_iter, div_factor, every,
                 &hist[0, 0] if hist.shape[0] > 0 else NULL, hist.shape[0],
-                pperm, batch, &rng[0] if batch > 0 else NULL, pbx, pbg, &counts[0])
+                pperm, batch, &rng[0] if batch > 0 else NULL, pbx, pbg, &counts[0],
+                &state[0])
     return o.status, o.nit, o.f, o.best_f, o.n_hist
 
 

@@ -43,6 +43,9 @@ from .updates import adagrad_, adamw_, gd_, heavy_ball_, nesterov_, rmsprop_
 
 __all__ = ["fo_loop", "gradient_loop", "clock"]
 
+#: Status of a run stopped on a full history buffer (see :func:`fo_loop`).
+PAUSED = -2
+
 
 # --- objective dispatch, resolved at compile time from the data tuple ------------------------
 
@@ -140,35 +143,41 @@ def _table(tab, k):
 def fo_loop(kind, data, y, sw, lam, work, x, g, gb, x_prev, hv, s1, s2, s3,
              method, exact, lr_tab, mom_tab, restart, fparams,
              tol, xtol, ftol, max_iter, div_factor, every, hist,
-             perm, batch, rng, best_x, best_g, counts):
+             perm, batch, rng, best_x, best_g, counts, state):
     """Run the iteration; returns (status, nit, f, best_f, n_hist).
 
-    counts (float64[5]) receives nfev, njev, nhev, n_passes, n_restarts.
+    counts (float64[5]): nfev, njev, nhev, n_passes, n_restarts, added to.
+    state (float64[9]): k, k_restart, pos, f, f0, f_prev, best_f, step_norm, alpha, read at
+    the start and written at the end, so that a run paused on a full ``hist`` (status -2)
+    goes on, called again with a new ``hist``, with the iterates it would have computed.
     method: 0 gd, 1 heavy ball, 2 nesterov, 3 adagrad, 4 rmsprop, 5 adam(w).
     fparams: eps, rho (rmsprop), beta1, beta2, weight_decay.
     """
     m = y.shape[0]
     p = x.shape[0]
     eps, rms_rho, beta1, beta2, wd = fparams[0], fparams[1], fparams[2], fparams[3], fparams[4]
-    nfev = 0.0
-    njev = 0.0
-    nhev = 0.0
-    passes = 0.0
-    n_restarts = 0.0
+    nfev = counts[0]
+    njev = counts[1]
+    nhev = counts[2]
+    passes = counts[3]
+    n_restarts = counts[4]
     n_hist = 0
-    k = 0
-    k_restart = 0
-    pos = 0
-    f = np.nan
-    f0 = np.nan
-    f_prev = np.nan
-    best_f = np.inf
-    step_norm = np.nan
-    alpha = np.nan
+    k = np.int64(state[0])
+    k_restart = np.int64(state[1])
+    pos = np.int64(state[2])
+    f = state[3]
+    f0 = state[4]
+    f_prev = state[5]
+    best_f = state[6]
+    step_norm = state[7]
+    alpha = state[8]
     status = -1
     observe = True
     while True:
         if observe:
+            if every > 0 and k % every == 0 and n_hist == hist.shape[0]:
+                status = PAUSED  # the history row has nowhere to go: the caller grows it
+                break
             f = _loss_grad(kind, data, y, sw, x, lam, g, work)
             nfev += 1.0
             njev += 1.0
@@ -269,6 +278,15 @@ def fo_loop(kind, data, y, sw, lam, work, x, g, gb, x_prev, hv, s1, s2, s3,
     counts[2] = nhev
     counts[3] = passes
     counts[4] = n_restarts
+    state[0] = k
+    state[1] = k_restart
+    state[2] = pos
+    state[3] = f
+    state[4] = f0
+    state[5] = f_prev
+    state[6] = best_f
+    state[7] = step_norm
+    state[8] = alpha
     return status, k, f, best_f, n_hist
 
 
