@@ -9,6 +9,7 @@ the operating system grants lazily and then answers with an out-of-memory kill.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 __all__ = ["available_bytes", "check_fits", "format_bytes"]
 
@@ -18,23 +19,46 @@ MAX_FRACTION = 0.5
 
 
 def available_bytes() -> int:
-    """Memory available to new allocations, in bytes.
+    """Bytes this process may still allocate.
 
-    ``MemAvailable`` of ``/proc/meminfo`` on Linux (free memory plus reclaimable caches),
-    else the physical memory from ``sysconf``; a very large number when neither is known,
-    so that a check never refuses for want of information.
+    The least of the system's available memory (``MemAvailable``: free memory plus
+    reclaimable caches; else the free physical pages), the address-space limit
+    (``ulimit -v``, less what the process already maps) and the cgroup v2 limit (less
+    its usage): any of them ends a run that outgrows it. A very large number when none
+    is known, so that a check never refuses for want of information.
     """
+    known = []
     try:
-        with open("/proc/meminfo") as f:
+        with open("/proc/meminfo", encoding="ascii") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    known.append(int(line.split()[1]) * 1024)
+                    break
     except (OSError, ValueError, IndexError):
         pass
+    if not known:
+        try:
+            known.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, OSError, ValueError):
+            pass
     try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return 1 << 62
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm", encoding="ascii") as f:
+                mapped = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            known.append(max(soft - mapped, 0))
+    except (ImportError, OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+            known.append(max(int(limit) - used, 0))
+    except (OSError, ValueError):
+        pass
+    return min(known) if known else 1 << 62
 
 
 def format_bytes(n: float) -> str:

@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _memory
+
 __all__ = ["main", "load_data", "EXPERIMENTS"]
 
 _SVMLIGHT_SUFFIXES = {".svm", ".svmlight", ".libsvm", ".txt", ".dat", ".t", ""}
@@ -229,54 +231,13 @@ def _gb(nbytes: float) -> str:
     return f"{nbytes / 2**30:.3g} GB" if nbytes >= 2**27 else f"{nbytes / 2**20:.3g} MB"
 
 
-def _available_memory() -> int | None:
-    """Bytes this process may still allocate (None: unknown).
-
-    The least of the system's available memory, the address-space limit (``ulimit -v``,
-    less what the process already maps) and the cgroup v2 limit (less its usage): any
-    of them ends a fit that outgrows it.
-    """
-    known = []
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    known.append(int(line.split()[1]) * 1024)
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    if not known:
-        try:
-            known.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-        except (AttributeError, OSError, ValueError):
-            pass
-    try:
-        import resource
-
-        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if soft != resource.RLIM_INFINITY:
-            with open("/proc/self/statm", encoding="ascii") as f:
-                mapped = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-            known.append(max(soft - mapped, 0))
-    except (ImportError, OSError, ValueError, IndexError):
-        pass
-    try:
-        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        if limit != "max":
-            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
-            known.append(max(int(limit) - used, 0))
-    except (OSError, ValueError):
-        pass
-    return min(known) if known else None
-
-
 def _check_memory(nbytes: int, what: str) -> None:
     """CliError when ``nbytes`` exceed :data:`MEMORY_SHARE` of the available memory.
 
     ``what`` starts the message: it says what needs the memory.
     """
-    available = _available_memory()
-    if available is not None and nbytes > MEMORY_SHARE * available:
+    available = _memory.available_bytes()
+    if nbytes > MEMORY_SHARE * available:
         raise CliError(f"{what} would need about {_gb(nbytes)} of memory, more than "
                        f"{MEMORY_SHARE:.0%} of the {_gb(available)} available")
 
@@ -540,9 +501,7 @@ def _check_text_size(path: Path, spec: str, separator: bytes, per_value: int,
     the budget. A plain file whose every byte could be a value (8 x its size) fits the
     budget is not read twice.
     """
-    available = _available_memory()
-    if available is None:
-        return
+    available = _memory.available_bytes()
     budget = MEMORY_SHARE * available
     if (path.suffix.lower() not in _COMPRESSED
             and max(per_value, per_line, _PER_LINE_BYTE) * path.stat().st_size <= budget):

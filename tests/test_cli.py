@@ -15,7 +15,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
 
-from fastopt import cli, datasets
+from fastopt import _memory, cli, datasets
 from fastopt.cli import EXPERIMENTS, load_data, main
 from fastopt.linear_model import LogisticRegression
 
@@ -836,7 +836,7 @@ def test_compare_leaves_out_newton_cholesky_when_its_hessian_cannot_fit(
     np.savez(path, X=rng.standard_normal((50, 300)), y=np.arange(50) % 2)
     # Reading (2 x 120 kB) and the work arrays (96 kB) fit in half of 1 MB; the Hessian
     # pair of 300 x 300 (1.4 MB) does not.
-    monkeypatch.setattr(cli, "_available_memory", lambda: 1_000_000)
+    monkeypatch.setattr(_memory, "available_bytes", lambda: 1_000_000)
     code = main(["compare", str(path), "--methods", "lbfgs", "--out-dir", str(tmp_path),
                  "--sk-max-iter", "50", "-q"])
     out = capsys.readouterr().out
