@@ -133,15 +133,15 @@ def set_num_threads(n: int) -> None:
 # then adds the T partials in chunk order. Floating-point addition is not associative, so
 # the result depends on T, and on nothing else: not on which thread ran which chunk, nor
 # on how many threads there were. T is therefore a function of the data's size only
-# (:func:`n_chunks`), never of the thread count: a fit gives the same bits with 1 thread
-# or 64, and a result recorded on one machine reproduces on another with the same
-# backend and build. The threads (``set_num_threads``) then share those T chunks; the
+# (:func:`n_chunks`), never of the thread count: on a given machine and backend a fit
+# gives the same bits with 1 thread or 64, so a baseline recorded with one thread count
+# holds for any other. The threads (``set_num_threads``) then share those T chunks; the
 # serial driver of small passes runs the same chunks in the same order.
 
 #: Work (dense: m * (n + 1); CSR: nnz + m; multinomial: times K) per chunk below which a
-#: further chunk is not made: each chunk costs a partial row to zero, fill and add, and
-#: a chunk of a few thousand elements would spend more on that than on its rows. About
-#: 32k multiply-adds is tens of microseconds, long enough to be worth a thread.
+#: further chunk is not made: each chunk costs a partial row to zero, fill and add (and a
+#: thread a wake-up), and a chunk of a few thousand elements would spend a large share of
+#: its time on that instead of on its rows.
 MIN_WORK_PER_CHUNK = 32_768
 
 #: Most chunks of any reduction: enough for the parallelism of a large machine (the
