@@ -39,15 +39,14 @@ from .problems._validation import check_sparse_structure
 __all__ = ["LogisticRegression", "auto_solver"]
 
 
-def _check_structure(X) -> None:
+def _check_structure(X):
     """Refuse malformed sparse index arrays before scikit-learn's conversions read them.
 
     ``validate_data`` converts CSC/COO to CSR and sorts indices in compiled code that
     trusts ``indptr`` and ``indices``: an out-of-range index there is a segfault, not an
-    error.
+    error. Returns ``X``, with signed index arrays (scipy refuses unsigned ones).
     """
-    if sp.issparse(X):
-        check_sparse_structure(X, "X")
+    return check_sparse_structure(X, "X") if sp.issparse(X) else X
 
 
 @contextlib.contextmanager
@@ -232,7 +231,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self
         """
         self._check_params()
-        _check_structure(X)
+        X = _check_structure(X)
         with _one_line_errors("X, y"):
             X, y = validate_data(self, X, y, accept_sparse="csr",
                                  dtype=[np.float64, np.float32], order="C",
@@ -354,7 +353,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         (n_samples, K) otherwise.
         """
         check_is_fitted(self)
-        _check_structure(X)
+        X = _check_structure(X)
         with _one_line_errors("X"):
             X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
                               reset=False)

@@ -178,12 +178,18 @@ def _check_compressed(X, name: str) -> None:
                          f"{X.shape} needs {major + 1}")
     if indptr[0] != 0:
         raise ValueError(f"{what}: indptr must start at 0; got {indptr[0]}")
-    if major > 0 and (np.diff(indptr) < 0).any():
-        at = int(np.flatnonzero(np.diff(indptr) < 0)[0])
+    # A comparison, not np.diff: a difference of unsigned integers wraps and is never < 0.
+    falls = indptr[1:] < indptr[:-1]
+    if falls.any():
+        at = int(np.flatnonzero(falls)[0])
         raise ValueError(f"{what}: indptr must be non-decreasing; indptr[{at + 1}] = "
                          f"{indptr[at + 1]} < indptr[{at}] = {indptr[at]}")
+    data_ndim = 3 if fmt == "bsr" else 1  # BSR: one (r, c) block per stored entry
+    if not isinstance(data, np.ndarray) or data.ndim != data_ndim:
+        raise ValueError(f"{what}: data must be a {data_ndim}-D array; got shape "
+                         f"{getattr(data, 'shape', '?')}")
     nnz = int(indptr[-1])
-    data_len = data.shape[0] if data.ndim >= 1 else -1
+    data_len = data.shape[0]
     if indices.shape[0] < nnz or data_len < nnz:
         raise ValueError(f"{what}: indptr ends at {nnz} but indices has {indices.shape[0]} "
                          f"and data has {data_len} entries")
@@ -212,23 +218,32 @@ def _check_coordinates(X, name: str) -> None:
                          f"{X.data.shape[0]}, {coords[0].shape[0]}, {coords[1].shape[0]}")
 
 
-def check_sparse_structure(X, name: str = "X") -> None:
-    """ValueError unless the index structure of the scipy sparse matrix ``X`` is valid.
+def check_sparse_structure(X, name: str = "X"):
+    """``X`` with a valid index structure and signed index arrays, or a ValueError.
 
     CSR, CSC and BSR: ``indptr`` and ``indices`` (see :func:`_check_compressed`); COO:
     row and column indices in range. Other formats (LIL, DOK, DIA) are built by scipy's
-    own Python code and converted by it. Nothing is written to ``X``.
+    own Python code and converted by it. Nothing is written to ``X``: a matrix with
+    unsigned index arrays, which scipy's compiled routines refuse, comes back as a new
+    matrix of the same format with int64 index arrays (same data array).
     """
     if X.format in ("csr", "csc", "bsr"):
         _check_compressed(X, name)
+        if X.indices.dtype.kind == "u" or X.indptr.dtype.kind == "u":
+            out = X.copy() if X.format == "bsr" else type(X)(X.shape, dtype=X.dtype)
+            out.data = X.data
+            out.indices = X.indices.astype(np.int64)
+            out.indptr = X.indptr.astype(np.int64)
+            return out
     elif X.format == "coo":
         _check_coordinates(X, name)
+    return X
 
 
 def _check_sparse(X, name: str, forced: np.dtype | None) -> sp.csr_matrix:
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D of shape (m, n); got shape {X.shape}")
-    check_sparse_structure(X, name)
+    X = check_sparse_structure(X, name)
     _check_numeric_dtype(np.dtype(X.dtype), name)
     m, n = X.shape
     if m == 0 or n == 0:
@@ -256,7 +271,10 @@ def _check_sparse(X, name: str, forced: np.dtype | None) -> sp.csr_matrix:
         csr.sort_indices()
         data, indices, indptr = csr.data, csr.indices, csr.indptr
     # One index dtype for both arrays (one compiled specialization per kernel).
-    index_dtype = np.int64 if max(indices.dtype.itemsize, indptr.dtype.itemsize) > 4 else np.int32
+    # int32 when both arrays are signed 32-bit (or narrower): an unsigned 32-bit array may
+    # hold values past 2^31 - 1, which int32 would wrap.
+    narrow = all(a.dtype.kind == "i" and a.dtype.itemsize <= 4 for a in (indices, indptr))
+    index_dtype = np.int32 if narrow else np.int64
     data = np.ascontiguousarray(data, dtype=target)
     indices = np.ascontiguousarray(indices, dtype=index_dtype)
     indptr = np.ascontiguousarray(indptr, dtype=index_dtype)

@@ -24,7 +24,7 @@ def compressed_to_dense(major: int, minor: int, data, indices, indptr):
         return None
     if data.dtype.kind not in "biuf":
         return None
-    if indptr.shape[0] != major + 1 or indptr[0] != 0 or (np.diff(indptr) < 0).any():
+    if indptr.shape[0] != major + 1 or indptr[0] != 0 or (indptr[1:] < indptr[:-1]).any():
         return None
     nnz = int(indptr[-1])
     if indices.shape[0] < nnz or data.shape[0] < nnz:

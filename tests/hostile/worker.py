@@ -82,7 +82,8 @@ def compressed_parts(draw):
     """(major, minor, data, indices, indptr): mostly plausible, often subtly broken."""
     major, minor = draw(st.integers(2, 5)), draw(st.integers(1, 5))
     nnz = draw(st.integers(0, 10))
-    itype = draw(st.sampled_from([np.int32, np.int64]))
+    # Unsigned index arrays too: a difference of unsigned integers never goes negative.
+    itype = draw(st.sampled_from([np.int32, np.int64, np.uint16, np.uint32, np.uint64]))
     valid_index = st.integers(0, minor - 1)
     indices = np.array(draw(st.lists(st.one_of(valid_index, valid_index, _INDEX),
                                      min_size=nnz, max_size=nnz)), dtype=np.int64)
@@ -92,7 +93,8 @@ def compressed_parts(draw):
     data = np.array(draw(st.lists(st.one_of(st.floats(-4, 4), _VALUE), min_size=nnz,
                                   max_size=nnz)), dtype=np.float64)
     defect = draw(st.sampled_from(["none", "none", "swap", "first", "last", "short_indptr",
-                                   "long_indptr", "short_data", "tail", "float_indices"]))
+                                   "long_indptr", "short_data", "tail", "float_indices",
+                                   "data_2d", "unsigned_fall"]))
     if defect == "swap" and major >= 2 and indptr[1] != indptr[2]:
         indptr[1], indptr[2] = indptr[2], indptr[1]
     elif defect == "first":
@@ -105,6 +107,8 @@ def compressed_parts(draw):
         indptr = np.append(indptr, nnz)
     elif defect == "short_data" and nnz:
         data = data[:-1]
+    elif defect == "unsigned_fall" and major >= 2:  # a huge middle entry
+        indptr[1] = 60000
     elif defect == "tail":  # unused entries past indptr[-1]: allowed, ignored
         indices = np.append(indices, 10**6)
         data = np.append(data, np.nan)
@@ -115,6 +119,8 @@ def compressed_parts(draw):
     indices, indptr = indices.astype(itype), indptr.astype(itype)
     if defect == "float_indices":
         indices = indices.astype(np.float64)
+    elif defect == "data_2d":
+        data = data.reshape(-1, 1)
     return major, minor, data, indices, indptr
 
 

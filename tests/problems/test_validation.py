@@ -358,3 +358,29 @@ def test_csr_arrays_longer_than_indptr_use_only_the_described_entries():
     w = np.array([0.3, -0.2, 0.1])
     dense = Logistic(X.toarray(), y)
     assert Logistic(X, y).value(w) == dense.value(w)
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+@pytest.mark.parametrize("itype", [np.uint16, np.uint32, np.uint64])
+def test_unsigned_index_arrays_are_checked_and_accepted_when_valid(fmt, itype):
+    # np.diff of unsigned integers wraps instead of going negative: a decreasing indptr
+    # once slipped through (and crashed scipy's sort, or fitted garbage).
+    from fastopt import LogisticRegression
+
+    D = np.arange(1.0, 13.0).reshape(4, 3)
+    make = sp.csr_matrix if fmt == "csr" else sp.csc_matrix
+    y = np.array([0.0, 1.0, 0.0, 1.0])
+    bad = make(D)
+    indptr = bad.indptr.astype(itype)
+    indptr[1] = 60000
+    bad.indptr = indptr
+    with pytest.raises(ValueError, match="indptr must be non-decreasing"):
+        Logistic(bad, y)
+    with pytest.raises(ValueError, match="indptr must be non-decreasing"):
+        LogisticRegression().fit(bad, y)
+    good = make(D)
+    good.indices, good.indptr = good.indices.astype(itype), good.indptr.astype(itype)
+    w = np.array([0.1, -0.2, 0.05])
+    assert Logistic(good, y).value(w) == Logistic(D, y).value(w)
+    clf = LogisticRegression().fit(good, y)
+    np.testing.assert_allclose(clf.predict_proba(good), clf.predict_proba(D), rtol=1e-12)
