@@ -12,7 +12,10 @@ def check_real(name: str, value) -> float:
     """``value`` as a finite float; ``TypeError``/``ValueError`` naming ``name`` otherwise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an integer beyond float64 (10**400)
+        raise ValueError(f"{name} must be finite, got {value!r}") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return value
@@ -46,10 +49,16 @@ def check_interval(name: str, value, low: float, high: float, *, closed_low: boo
     return value
 
 
-def check_int(name: str, value, minimum: int) -> int:
-    """An integer >= ``minimum``."""
+#: Largest integer option accepted: the compiled loops hold counts in 64-bit integers.
+MAX_INT = 2**62
+
+
+def check_int(name: str, value, minimum: int, maximum: int = MAX_INT) -> int:
+    """An integer in [``minimum``, ``maximum``]."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    if value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value!r}")
     return int(value)

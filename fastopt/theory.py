@@ -328,7 +328,7 @@ def _check_gap(f0, f_star, f0_name: str = "f0") -> float:
 def _check_iterations(k) -> np.ndarray:
     """``k`` as a float64 array of whole numbers >= 0."""
     if isinstance(k, numbers.Integral) and not isinstance(k, bool):
-        k = check_int("k", k, 0)
+        k = check_int("k", k, 0, maximum=math.inf)  # its own limit below
         if k >= 2**1023:
             raise ValueError("k must be < 2**1023 (a float), got a larger integer")
         return np.asarray(float(k))

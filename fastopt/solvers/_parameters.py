@@ -13,15 +13,36 @@ from __future__ import annotations
 
 import math
 
+from .._checks import check_real
+
 __all__ = ["check_L_mu", "heavy_ball_parameters", "nesterov_parameters"]
 
 
-def check_L_mu(L: float, mu: float, need_mu: bool = True) -> None:
-    """``ValueError`` naming L or mu unless 0 < L < inf (and 0 < mu <= L when ``need_mu``)."""
-    if not (math.isfinite(L) and L > 0):
+def check_L_mu(L: float, mu: float, need_mu: bool = True) -> tuple[float, float]:
+    """``(L, mu)`` as floats; ``TypeError``/``ValueError`` naming L or mu unless
+    0 < L < inf (and 0 < mu <= L when ``need_mu``)."""
+    L = check_real("L", L)
+    if L <= 0:
         raise ValueError(f"L must be a finite number > 0, got {L}")
-    if need_mu and not (math.isfinite(mu) and 0 < mu <= L):
+    mu = check_real("mu", mu)
+    if need_mu and not 0 < mu <= L:
         raise ValueError(f"mu must satisfy 0 < mu <= L, got mu={mu}, L={L}")
+    return L, mu
+
+
+def _ratio(L: float, mu: float) -> float:
+    """sqrt(mu / L) > 0, or a ValueError when kappa = L / mu is beyond float64."""
+    r = math.sqrt(mu / L)
+    if r == 0.0:
+        raise ValueError(f"kappa = L / mu = {L} / {mu} overflows float64")
+    return r
+
+
+def _inverse(L: float) -> float:
+    """1 / L, or a ValueError when it overflows (L subnormal)."""
+    if 1.0 / L == math.inf:  # 1 / L of a subnormal L is inf, not an exception
+        raise ValueError(f"L = {L} is too small: the step 1/L overflows float64")
+    return 1.0 / L
 
 
 def heavy_ball_parameters(L: float, mu: float) -> tuple[float, float]:
@@ -40,9 +61,11 @@ def heavy_ball_parameters(L: float, mu: float) -> tuple[float, float]:
     (float, float)
         The step size alpha* and the momentum rho* in [0, 1).
     """
-    check_L_mu(L, mu)
-    sL, sm = math.sqrt(L), math.sqrt(mu)
-    return 4.0 / (sL + sm) ** 2, ((sL - sm) / (sL + sm)) ** 2
+    L, mu = check_L_mu(L, mu)
+    # In terms of r = sqrt(mu / L) <= 1, so that no square of L or mu can overflow.
+    r = _ratio(L, mu)
+    alpha = 4.0 * _inverse(L) / (1.0 + r) ** 2
+    return alpha, ((1.0 - r) / (1.0 + r)) ** 2
 
 
 def nesterov_parameters(L: float, mu: float = 0.0) -> tuple[float, float | None]:
@@ -62,8 +85,8 @@ def nesterov_parameters(L: float, mu: float = 0.0) -> tuple[float, float | None]
     -------
     (float, float or None)
     """
-    check_L_mu(L, mu, need_mu=mu > 0)
+    L, mu = check_L_mu(L, mu, need_mu=check_real("mu", mu) > 0)
     if mu <= 0:
-        return 1.0 / L, None
-    sk = math.sqrt(L / mu)
-    return 1.0 / L, (sk - 1.0) / (sk + 1.0)
+        return _inverse(L), None
+    r = _ratio(L, mu)  # (sqrt kappa - 1) / (sqrt kappa + 1) = (1 - r) / (1 + r)
+    return _inverse(L), (1.0 - r) / (1.0 + r)
