@@ -112,14 +112,16 @@ def set_num_threads(n: int) -> None:
 
     Raises
     ------
+    TypeError
+        If ``n`` is not an integer (a bool, a float, a string).
     ValueError
         If ``n`` < 1. Values above :data:`MAX_THREADS` (numba's ``NUMBA_NUM_THREADS``)
         are clipped to it.
     """
     global _NUM_THREADS
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"n_threads must be >= 1, got {n}")
+    from ._checks import check_int
+
+    n = check_int("n_threads", n, 1)  # 1.5 or "2" is a mistake, not a thread count
     _NUM_THREADS = min(n, MAX_THREADS)
     numba = sys.modules.get("numba")
     if numba is not None:  # else numba gets it when it is first used (_sync_numba_threads)

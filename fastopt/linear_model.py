@@ -204,6 +204,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 or not isinstance(self.n_threads, numbers.Integral) or self.n_threads < 1):
             raise ValueError(f"n_threads must be None or an integer >= 1; got "
                              f"{self.n_threads!r}")
+        for name in ("fit_intercept", "warm_start"):
+            # bool("False") is True: a string or a number here is a mistake, not a flag.
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False; got {getattr(self, name)!r}")
+        if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral) \
+                or self.verbose < 0:
+            raise ValueError(f"verbose must be an integer >= 0; got {self.verbose!r}")
+        if self.callback is not None and not callable(self.callback):
+            raise TypeError(f"callback must be None or callable; got {self.callback!r}")
         if not isinstance(self.solver, str):
             raise TypeError(f"solver must be a string; got {self.solver!r}")
         if self.solver != "auto":
@@ -242,8 +251,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             # Two integral numeric classes are "binary" for scikit-learn; anything else
             # (continuous floats, strings, several classes) goes through its check.
             check_classification_targets(y)
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                             ensure_non_negative=True)
+        with _one_line_errors("sample_weight"):
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                                 ensure_non_negative=True)
         self.classes_ = classes
         weighted = np.bincount(y_index, weights=sample_weight, minlength=classes.size)
         if classes.size < 2 or np.count_nonzero(weighted > 0) < 2:
@@ -253,6 +263,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                              f"class: {only}")
         weight_sum = float(sample_weight.sum())
         lam = float(self.alpha) if self.alpha is not None else 1.0 / (self.C * weight_sum)
+        if not math.isfinite(lam):  # C * sum(sample_weight) underflowed
+            raise ValueError(f"C={self.C!r} with sample weights summing to {weight_sum!r} "
+                             "gives an infinite penalty 1 / (C sum(w)); use a larger C")
         objective = self._objective(X, y_index, classes.size, lam, sample_weight)
         self.solver_ = (auto_solver(objective.n_params, classes.size, gram_work_ratio(X))
                         if self.solver == "auto" else self.solver)

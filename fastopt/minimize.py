@@ -16,6 +16,7 @@ import numpy as np
 
 from ._checks import check_int, check_nonnegative, check_positive
 from ._result import OptimizeResult
+from .problems._validation import refuse_masked
 
 __all__ = ["minimize", "COMMON_OPTIONS"]
 
@@ -57,6 +58,12 @@ def _wrap_callback(callback):
 
 
 def _check_x0(x0, p):
+    refuse_masked(x0, "x0")
+    raw = np.asarray(x0) if not isinstance(x0, np.ndarray) else x0
+    if raw.dtype.kind == "c":  # float() would drop the imaginary part with a warning
+        raise TypeError(f"x0 must hold real numbers; got dtype {raw.dtype}")
+    if raw.dtype.kind == "O" and any(v is None for v in raw.flat):
+        raise TypeError("x0 must hold real numbers; got None")  # float(None) would be NaN
     try:
         x = np.array(x0, dtype=np.float64, order="C", copy=True)
     except (TypeError, ValueError) as exc:
@@ -86,7 +93,8 @@ def minimize(fun, x0, args=(), method="gd", jac=None, hess=None, hessp=None, cal
     x0 : array_like of shape (p,)
         Starting point (finite; not modified).
     args : tuple
-        Extra arguments of the callables.
+        Extra arguments of the callables (a value that is not a tuple is one argument, as
+        in scipy).
     method : str
         A registered method: ``fastopt.solvers.registry.names()``.
     jac : callable, True or None
@@ -112,6 +120,10 @@ def minimize(fun, x0, args=(), method="gd", jac=None, hess=None, hessp=None, cal
     from . import solvers
     from .solvers.run import Run
 
+    if options is not None and not isinstance(options, dict):
+        raise TypeError(f"options must be a dict, got {type(options).__name__}")
+    if not isinstance(args, tuple):
+        args = (args,)  # as scipy.optimize.minimize: one extra argument
     opts = dict(options or {})
     both = sorted(set(opts) & set(option_kwargs))
     if both:

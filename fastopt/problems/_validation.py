@@ -83,6 +83,14 @@ def _all_finite(a: np.ndarray) -> bool:
     return True
 
 
+def refuse_masked(a, name: str) -> None:
+    """ValueError for a masked array with masked entries: NumPy's conversions would use the
+    values hidden under the mask as if they were data."""
+    if isinstance(a, np.ma.MaskedArray) and np.ma.getmaskarray(a).any():
+        raise ValueError(f"{name} is a masked array with masked entries; fill or drop them "
+                         f"first (for instance {name}.filled(value))")
+
+
 def check_dtype_option(dtype) -> np.dtype | None:
     """Validate the ``dtype=`` option of an objective: None, float32 or float64."""
     if dtype is None:
@@ -125,6 +133,7 @@ def check_data(X, name: str = "X", dtype=None):
         Not 2-D, no rows or no columns, NaN or inf entries.
     """
     forced = check_dtype_option(dtype)
+    refuse_masked(X, name)
     if sp.issparse(X):
         return _check_sparse(X, name, forced)
     if isinstance(X, np.ndarray):
@@ -300,6 +309,7 @@ def _csr_is_canonical(indices: np.ndarray, indptr: np.ndarray) -> bool:
 
 
 def _as_1d(y, name: str, m: int) -> np.ndarray:
+    refuse_masked(y, name)
     arr = np.asarray(y)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of shape (m,); got shape {arr.shape}")

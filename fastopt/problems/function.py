@@ -62,7 +62,8 @@ class Function(Objective):
     jac : callable, True or None, default None
         Alias of ``grad`` (scipy's name); give one or the other.
     args : tuple, default ()
-        Extra positional arguments passed to every callable.
+        Extra positional arguments passed to every callable (a value that is not a tuple
+        is one argument, as in scipy).
     n_params : int or None, default None
         p. None: taken from the first point evaluated (``fo.minimize`` passes it).
     lipschitz, strong_convexity : float or None, default None
@@ -114,7 +115,8 @@ class Function(Objective):
         self._grad = grad if callable(grad) else None
         self._hvp = hvp
         self._hess = hess
-        self.args = tuple(args)
+        # As scipy.optimize.minimize: a value that is not a tuple is one extra argument.
+        self.args = args if isinstance(args, tuple) else (args,)
         if n_params is not None:
             if isinstance(n_params, bool) or not isinstance(n_params, numbers.Integral) \
                     or n_params < 1:

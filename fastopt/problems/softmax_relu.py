@@ -17,15 +17,20 @@ where the sign pattern of A x changes (ReLU'' = 0 almost everywhere).
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..kernels import get_backend, resolve_backend
-from ._validation import check_vector
+from ._validation import check_vector, refuse_masked
 from .base import Objective
 
 __all__ = ["SoftmaxReLU"]
 
 
 def _check_matrix(A) -> np.ndarray:
+    if sp.issparse(A):
+        raise TypeError("A must be a dense array; a sparse matrix is not supported here "
+                        "(A.toarray() if it fits)")
+    refuse_masked(A, "A")
     arr = np.asarray(A)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"A must hold real numbers; got dtype {arr.dtype}")

@@ -70,6 +70,13 @@ def check_schedule_value(name, k, value) -> float:
     return check_interval(label, float(value), 0.0, 1.0)
 
 
+def _flag(name, value) -> bool:
+    """A boolean option (``bool("False")`` is True: a string is refused, not converted)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def _lr_schedule(lr):
     """A number (> 0) or a schedule; a schedule's values are checked where they are used."""
     if callable(lr):
@@ -359,7 +366,8 @@ def make_optimizer(method, objective, options, kernels):
     if method in ("adam", "adamw"):
         wd = check_nonnegative("weight_decay", o.get("weight_decay", 0.0))
         return Adam(_lr_schedule(o["lr"]), _unit("beta1", o["beta1"]), _unit("beta2", o["beta2"]),
-                    check_positive("eps", o["eps"]), wd, bool(o["amsgrad"]), kernels)
+                    check_positive("eps", o["eps"]), wd,
+                    _flag("amsgrad", o["amsgrad"]), kernels)
     raise ValueError(f"{method!r} is not a first-order method")
 
 
@@ -560,7 +568,7 @@ def solve_sam(objective, x0, options, run):
     """
     rho = check_positive("rho", options["rho"])
     base = options["base"]
-    if base not in FIRST_ORDER:
+    if not isinstance(base, str) or base not in FIRST_ORDER:
         raise ValueError(f"base must be one of {sorted(FIRST_ORDER)}; got {base!r}")
     spec = get(base)
     base_options = dict(spec.options)
