@@ -14,6 +14,7 @@ the per-row loss of a linear predictor and their constants L and mu.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -84,6 +85,20 @@ def setup_linear_data(obj, X, y, lam, sample_weight, fit_intercept, backend, dty
     obj.is_sparse = sp.issparse(obj.X)
     obj._data = (obj.X.data, obj.X.indices, obj.X.indptr, n) if obj.is_sparse else (obj.X,)
 
+
+
+def check_curvature(objective, L: float) -> float:
+    """``L`` if finite, else a ValueError: the data's entries are too large for float64.
+
+    Products of two entries of X (the Gram matrix behind every curvature bound) overflow
+    once entries pass about 1e154; the bound is then inf or NaN, and a step 1/L would be
+    0 or NaN. The message says what to do instead of letting a solver fail later.
+    """
+    if not math.isfinite(L):
+        raise ValueError(f"the curvature bound L of {type(objective).__name__} is not finite: "
+                         "products of entries of X overflow float64; rescale X (for "
+                         "instance to unit column norms)")
+    return L
 
 class Objective:
     """Base class of every objective: the protocol the solvers rely on.

@@ -12,10 +12,12 @@ H = X~^T diag(sw) X~ + lam I_n, so L = lambda_max(H) and mu = lambda_min(H).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._validation import check_real_targets
-from .base import LinearObjective
+from .base import LinearObjective, check_curvature
 
 __all__ = ["LeastSquares"]
 
@@ -85,14 +87,17 @@ class LeastSquares(LinearObjective):
         if self.n_params <= DENSE_EIG_MAX_PARAMS:
             from scipy.linalg import eigvalsh
 
-            eig = eigvalsh(self._gram(self.sw, self.lam))
-            self._lipschitz = float(eig[-1])
+            H = self._gram(self.sw, self.lam)
+            if not np.isfinite(H).all():
+                check_curvature(self, math.inf)  # raises, naming the cause
+            eig = eigvalsh(H, check_finite=False)
+            self._lipschitz = check_curvature(self, float(eig[-1]))
             # Round-off can leave a singular H's smallest eigenvalue slightly negative.
             self._strong_convexity = max(float(eig[0]), 0.0)
         else:
             # lambda_max(G + lam P) <= lambda_max(G) + lam for the projection P onto the
             # penalized coordinates, so this is an upper bound (exact without intercept).
-            self._lipschitz = self._max_eig_gram(self.sw) + self.lam
+            self._lipschitz = check_curvature(self, self._max_eig_gram(self.sw) + self.lam)
             self._strong_convexity = 0.0 if self.fit_intercept else self.lam
 
     def lipschitz(self) -> float:

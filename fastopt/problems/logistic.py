@@ -25,7 +25,7 @@ import numpy as np
 from scipy.special import expit
 
 from ._validation import check_binary_labels
-from .base import LinearObjective
+from .base import LinearObjective, check_curvature
 
 __all__ = ["Logistic"]
 
@@ -110,7 +110,8 @@ class Logistic(LinearObjective):
         from below.
         """
         if self._lipschitz is None:
-            self._lipschitz = 0.25 * self._max_eig_gram(self.sw) + self.lam
+            self._lipschitz = check_curvature(self, 0.25 * self._max_eig_gram(self.sw)
+                                              + self.lam)
         return self._lipschitz
 
     def strong_convexity(self) -> float:
