@@ -21,25 +21,55 @@ def small():
     return fo.problems.Logistic(X, np.arange(60) % 2, lam=1e-2)
 
 
-def test_sketch_size_beyond_memory_is_refused_by_name(small):
-    with pytest.raises(ValueError, match=r"sketch_size=1000000000 .* needs .* of memory"):
-        fo.minimize(small, np.zeros(3), method="sketch-newton", sketch_size=10**9,
-                    sampling="leverage")
-
-
-def test_uniform_sketch_larger_than_the_data_is_clipped_with_a_warning(small):
-    with pytest.warns(UserWarning, match="sketch_size=500 exceeds the 60 rows"):
-        res = fo.minimize(small, np.zeros(3), method="sketch-newton", sketch_size=500,
-                          sampling="uniform")
+@pytest.mark.parametrize("sampling", ["uniform", "leverage"])
+def test_a_sketch_larger_than_the_data_is_clipped_with_a_warning(small, sampling):
+    # Memory once followed the option (10**7 rows sampled from 60: 750 MB).
+    with pytest.warns(UserWarning, match="sketch_size=10000000 exceeds the 60 rows"):
+        res = fo.minimize(small, np.zeros(3), method="sketch-newton", sketch_size=10**7,
+                          sampling=sampling, seed=0)
     assert res.sketch_size == 60 and res.success
 
 
-def test_lbfgs_memory_is_clipped_to_max_iter_and_refused_beyond_the_machine(small):
+def test_a_sketch_beyond_memory_is_refused_by_name(monkeypatch):
+    monkeypatch.setattr(_memory, "available_bytes", lambda: 1 << 20)
+    rng = np.random.default_rng(1)
+    obj = fo.problems.Logistic(rng.standard_normal((5000, 40)), np.arange(5000) % 2)
+    with pytest.raises(ValueError, match=r"sketch_size=4000 \(sampled rows of 40 entries\)"):
+        fo.minimize(obj, np.zeros(40), method="sketch-newton", sketch_size=4000)
+
+
+@pytest.mark.parametrize("memory", [3, 8, 9, 20])
+def test_lbfgs_storage_grows_with_the_pairs_and_gives_the_same_run(monkeypatch, memory):
+    # The pair storage starts at FIRST_PAIRS rows and doubles; the iterates must be those
+    # of a storage of `memory` rows from the start.
+    from fastopt.solvers import lbfgs
+
+    rng = np.random.default_rng(3)
+    obj = fo.problems.Logistic(rng.standard_normal((200, 30)), np.arange(200) % 2, lam=1e-4)
+    runs = []
+    for first in (lbfgs.FIRST_PAIRS, 10**6):
+        monkeypatch.setattr(lbfgs, "FIRST_PAIRS", first)
+        runs.append(fo.minimize(obj, np.zeros(30), method="lbfgs", memory=memory, tol=1e-10))
+    assert runs[0].nit == runs[1].nit > memory
+    np.testing.assert_array_equal(runs[0].x, runs[1].x)
+
+
+def test_lbfgs_memory_costs_what_the_run_stores(small):
     ref = fo.minimize(small, np.zeros(3), method="lbfgs", memory=10)
-    big = fo.minimize(small, np.zeros(3), method="lbfgs", memory=10**9)  # max_iter pairs
+    big = fo.minimize(small, np.zeros(3), method="lbfgs", memory=10**9, max_iter=10**18)
     np.testing.assert_array_equal(ref.x, big.x)
-    with pytest.raises(ValueError, match=r"memory=1000000000 \(L-BFGS pairs"):
-        fo.minimize(small, np.zeros(3), method="lbfgs", memory=10**9, max_iter=10**9)
+
+
+def test_lbfgs_storage_that_cannot_grow_keeps_the_last_pairs_and_says_so(monkeypatch):
+    from fastopt.solvers import lbfgs
+
+    monkeypatch.setattr(lbfgs, "FIRST_PAIRS", 2)
+    monkeypatch.setattr(_memory, "available_bytes", lambda: 5000)
+    rng = np.random.default_rng(3)
+    obj = fo.problems.Logistic(rng.standard_normal((200, 30)), np.arange(200) % 2, lam=1e-4)
+    with pytest.warns(UserWarning, match=r"memory=50 \(L-BFGS pairs .* keeping the last"):
+        res = fo.minimize(obj, np.zeros(30), method="lbfgs", memory=50, tol=1e-8)
+    assert res.success and res.memory_clipped >= 2
 
 
 def test_batch_size_larger_than_the_data_warns_and_runs_full_batches(small):

@@ -24,6 +24,8 @@ weights, always use the predictor search.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._checks import check_int
@@ -33,6 +35,9 @@ from ._linear import line_for
 from ._template import SecondOrderSolver, check_flag, norm
 from .line_search import check_line_search_options, strong_wolfe
 from .registry import register
+
+#: Pair storage rows allocated at the start; the storage doubles up to ``memory``.
+FIRST_PAIRS = 8
 
 __all__ = ["lbfgs"]
 
@@ -82,11 +87,9 @@ class LBFGSSolver(SecondOrderSolver):
 
     def setup(self):
         p = self.x.shape[0]
-        # A run of max_iter iterations stores at most max_iter pairs: a larger memory would
-        # only reserve rows that are never written.
-        k = min(self.options["memory"], max(1, self.run.max_iter))
-        check_fits(16.0 * k * p, f"memory={self.options['memory']} (L-BFGS pairs (s, y) "
-                   f"of {p} entries)")
+        # The pair storage starts small and doubles as pairs come (_grow), up to memory:
+        # a run that converges in 9 iterations never reserves memory = 10**9 rows.
+        k = min(self.options["memory"], FIRST_PAIRS)
         self.S = np.zeros((k, p))
         self.Y = np.zeros((k, p))
         self.rho = np.zeros(k)
@@ -117,6 +120,8 @@ class LBFGSSolver(SecondOrderSolver):
             self.extra["n_skipped_pairs"] += 1
             return
         k = self.S.shape[0]
+        if self.count == k < self.options["memory"] and not self.extra.get("memory_clipped"):
+            k = self._grow()
         j = (self.start + self.count) % k
         if self.count == k:
             self.start = (self.start + 1) % k
@@ -126,6 +131,32 @@ class LBFGSSolver(SecondOrderSolver):
         self.Y[j] = y
         self.rho[j] = 1.0 / sy
         self.gamma = sy / float(y @ y)
+
+    def _grow(self) -> int:
+        """Double the pair storage (at most to ``memory`` pairs); returns its new size.
+
+        The stored pairs move to rows 0..count-1 in age order. When the larger storage
+        would not fit in memory, it stays as it is: L-BFGS then keeps the last pairs that
+        fit, and says so (a warning and ``memory_clipped`` in the result).
+        """
+        k, p = self.S.shape
+        new = min(2 * k, self.options["memory"])
+        try:
+            check_fits(16.0 * new * p, f"memory={self.options['memory']} (L-BFGS pairs "
+                       f"(s, y) of {p} entries)")
+        except ValueError as exc:
+            warnings.warn(f"{exc}; keeping the last {k} pairs", stacklevel=2)
+            self.extra["memory_clipped"] = k
+            return k
+        order = (self.start + np.arange(self.count)) % k
+        for name in ("S", "Y"):
+            grown = np.zeros((new, p))
+            grown[:self.count] = getattr(self, name)[order]
+            setattr(self, name, grown)
+        rho = np.zeros(new)
+        rho[:self.count] = self.rho[order]
+        self.rho, self.alpha, self.start = rho, np.zeros(new), 0
+        return new
 
     def inner_solve(self):
         """Sets ``d`` = -H_k g by the compiled two-loop recursion."""

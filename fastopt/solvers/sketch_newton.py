@@ -109,13 +109,15 @@ class SketchNewtonSolver(SecondOrderSolver):
         s = opts["sketch_size"]
         if s is None:
             s = sketch_size(obj.n_params, opts["eps"], opts["sketch_constant"])
-        if opts["sampling"] == "uniform" and s > m:
+        if s > m:
+            # Uniform sampling is without replacement; leverage sampling draws with
+            # replacement, but a sketch of more than m rows costs more than the exact
+            # Hessian (m rows) that it approximates, and its memory would follow the option
+            # instead of the data.
             if opts["sketch_size"] is not None:
-                warnings.warn(f"sketch_size={s} exceeds the {m} rows of the data; uniform "
-                              f"sampling (without replacement) uses all {m}", stacklevel=5)
+                warnings.warn(f"sketch_size={s} exceeds the {m} rows of the data; the sketch "
+                              f"uses {m}", stacklevel=5)
             s = m
-        # Leverage sampling draws with replacement, so s > m is allowed; the sampled rows
-        # (s, p) and their weights are what the sketch allocates.
         check_fits(float(s) * (8.0 * obj.n_params + 16.0),
                    f"sketch_size={s} (sampled rows of {obj.n_params} entries)")
         self.s = s

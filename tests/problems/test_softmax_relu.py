@@ -109,11 +109,11 @@ def test_approximate_newton_local_convergence():
     direction = rng.standard_normal(d)
     x0 = x_star + radius * direction / np.linalg.norm(direction)
     errors = {}
-    for s in (20, 120):
+    for s in (20, 60):  # 60 = every row (a larger sketch is clipped to it)
         res = fo.minimize(obj, x0, method="sketch-newton", sketch_size=s, seed=0,
                           tol=1e-13, max_iter=100)
         assert res.success, res.message
         np.testing.assert_allclose(res.x, x_star, atol=1e-11)
         g = res.history.grad_norm
         errors[s] = float(np.exp(np.mean(np.log(g[1:] / g[:-1]))))
-    assert errors[120] < errors[20] < 0.5  # linear, and faster with more rows
+    assert errors[60] < errors[20] < 0.5  # linear, and faster with more rows
