@@ -100,7 +100,7 @@ _READ_ERRORS = (ValueError, TypeError, OSError, KeyError, EOFError, UnicodeDecod
                 OverflowError, zlib.error, zipfile.BadZipFile, Warning)
 
 
-def load_data(spec: str, dtype=None, label_column: int = -1, *, zero_based: bool = False,
+def load_data(spec: str, dtype=None, label_column: int | None = None, *, zero_based: bool = False,
               n_features: int | None = None):
     """Read ``(X, y, name)`` from a file or a bundled data set name.
 
@@ -120,9 +120,10 @@ def load_data(spec: str, dtype=None, label_column: int = -1, *, zero_based: bool
         bundled data set when no such file exists.
     dtype : None, "float32" or "float64"
         dtype of X (None: float64).
-    label_column : int
-        Label column of .npy and .csv files (default: the last); negative values count
-        from the end. Out of range is an error.
+    label_column : int, optional
+        Label column of .npy, .csv and .tsv files (default: the last); negative values
+        count from the end. Out of range is an error, and so is a label column given for
+        a file of another kind (svmlight and .npz files store the labels apart).
     zero_based : bool, default False
         Whether the column indices of an svmlight file start at 0. The default is the
         LIBSVM convention, indices from 1, where an index 0 is an error; never guessed
@@ -158,7 +159,8 @@ def _load_data(spec, dtype, label_column, zero_based, n_features, names):
 
     if dtype not in (None, "float32", "float64", np.float32, np.float64):
         raise CliError(f"dtype must be None, 'float32' or 'float64'; got {dtype!r}")
-    if isinstance(label_column, bool) or not isinstance(label_column, (int, np.integer)):
+    if label_column is not None and (isinstance(label_column, bool)
+                                     or not isinstance(label_column, (int, np.integer))):
         raise CliError(f"{names['label_column']} must be an integer; got {label_column!r}")
     if n_features is not None and (isinstance(n_features, bool) or not isinstance(
             n_features, (int, np.integer)) or not 1 <= n_features <= MAX_FEATURES):
@@ -189,6 +191,10 @@ def _load_data(spec, dtype, label_column, zero_based, n_features, names):
                        "save the arrays with numpy.savez_compressed")
     what = {".npz": "an .npz archive", ".npy": "a .npy array", ".csv": "CSV",
             ".tsv": "TSV"}.get(kind, "svmlight/libsvm")
+    if label_column is not None and kind not in (".npy", ".csv", ".tsv"):
+        # Silently ignored, it would suggest that a column was chosen.
+        raise CliError(f"{names['label_column']} applies to .npy, .csv and .tsv tables; "
+                       f"{spec} is {what}, whose labels are stored apart")
     if kind not in (".npz", ".npy", ".csv", ".tsv"):
         # Imported outside the block below, whose warnings filter would turn an import's
         # DeprecationWarning into a read error.
@@ -201,7 +207,8 @@ def _load_data(spec, dtype, label_column, zero_based, n_features, names):
             if kind == ".npz":
                 X, y = _read_npz(path, spec)
             elif kind in (".npy", ".csv", ".tsv"):
-                X, y = _read_table(path, spec, kind, label_column, names)
+                X, y = _read_table(path, spec, kind,
+                                   -1 if label_column is None else label_column, names)
             else:
                 X, y = _read_svmlight(path, spec, dt, zero_based, n_features, names)
     except CliError:
@@ -670,9 +677,9 @@ def _read_svmlight(path: Path, spec: str, dt, zero_based: bool, n_features, name
 # ---------------------------------------------------------------------------- options
 
 
-def _real(low: float, strict: bool = False):
-    """argparse type: a finite number >= ``low`` (> ``low`` when ``strict``); argparse
-    puts the flag's name before the message."""
+def _real(low: float, strict: bool = False, high: float = math.inf):
+    """argparse type: a finite number >= ``low`` (> ``low`` when ``strict``), at most
+    ``high``; argparse puts the flag's name before the message."""
 
     def parse(text: str) -> float:
         try:
@@ -682,6 +689,8 @@ def _real(low: float, strict: bool = False):
         if not math.isfinite(value) or value < low or (strict and value == low):
             raise argparse.ArgumentTypeError(
                 f"must be a finite number {'>' if strict else '>='} {low:g}; got {text}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:g}; got {text}")
         return value
 
     return parse
@@ -704,6 +713,9 @@ def _integer(low: int, high: int | None = None):
 
 
 _OUT_SUFFIXES = (".npz", ".npy", ".csv", ".txt")
+
+#: Largest ``demo --budget``: a day. A larger one is a typo (1e308 s), not a plan.
+MAX_BUDGET_S = 86_400.0
 
 
 def _fit_out_path(args, name: str) -> Path:
@@ -1464,7 +1476,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_opts.add_argument("--backend", default="auto", help="kernel backend (default auto)")
     data_opts.add_argument("--dtype", choices=("float32", "float64"), default=None,
                            help="dtype of X (default float64)")
-    data_opts.add_argument("--label-column", type=int, default=-1,
+    data_opts.add_argument("--label-column", type=int, default=None,
                            help="label column of .npy/.csv tables (default: last; negative "
                                 "counts from the end)")
     data_opts.add_argument("--zero-based", action="store_true",
@@ -1491,8 +1503,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--lam", type=_real(0.0), default=None,
                       help="L2 strength (default 1/m)")
     demo.add_argument("--methods", default=None, help="comma-separated methods (default all)")
-    demo.add_argument("--budget", type=_real(0.0, strict=True), default=40.0,
-                      help="total seconds shared by the methods (default 40)")
+    demo.add_argument("--budget", type=_real(0.0, strict=True, high=MAX_BUDGET_S),
+                      default=40.0,
+                      help="total seconds shared by the methods (default 40, at most a day)")
     demo.add_argument("--tol", type=_real(0.0), default=1e-8, help="tolerance on ||grad f||")
     demo.add_argument("--backend", default="auto", help="kernel backend (default auto)")
     demo.set_defaults(func=cmd_demo)

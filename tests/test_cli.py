@@ -761,6 +761,16 @@ def test_load_data_api_errors_are_value_errors_in_api_words(tmp_path):
         load_data(str(path), n_features=0)
     with pytest.raises(ValueError, match="label_column"):
         load_data(str(path), label_column=1.5)
+    # A label column means nothing for svmlight: given, it would suggest a choice was made.
+    with pytest.raises(ValueError, match="label_column applies to .npy, .csv and .tsv"):
+        load_data(str(path), label_column=0)
+
+
+def test_label_column_for_svmlight_is_refused_on_the_command_line(tmp_path, capsys):
+    path = tmp_path / "d.svm"
+    path.write_text("1 1:1\n-1 2:1\n")
+    _one_line_error(capsys, main(["fit", str(path), "--label-column", "0"]),
+                    "--label-column applies to", "d.svm")
 
 
 def _work_started(*args, **kwargs):
@@ -778,6 +788,7 @@ def _work_started(*args, **kwargs):
     (["compare", "D", "--methods", "newton,nope"], ["--methods", "'nope'"]),
     (["demo", "--budget", "-1"], ["--budget", "> 0"]),
     (["demo", "--budget", "0"], ["--budget"]),
+    (["demo", "--budget", "1e308"], ["--budget", "at most 86400"]),
     (["demo", "--tol", "nan"], ["--tol"]),
     (["demo", "--lam", "-1"], ["--lam"]),
     (["demo", "--data", "nope"], ["--data", "'nope'"]),
