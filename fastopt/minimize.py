@@ -185,6 +185,10 @@ def minimize(fun, x0, args=(), method="gd", jac=None, hess=None, hessp=None, cal
     backend = common["backend"]
     if not isinstance(backend, str):
         raise TypeError(f"backend must be a string, got {backend!r}")
+    if backend != "auto":
+        from .kernels import resolve_backend
+
+        resolve_backend(backend)  # an unknown or unusable name is refused for every method
 
     run = Run(tol=tol, xtol=xtol, ftol=ftol, max_iter=max_iter, max_time=float(max_time),
               callback=_wrap_callback(common["callback"]), history_every=history_every,

@@ -1,9 +1,9 @@
 """Generated hostile input, each family in its own process: a clear error or a right answer.
 
 ``tests/hostile/worker.py`` draws cases with hypothesis (malformed sparse structure, dense
-arrays of every dtype and shape, svmlight files, .npz archives, fused-update arguments),
-feeds them to the public entry points and checks each outcome against an independent
-oracle. It runs in a subprocess under an address-space limit and a timeout, so that a
+arrays of every dtype and shape, svmlight files, .npz archives, fused-update arguments,
+hostile values of every option of every method), feeds them to the public entry points
+and checks each outcome against an independent oracle. It runs in a subprocess under an address-space limit and a timeout, so that a
 segfault, an out-of-memory kill or a hang fails this test, naming the case that was
 running, instead of taking the test run down.
 """
@@ -21,7 +21,8 @@ WORKER = Path(__file__).parent / "hostile" / "worker.py"
 
 #: Examples per family: enough to reach every defect the strategies know, small enough
 #: that the whole suite stays a small part of CI.
-EXAMPLES = {"sparse": 300, "dense": 300, "svmlight": 150, "npz": 150, "updates": 300}
+EXAMPLES = {"sparse": 400, "dense": 300, "svmlight": 150, "npz": 150, "updates": 300,
+            "options": 1000}
 
 MEMORY_LIMIT = 4 << 30
 TIMEOUT_S = 600

@@ -572,6 +572,9 @@ def solve_sam(objective, x0, options, run):
         raise ValueError(f"base must be one of {sorted(FIRST_ORDER)}; got {base!r}")
     spec = get(base)
     base_options = dict(spec.options)
+    if options["base_options"] is not None and not isinstance(options["base_options"], dict):
+        raise TypeError(f"base_options must be a dict of the base method's options, got "
+                        f"{options['base_options']!r}")
     given = dict(options["base_options"] or {})
     unknown = sorted(set(given) - set(spec.options))
     if unknown:

@@ -3,7 +3,8 @@
     python worker.py FAMILY N_EXAMPLES LOG_FILE TMP_DIR
 
 Hypothesis draws N_EXAMPLES cases of FAMILY (malformed sparse structure, dense arrays of
-every dtype and shape, svmlight files, .npz archives, fused-update arguments); each is
+every dtype and shape, svmlight files, .npz archives, fused-update arguments, hostile
+values of every option of every method); each is
 fed to the public entry points and must give either a clear error (``ValueError`` or
 ``TypeError`` with a one-line message; exit status 2 and one line on stderr for the
 command line) or the answer that an independent oracle (``oracles.py``) computes. Before
@@ -499,6 +500,60 @@ def family_updates(n_examples: int) -> None:
     run()
 
 
+# --- family: every option of every method --------------------------------------------------
+
+_HOSTILE_VALUES = ["x", [1], True, np.nan, 10**400, -1, None]
+#: Also hostile for the options that count something (max_iter, memory, ...).
+_HOSTILE_COUNTS = [2**70, 1.5]
+
+
+def _option_is_valid(default, value) -> bool:
+    """The oracle for one hostile value: valid only where the option's own kind allows it.
+
+    No option takes a string like "x", a list, NaN, a number beyond float64 or 2^62, or a
+    negative number; None only where None is the default (an automatic choice); True only
+    for flags.
+    """
+    if value is None:
+        return default is None
+    if value is True:
+        return isinstance(default, bool)
+    return False
+
+
+def family_options(n_examples: int) -> None:
+    from fastopt.minimize import COMMON_OPTIONS
+    from fastopt.solvers import registry
+
+    rng = np.random.default_rng(0)
+    obj = fo.problems.Logistic(rng.standard_normal((30, 3)), np.arange(30) % 2, lam=LAM)
+    pairs = sorted({(m, o) for m in registry.names()
+                    for o in (*registry.get(m).options, *COMMON_OPTIONS)})
+
+    @settings(max_examples=n_examples, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(pair=st.sampled_from(pairs), value=st.sampled_from(_HOSTILE_VALUES),
+           count=st.sampled_from([None, *_HOSTILE_COUNTS]))
+    def run(pair, value, count):
+        method, option = pair
+        default = registry.get(method).options.get(option, COMMON_OPTIONS.get(option))
+        if count is not None and isinstance(default, int) and not isinstance(default, bool):
+            value = count
+        log_case(f"options {method} {option}={value!r}")
+        valid = _option_is_valid(default, value)
+        if option == "max_iter":
+            kw = {}
+        else:
+            kw = {"max_iter": 5}
+        res = expect(lambda: fo.minimize(obj, np.zeros(3), method=method,
+                                         **{**kw, option: value}),
+                     valid, names=(option,))
+        if res is not None:
+            assert np.isfinite(res.x).all()
+
+    run()
+
+
 def family_crash(n_examples: int) -> None:
     """Not hostile input: a case that segfaults, to show that the harness names it."""
     import ctypes
@@ -507,7 +562,8 @@ def family_crash(n_examples: int) -> None:
     ctypes.string_at(0)
 
 
-FAMILIES = {"crash": family_crash, "sparse": family_sparse, "dense": family_dense,
+FAMILIES = {"crash": family_crash, "options": family_options, "sparse": family_sparse,
+            "dense": family_dense,
             "svmlight": family_svmlight, "npz": family_npz, "updates": family_updates}
 
 
