@@ -38,6 +38,7 @@ import scipy.sparse as sp
 
 from .._checks import check_int, check_interval, check_positive
 from .._memory import check_fits
+from .._result import Status
 from ._cholesky import checked_damped_cholesky_solve
 from ._sketch import (
     approximate_leverage_scores,
@@ -181,6 +182,25 @@ class SketchNewtonSolver(SecondOrderSolver):
             H = self._sketch()
         with self.phase("solve"):
             self.d = self._solve(H)
+
+    def finalize(self, status, nit: int):
+        """The result; a run that stops without converging returns its best iterate.
+
+        The greedy unit step is not monotone: with an unlucky sketch f can rise far above
+        its best value, and the last iterate of a run that hits ``max_iter`` would then be
+        a bad answer given silently. Such a run returns the best iterate it observed,
+        with ``last_fun`` (the last iterate's value) in the result and a warning.
+        """
+        run = self.run
+        if (not Status(status).success and run.best_x is not None
+                and run.best_f < self.f):
+            warnings.warn(f"sketch-newton stopped without converging at f = {self.f:.6g}, "
+                          f"above its best iterate's f = {run.best_f:.6g}, which is "
+                          "returned; line_search=True makes the steps monotone",
+                          stacklevel=4)
+            self.extra["last_fun"] = float(self.f)
+            self.x, self.f, self.g = run.best_x, run.best_f, run.best_g
+        return super().finalize(status, nit)
 
     def line_search(self):
         """The unit step, or backtracking from it (``line_search=True``)."""

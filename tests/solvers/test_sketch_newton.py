@@ -87,3 +87,17 @@ def test_leverage_scores_track_exact_ones(rng):
     Q = np.linalg.qr(np.sqrt(h)[:, None] * R)[0]
     exact = np.sum(Q ** 2, axis=1)
     assert np.corrcoef(approx, exact)[0, 1] > 0.9
+
+
+def test_a_run_that_ends_worse_than_its_best_iterate_returns_the_best():
+    # The greedy unit step is not monotone: with this seed f climbs from 0.69 to ~250 and
+    # oscillates; the run hits max_iter and must not hand back that last iterate silently.
+    rng = np.random.default_rng(0)
+    obj = fo.problems.Logistic(rng.standard_normal((30, 4)), np.arange(30) % 2)
+    with pytest.warns(UserWarning, match="above its best iterate"):
+        res = fo.minimize(obj, np.zeros(4), method="sketch-newton", max_iter=20, seed=37)
+    assert not res.success and res.last_fun > 10 * res.fun
+    assert res.fun == min(res.history.fun) and obj.value(res.x) == res.fun
+    monotone = fo.minimize(obj, np.zeros(4), method="sketch-newton", max_iter=20, seed=37,
+                           line_search=True)
+    assert "last_fun" not in monotone
