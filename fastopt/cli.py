@@ -588,6 +588,9 @@ def _svmlight_problem(path: Path, zero_based: bool, max_index: int, why: str, na
         try:
             float(target)
         except ValueError:
+            if number == 1 and target.startswith(b"\xef\xbb\xbf"):
+                return number, ("the file starts with a UTF-8 byte-order mark, which "
+                                "svmlight readers do not skip; save it without one")
             return number, f"the label {_show(target)} is not a number"
         previous = -1
         for token in features:

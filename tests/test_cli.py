@@ -652,6 +652,8 @@ HOSTILE_FILES = [
         "\n".join(",".join(map(str, r)) for r in _table()).encode())), ".csv.gz"),
      ("truncated.csv.gz",)),
     ("empty.csv", _write_text("", ""), ("empty.csv",)),
+    ("bom.svm", lambda path: path.write_bytes(b"\xef\xbb\xbf-1 1:1\n1 2:1\n"),
+     ("bom.svm, line 1", "byte-order mark")),
 ]
 
 

@@ -3,9 +3,9 @@
 ``tests/hostile/worker.py`` draws cases with hypothesis (malformed sparse structure, dense
 arrays of every dtype and shape, svmlight files, .npz archives, fused-update arguments,
 hostile values of every option of every method), feeds them to the public entry points
-and checks each outcome against an independent oracle. It runs in a subprocess under an address-space limit and a timeout, so that a
-segfault, an out-of-memory kill or a hang fails this test, naming the case that was
-running, instead of taking the test run down.
+and checks each outcome against an independent oracle. It runs in a subprocess under an
+address-space limit and a timeout, so that a segfault, an out-of-memory kill or a hang
+fails this test, naming the case that was running, instead of taking the test run down.
 """
 
 import json
