@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 
 def check_real(name: str, value) -> float:
     """``value`` as a finite float; ``TypeError``/``ValueError`` naming ``name`` otherwise."""
@@ -47,6 +49,15 @@ def check_interval(name: str, value, low: float, high: float, *, closed_low: boo
         interval = f"{'[' if closed_low else '('}{low}, {high}{']' if closed_high else ')'}"
         raise ValueError(f"{name} must be in {interval}, got {value!r}")
     return value
+
+
+def check_flag(name: str, value) -> bool:
+    """A boolean option (``bool`` or ``numpy.bool_``); ``TypeError`` naming ``name``
+    otherwise, so that ``line_search="no"`` is not silently truthy (``bool("False")`` is
+    True)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 #: Largest integer option accepted: the compiled loops hold counts in 64-bit integers.

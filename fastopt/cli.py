@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _memory
+from ._npy_header import read_npy_header
 
 __all__ = ["main", "load_data", "EXPERIMENTS"]
 
@@ -81,10 +82,6 @@ PLAUSIBLE_FEATURES_PER_NONZERO = 64
 #: search directions, L-BFGS pairs, the per-chunk partial gradients of the kernels): an
 #: upper estimate, used to refuse a width whose work arrays cannot fit in memory.
 WORK_VECTORS = 40
-
-#: Share of the available memory that the work arrays (or a dense array of a file) may
-#: take; the rest is for X itself, the interpreter and the libraries.
-MEMORY_SHARE = 0.5
 
 #: What the loader's messages call its options: flag names on the command line, keyword
 #: names in the Python API (each user reads their own vocabulary).
@@ -233,20 +230,14 @@ def _load_data(spec, dtype, label_column, zero_based, n_features, names):
     return X, y, path.name
 
 
-def _gb(nbytes: float) -> str:
-    """A byte count for a message, in MB or GB."""
-    return f"{nbytes / 2**30:.3g} GB" if nbytes >= 2**27 else f"{nbytes / 2**20:.3g} MB"
-
-
 def _check_memory(nbytes: int, what: str) -> None:
-    """CliError when ``nbytes`` exceed :data:`MEMORY_SHARE` of the available memory.
-
-    ``what`` starts the message: it says what needs the memory.
-    """
-    available = _memory.available_bytes()
-    if nbytes > MEMORY_SHARE * available:
-        raise CliError(f"{what} would need about {_gb(nbytes)} of memory, more than "
-                       f"{MEMORY_SHARE:.0%} of the {_gb(available)} available")
+    """CliError when ``nbytes`` exceed the share of the available memory that any request
+    may take (:func:`fastopt._memory.check_fits`); ``what`` starts the message: it says
+    what needs the memory."""
+    try:
+        _memory.check_fits(nbytes, what)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _check_work_memory(n_params: int, what: str, newton: bool = False) -> None:
@@ -328,21 +319,6 @@ def _check_labels(y, spec: str, where) -> np.ndarray:
 # instead of allocating what the header says.
 
 
-def _npy_header(fp):
-    """``(shape, dtype)`` from an open .npy stream, or None for a header version that
-    has no public reader (NumPy then reads it, without the size check)."""
-    from numpy.lib import format as npy_format
-
-    version = npy_format.read_magic(fp)
-    if version == (1, 0):
-        shape, _, dtype = npy_format.read_array_header_1_0(fp)
-    elif version == (2, 0):
-        shape, _, dtype = npy_format.read_array_header_2_0(fp)
-    else:
-        return None
-    return shape, dtype
-
-
 def _check_npy_header(header, stored: int, spec: str, what: str) -> None:
     """Refuse an array that needs pickle, is complex, claims more bytes than ``stored``
     (its stored size) or would not fit in memory."""
@@ -356,8 +332,9 @@ def _check_npy_header(header, stored: int, spec: str, what: str) -> None:
         raise CliError(f"{spec}: {what} is complex ({dtype}); fastopt fits real data only")
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > stored:
-        raise CliError(f"{spec}: {what} claims shape {shape} ({_gb(nbytes)}) but only "
-                       f"{stored} bytes are stored: the file is truncated or corrupt")
+        raise CliError(f"{spec}: {what} claims shape {shape} "
+                       f"({_memory.format_bytes(nbytes)}) but only {stored} bytes are "
+                       "stored: the file is truncated or corrupt")
     # Twice: the array, and the copy that a dtype conversion or the split of the label
     # column makes of it.
     _check_memory(2 * nbytes, f"{spec}: {what} of shape {shape}")
@@ -381,7 +358,7 @@ def _read_npz(path: Path, spec: str):
         def get(key):
             member = f"{key}.npy" if f"{key}.npy" in members else key
             with archive.zip.open(member) as fp:
-                header = _npy_header(fp)
+                header = read_npy_header(fp)
             _check_npy_header(header, archive.zip.getinfo(member).file_size, spec,
                               f"array {key!r}")
             return archive[key]
@@ -413,9 +390,9 @@ def _read_npz(path: Path, spec: str):
 def _sparse_from_npz(get, keys, spec: str):
     """The CSR matrix of a ``scipy.sparse.save_npz`` archive (CSR or CSC).
 
-    Only what the constructor needs is checked here (dtypes, the shape, the lengths that
-    scipy checks); the structure (column indices in range, indptr monotone) is checked
-    by the objectives, which refuse a malformed CSR matrix in one line.
+    dtypes, the shape and the values are checked here, then the index structure by
+    :func:`fastopt.problems._validation.check_sparse_structure` (the objectives' check),
+    so a malformed matrix is refused in one line naming the file.
     """
     import scipy.sparse as sp
 
@@ -442,13 +419,17 @@ def _sparse_from_npz(get, keys, spec: str):
         raise CliError(f"{spec}: the sparse matrix holds {data[bad]}, not a finite number "
                        f"(stored value {bad})")
     shape = (int(shape[0]), int(shape[1]))
-    if fmt == "csc":
-        X = sp.csc_matrix((data, indices, indptr), shape=shape)
-        # The conversion writes through the row indices: out of range, it would write
-        # outside its arrays, so the structure is checked first (ValueError).
-        X.check_format(full_check=True)
-        return X.tocsr()
-    return sp.csr_matrix((data, indices, indptr), shape=shape)
+    X = (sp.csc_matrix if fmt == "csc" else sp.csr_matrix)((data, indices, indptr),
+                                                           shape=shape)
+    # The structure (indices in range, indptr monotone) is checked before the CSC -> CSR
+    # conversion, which writes through the row indices, with the objectives' own check.
+    from .problems._validation import check_sparse_structure
+
+    try:
+        X = check_sparse_structure(X, f"{spec}: X")
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return X.tocsr()
 
 
 def _read_table(path: Path, spec: str, kind: str, label_column: int, names):
@@ -456,7 +437,7 @@ def _read_table(path: Path, spec: str, kind: str, label_column: int, names):
     header_lines = 0
     if kind == ".npy":
         with open(path, "rb") as fp:
-            header = _npy_header(fp)
+            header = read_npy_header(fp)
         _check_npy_header(header, path.stat().st_size, spec, "the array")
         table = np.load(path, allow_pickle=False)
     else:
@@ -509,7 +490,7 @@ def _check_text_size(path: Path, spec: str, separator: bytes, per_value: int,
     budget is not read twice.
     """
     available = _memory.available_bytes()
-    budget = MEMORY_SHARE * available
+    budget = _memory.MAX_FRACTION * available
     if (path.suffix.lower() not in _COMPRESSED
             and max(per_value, per_line, _PER_LINE_BYTE) * path.stat().st_size <= budget):
         return
@@ -528,9 +509,11 @@ def _check_text_size(path: Path, spec: str, separator: bytes, per_value: int,
             longest = max(longest, run)
             need = values * per_value + (lines + 1) * per_line + longest * _PER_LINE_BYTE
             if need > budget:
-                raise CliError(f"{spec}: reading it would need more than {_gb(need)} of "
-                               f"memory (at least {values} values on {lines} lines), more "
-                               f"than {MEMORY_SHARE:.0%} of the {_gb(available)} available")
+                raise CliError(f"{spec}: reading it would need more than "
+                               f"{_memory.format_bytes(need)} of memory (at least {values} "
+                               f"values on {lines} lines), more than "
+                               f"{_memory.MAX_FRACTION:.0%} of the "
+                               f"{_memory.format_bytes(available)} available")
 
 
 def _open_binary(path: Path):

@@ -24,6 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import _config
+from ._checks import check_flag
 
 # The solver choice and the label encoding need no scikit-learn: they live apart so that
 # the command line uses them without importing it; re-exported here (their old home).
@@ -204,10 +205,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 or not isinstance(self.n_threads, numbers.Integral) or self.n_threads < 1):
             raise ValueError(f"n_threads must be None or an integer >= 1; got "
                              f"{self.n_threads!r}")
-        for name in ("fit_intercept", "warm_start"):
-            # bool("False") is True: a string or a number here is a mistake, not a flag.
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False; got {getattr(self, name)!r}")
+        check_flag("fit_intercept", self.fit_intercept)
+        check_flag("warm_start", self.warm_start)
         if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral) \
                 or self.verbose < 0:
             raise ValueError(f"verbose must be an integer >= 0; got {self.verbose!r}")

@@ -277,9 +277,7 @@ def condition_number(L: float, mu: float) -> float:
     ValueError
         If ``L`` or ``mu`` is not finite, not > 0, ``mu > L``, or L / mu overflows.
     """
-    L = check_positive("L", L)
-    mu = check_positive("mu", mu)
-    check_L_mu(L, mu)
+    L, mu = check_L_mu(L, mu)
     kappa = L / mu
     if not math.isfinite(kappa):
         raise ValueError(f"L / mu overflows (L={L!r}, mu={mu!r})")

@@ -82,6 +82,7 @@ class _Apart:
                                          "must be a separate array")
             return kernel(*args)
 
+        setattr(self, name, checked)  # built once per kernel, not per call
         return checked
 
 

@@ -41,6 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._npy_header import read_npy_header
+
 __all__ = ["FORMAT", "cache_dir", "entry_path", "file_sha256", "read", "write"]
 
 #: Layout version of the cache archives; bump it when their content changes.
@@ -113,16 +115,11 @@ def _member_fits(archive, member: str) -> bool:
     """Whether the .npy ``member`` of a zip archive stores all the bytes its header
     claims (and holds no objects). NumPy allocates the claimed array before reading it,
     so a damaged header claiming terabytes is refused here, before any allocation."""
-    from numpy.lib import format as npy_format
-
     with archive.open(member) as fp:
-        version = npy_format.read_magic(fp)
-        if version == (1, 0):
-            shape, _, dtype = npy_format.read_array_header_1_0(fp)
-        elif version == (2, 0):
-            shape, _, dtype = npy_format.read_array_header_2_0(fp)
-        else:
-            return False  # write() never makes another version
+        header = read_npy_header(fp)
+    if header is None:
+        return False  # write() never makes another version
+    shape, dtype = header
     stored = archive.getinfo(member).file_size
     return not dtype.hasobject and math.prod(shape) * dtype.itemsize <= stored
 

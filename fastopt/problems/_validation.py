@@ -42,6 +42,8 @@ _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # Dense float64 vectors of n_features entries a fit may hold at once (iterate, gradient,
 # directions, solver state, reduction rows): the bound behind the column-count check.
 _VECTORS_PER_COLUMN = 16
+# Column vectors smaller than this in all are not checked against the available memory.
+_UNCHECKED_BYTES = 1 << 24
 
 # Rows per block when a whole-array finiteness test overflowed and must be redone exactly:
 # bounds the temporary boolean array to a few MB whatever the size of X.
@@ -259,10 +261,13 @@ def _check_sparse(X, name: str, forced: np.dtype | None) -> sp.csr_matrix:
         raise ValueError(f"{name} is empty (shape {X.shape}); it needs at least one row "
                          "and one column")
     # A sparse matrix can declare any number of columns at no cost; the solvers keep a
-    # few dense vectors of that length (gradient, iterate, directions, work rows).
-    check_fits(_VECTORS_PER_COLUMN * 8.0 * n,
-               f"{name} of shape {X.shape} ({n} columns: the solvers keep dense vectors of "
-               f"{n} coefficients)")
+    # few dense vectors of that length (gradient, iterate, directions, work rows). Below
+    # a few MB the check is skipped: reading the memory limits (files under /proc and
+    # /sys) would cost more than the vectors, on every objective built.
+    if _VECTORS_PER_COLUMN * 8.0 * n > _UNCHECKED_BYTES:
+        check_fits(_VECTORS_PER_COLUMN * 8.0 * n,
+                   f"{name} of shape {X.shape} ({n} columns: the solvers keep dense vectors "
+                   f"of {n} coefficients)")
     target = _target_float_dtype(np.dtype(X.dtype), forced)
     if X.format == "csr":
         nnz = int(X.indptr[-1])  # arrays longer than indptr says: the tail is unused

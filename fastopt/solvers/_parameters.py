@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from .._checks import check_real
+from .._checks import check_positive, check_real
 
 __all__ = ["check_L_mu", "heavy_ball_parameters", "nesterov_parameters"]
 
@@ -21,11 +21,9 @@ __all__ = ["check_L_mu", "heavy_ball_parameters", "nesterov_parameters"]
 def check_L_mu(L: float, mu: float, need_mu: bool = True) -> tuple[float, float]:
     """``(L, mu)`` as floats; ``TypeError``/``ValueError`` naming L or mu unless
     0 < L < inf (and 0 < mu <= L when ``need_mu``)."""
-    L = check_real("L", L)
-    if L <= 0:
-        raise ValueError(f"L must be a finite number > 0, got {L}")
-    mu = check_real("mu", mu)
-    if need_mu and not 0 < mu <= L:
+    L = check_positive("L", L)
+    mu = check_positive("mu", mu) if need_mu else check_real("mu", mu)
+    if need_mu and mu > L:
         raise ValueError(f"mu must satisfy 0 < mu <= L, got mu={mu}, L={L}")
     return L, mu
 

@@ -36,7 +36,7 @@ from .._result import Status
 from ._blas import solver_blas
 from .line_search import backtracking, make_line, sufficient_decrease
 
-__all__ = ["SecondOrderSolver", "check_flag", "count_passes", "is_linear", "norm"]
+__all__ = ["SecondOrderSolver", "count_passes", "is_linear", "norm"]
 
 _LINEAR_METHODS = ("linear_predictor", "grad_hess_weights", "weighted_hvp",
                    "weighted_gram", "hessian_diagonal", "loss_from_predictor",
@@ -47,14 +47,6 @@ def is_linear(objective) -> bool:
     """Whether ``objective`` is a linear-model objective (docs/contract.md), i.e. whether
     the O(m) line search on the predictor z = X w applies."""
     return all(callable(getattr(objective, name, None)) for name in _LINEAR_METHODS)
-
-
-def check_flag(name: str, value) -> bool:
-    """A boolean option (``bool`` or ``numpy.bool_``); ``TypeError`` naming ``name``
-    otherwise, so that ``line_search="no"`` is not silently truthy."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def count_passes(objective, n: int = 1, hessian: bool = False) -> None:

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import schedules as _sched
-from .._checks import check_interval, check_nonnegative, check_positive
+from .._checks import check_flag, check_interval, check_nonnegative, check_positive
 from .._result import Status
 from ..kernels import get_backend, resolve_backend
 from ._parameters import heavy_ball_parameters, nesterov_parameters
@@ -68,13 +68,6 @@ def check_schedule_value(name, k, value) -> float:
     if name == "lr":
         return check_nonnegative(label, float(value))
     return check_interval(label, float(value), 0.0, 1.0)
-
-
-def _flag(name, value) -> bool:
-    """A boolean option (``bool("False")`` is True: a string is refused, not converted)."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _lr_schedule(lr):
@@ -367,7 +360,7 @@ def make_optimizer(method, objective, options, kernels):
         wd = check_nonnegative("weight_decay", o.get("weight_decay", 0.0))
         return Adam(_lr_schedule(o["lr"]), _unit("beta1", o["beta1"]), _unit("beta2", o["beta2"]),
                     check_positive("eps", o["eps"]), wd,
-                    _flag("amsgrad", o["amsgrad"]), kernels)
+                    check_flag("amsgrad", o["amsgrad"]), kernels)
     raise ValueError(f"{method!r} is not a first-order method")
 
 

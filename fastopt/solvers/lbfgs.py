@@ -28,11 +28,11 @@ import warnings
 
 import numpy as np
 
-from .._checks import check_int
+from .._checks import check_flag, check_int
 from .._memory import check_fits
 from ..kernels import get_backend
 from ._linear import line_for
-from ._template import SecondOrderSolver, check_flag, norm
+from ._template import SecondOrderSolver, norm
 from .line_search import check_line_search_options, strong_wolfe
 from .registry import register
 

@@ -28,9 +28,9 @@ import math
 
 import numpy as np
 
-from .._checks import check_int, check_interval
+from .._checks import check_flag, check_int, check_interval
 from ._cg import conjugate_gradient
-from ._template import SecondOrderSolver, check_flag, norm
+from ._template import SecondOrderSolver, norm
 from .line_search import check_line_search_options
 from .registry import register
 

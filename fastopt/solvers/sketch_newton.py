@@ -36,7 +36,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from .._checks import check_int, check_interval, check_positive
+from .._checks import check_flag, check_int, check_interval, check_positive
 from .._memory import check_fits
 from .._result import Status
 from ._cholesky import checked_damped_cholesky_solve
@@ -47,7 +47,7 @@ from ._sketch import (
     sampled_gram,
     sketch_size,
 )
-from ._template import SecondOrderSolver, check_flag, count_passes, norm
+from ._template import SecondOrderSolver, count_passes, norm
 from .line_search import check_line_search_options
 from .registry import register
 

@@ -1,0 +1,26 @@
+"""The header of an .npy stream, read before NumPy allocates what it claims.
+
+``numpy.load`` allocates the array a header describes and then reads into it, so a
+damaged or hostile header claiming terabytes costs that much memory (or an out-of-memory
+kill) before any error. The readers of fastopt's cache and of user files read the header
+first and compare its size with the bytes actually stored.
+"""
+
+from __future__ import annotations
+
+__all__ = ["read_npy_header"]
+
+
+def read_npy_header(fp):
+    """``(shape, dtype)`` from an open binary .npy stream positioned at its start, or None
+    for a format version that has no public header reader."""
+    from numpy.lib import format as npy_format
+
+    version = npy_format.read_magic(fp)
+    if version == (1, 0):
+        shape, _, dtype = npy_format.read_array_header_1_0(fp)
+    elif version == (2, 0):
+        shape, _, dtype = npy_format.read_array_header_2_0(fp)
+    else:
+        return None
+    return shape, dtype
