@@ -107,6 +107,16 @@ class Objective:
     can, :meth:`_value`, :meth:`_hvp_into`, :meth:`_hessian`, :meth:`lipschitz`,
     :meth:`strong_convexity`).
 
+    Not every objective has both constants; a missing one raises ``NotImplementedError``
+    with the reason, and the solvers then need a step size (``lr``) or fall back to a line
+    search. ``Logistic``, ``LeastSquares``, ``Multinomial`` and ``PiecewiseQuadratic``
+    provide both (mu is 0 for ``Logistic`` and ``Multinomial`` with an intercept, and for
+    a singular ``LeastSquares``). ``Function`` provides those given at construction
+    (``lipschitz=``, ``strong_convexity=``), neither by default. ``SoftmaxReLU`` provides
+    neither: its gradient jumps where a ReLU switches (no finite L) and it is not convex
+    (no mu); :func:`fastopt.theory.lipschitz_estimate` and
+    :func:`fastopt.theory.strong_convexity_estimate` give the curvature at a point.
+
     Attributes
     ----------
     n_params : int

@@ -11,7 +11,8 @@ gradient, Hessian and Hessian-vector products are closed forms computed by the
     hess L = A^T (D_s B D_s + W^2) A = A^T (diag(h) + P C P^T) A
 
 (D_s = diag(1[A x > 0]); B, h, P and C as in the kernels' docstring). The Hessian jumps
-where the sign pattern of A x changes (ReLU'' = 0 almost everywhere).
+where the sign pattern of A x changes (ReLU'' = 0 almost everywhere), and so does the
+gradient: it has neither of the protocol's constants (see :meth:`SoftmaxReLU.lipschitz`).
 """
 
 from __future__ import annotations
@@ -88,6 +89,17 @@ class SoftmaxReLU(Objective):
     unit step may increase L (use the option ``line_search=True``), and the iteration
     may stop with ``success=False`` (no convergence within ``max_iter``, or a line
     search that found no decrease) rather than reach a minimizer.
+
+    :meth:`lipschitz` and :meth:`strong_convexity` raise ``NotImplementedError``: no
+    constant exists. Across the hyperplane a_i^T x = 0 the gradient jumps by
+    g_i a_i, where g = f o c - <f, c> f is the gradient of 1/2 ||c||^2 in u (the ReLU's
+    derivative steps from 0 to 1 while u_i = 0 and f stay continuous), and g_i != 0 in
+    general, so no finite L bounds ||grad L(x) - grad L(y)|| / ||x - y||. The entries of
+    g sum to 0 (the entries of f do to 1), so some jumps go down: L has concave kinks and
+    is not convex, and it is flat along the null space of A when n < d. Solvers that
+    need L take a step size instead (``lr``; ``gd`` falls back to ``step="armijo"``), and
+    :func:`fastopt.theory.lipschitz_estimate` gives the curvature at a point, the
+    largest eigenvalue of the Hessian of the piece that holds it.
     """
 
     def __init__(self, A, b, w, backend: str = "auto") -> None:
@@ -125,6 +137,36 @@ class SoftmaxReLU(Objective):
         H = np.empty((self.n_params, self.n_params))
         self.kernels.softmax_relu_hessian(self.A, self.b, self.w, x, H)
         return H
+
+    def lipschitz(self) -> float:
+        """Not provided: the gradient is discontinuous, so it has no Lipschitz constant.
+
+        Raises
+        ------
+        NotImplementedError
+            Always (see the class Notes); the solvers that ask for L then want a step
+            size (``lr``).
+        """
+        raise NotImplementedError(
+            "SoftmaxReLU has no Lipschitz constant of the gradient: the gradient jumps "
+            "where a ReLU switches (a_i^T x = 0), so no finite L exists; give the solver "
+            "a step size (lr) or a line search, or estimate the curvature at a point "
+            "with fastopt.theory.lipschitz_estimate(objective, x)")
+
+    def strong_convexity(self) -> float:
+        """Not provided: the loss is not convex, so it has no strong-convexity constant.
+
+        Raises
+        ------
+        NotImplementedError
+            Always (see the class Notes).
+        """
+        raise NotImplementedError(
+            "SoftmaxReLU has no strong-convexity constant: the loss is not convex (its "
+            "gradient jumps down where some ReLUs switch on, and its Hessian can be "
+            "indefinite) and is flat along the null space of A when n < d; estimate the "
+            "curvature at a point with fastopt.theory.strong_convexity_estimate(objective, "
+            "x)")
 
     def hessian_factors(self, x):
         """The Hessian as A^T diag(h) A + U C U^T.
