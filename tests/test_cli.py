@@ -15,8 +15,9 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import dump_svmlight_file
 
-from fastopt import _memory, cli, datasets
+from fastopt import _memory, datasets
 from fastopt.cli import EXPERIMENTS, load_data, main
+from fastopt.cli import fit as fit_command
 from fastopt.linear_model import LogisticRegression
 
 
@@ -264,9 +265,9 @@ def test_compare_compiles_in_the_warm_up_not_in_the_timed_rows(small, tmp_path, 
 
 def test_compare_reports_compilation_the_warm_up_missed(small, tmp_path, capsys,
                                                          compiling_kernels, monkeypatch):
-    import fastopt.cli as cli
+    import fastopt.cli.compare as compare_command
 
-    monkeypatch.setattr(cli, "_warm_up_method", lambda *a, **k: (0.0, 0.0))
+    monkeypatch.setattr(compare_command, "_warm_up_method", lambda *a, **k: (0.0, 0.0))
     assert _compare_small(small, tmp_path) == 0
     out = capsys.readouterr().out
     assert "timed runs compiled nothing" not in out
@@ -817,7 +818,7 @@ def test_options_are_checked_before_any_work(argv, fragments, tmp_path, capsys, 
     _csv(_table())(data)
     before = _sha256(data)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "_load_data", _work_started)
+    monkeypatch.setattr(fit_command, "_load_data", _work_started)
     monkeypatch.setattr(datasets, "load", _work_started)
     argv = [a.replace("D", "d.csv") for a in argv]
     fragments = [f.replace("D", "d.csv") for f in fragments]
