@@ -110,6 +110,9 @@ def minimize(fun, x0, args=(), method="gd", jac=None, hess=None, hessp=None, cal
         ``tol``, ``xtol``, ``ftol``, ``max_iter``, ``max_time``, ``history_every``,
         ``callback``, ``seed``, ``batch_size``, ``backend``; the method's own options come
         from the registry. An unknown option is a ``ValueError`` that names it.
+        ``seed`` seeds the randomized runs (``sketch-newton``'s row sampling, mini-batch
+        shuffling); ``newton``, ``newton-cg`` and ``lbfgs``, which draw no random numbers,
+        refuse it with a ``ValueError``.
 
     Returns
     -------

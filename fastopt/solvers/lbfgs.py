@@ -31,6 +31,7 @@ import numpy as np
 from .._checks import check_flag, check_int
 from .._memory import check_fits
 from ..kernels import get_backend
+from ._deterministic import refuse_seed
 from ._linear import line_for
 from ._template import SecondOrderSolver, norm
 from .line_search import check_line_search_options, strong_wolfe
@@ -211,12 +212,15 @@ def lbfgs(objective, x0, options, run):
         ``memory``, ``c1``, ``c2``, ``max_line_search``, ``reuse_predictor``,
         ``refresh_predictor`` (see ``OPTIONS``).
     run : fastopt.solvers.run.Run
+        ``run.seed`` must be None: the method draws no random numbers (a seed is a
+        ``ValueError``).
 
     Returns
     -------
     OptimizeResult
         With ``n_line_search`` (trial steps in all), ``n_skipped_pairs`` and ``timings``.
     """
+    refuse_seed(run, "lbfgs")
     opts = dict(OPTIONS)
     opts.update(options or {})
     return LBFGSSolver(objective, x0, opts, run).solve()

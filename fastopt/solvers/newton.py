@@ -29,6 +29,7 @@ import numpy as np
 
 from .._checks import check_positive
 from ._cholesky import checked_damped_cholesky_solve
+from ._deterministic import refuse_seed
 from ._template import SecondOrderSolver
 from .line_search import check_line_search_options
 from .registry import register
@@ -98,6 +99,8 @@ def newton(objective, x0, options, run):
     options : dict
         ``c1``, ``shrink``, ``max_line_search``, ``damping0`` (see ``OPTIONS``).
     run : fastopt.solvers.run.Run
+        ``run.seed`` must be None: the method draws no random numbers (a seed is a
+        ``ValueError``).
 
     Returns
     -------
@@ -106,6 +109,7 @@ def newton(objective, x0, options, run):
         when none was needed), ``n_damped``, ``n_line_search`` (trial steps in all) and
         ``timings``.
     """
+    refuse_seed(run, "newton")
     opts = dict(OPTIONS)
     opts.update(options or {})
     return NewtonSolver(objective, x0, opts, run).solve()

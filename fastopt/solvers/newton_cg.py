@@ -30,6 +30,7 @@ import numpy as np
 
 from .._checks import check_flag, check_int, check_interval
 from ._cg import conjugate_gradient
+from ._deterministic import refuse_seed
 from ._template import SecondOrderSolver, norm
 from .line_search import check_line_search_options
 from .registry import register
@@ -130,6 +131,8 @@ def newton_cg(objective, x0, options, run):
         ``max_cg``, ``eta_max``, ``precondition``, ``c1``, ``shrink``,
         ``max_line_search`` (see ``OPTIONS``).
     run : fastopt.solvers.run.Run
+        ``run.seed`` must be None: the method draws no random numbers (a seed is a
+        ``ValueError``).
 
     Returns
     -------
@@ -137,6 +140,7 @@ def newton_cg(objective, x0, options, run):
         With ``n_cg`` (Hessian-vector products in all), ``n_line_search``,
         ``negative_curvature`` (inner solves stopped by it) and ``timings``.
     """
+    refuse_seed(run, "newton-cg")
     opts = dict(OPTIONS)
     opts.update(options or {})
     return NewtonCGSolver(objective, x0, opts, run).solve()
