@@ -1,4 +1,6 @@
 # cython: language_level=3
+# Over 500 lines: ten kernels (five products, dense and CSR) share one set of chunk
+# loops and argument readers here; split, each half would re-declare them.
 """Cython (OpenMP) twins of the objective-independent linear-algebra kernels.
 
 With ``A`` the (m, n) data matrix and ``A~ = [A, 1]`` when the coefficient vector has
@@ -286,6 +288,39 @@ cdef double* alloc_doubles(Py_ssize_t count) except NULL:
     return buf
 
 
+#: u = A^T diag(d) A v for the data ``a`` points to (a Dense or a Csr): the product that
+#: the power iteration repeats, one pass over the data each.
+ctypedef void (*gram_product)(const void* a, const double* d, const double* v, Py_ssize_t n,
+                              double* u) noexcept nogil
+
+
+cdef double power_iteration(gram_product product, const void* a, const double* d,
+                            const double* v0, Py_ssize_t n, Py_ssize_t max_iter,
+                            double tol) except? -1.0:
+    """Largest eigenvalue of A^T diag(d) A by power iteration: ``v = v0 / ||v0||``, then
+    ``u = product(v)``, ``rho = <v, u>``, ``v = u / ||u||`` until
+    ``|rho - rho_prev| <= tol |rho|`` or ``max_iter`` products; returns the last rho (0
+    when ``u = 0``). One loop for dense and CSR data: only ``product`` differs."""
+    cdef double* v = alloc_doubles(2 * n)
+    cdef double* u = v + n
+    cdef double rho = 0.0, rho_prev = 0.0
+    cdef Py_ssize_t it
+    try:
+        with nogil:
+            for it in range(n):
+                v[it] = v0[it]
+            normalize_start(v, n)
+            for it in range(max_iter):
+                product(a, d, v, n, u)
+                if power_step(v, u, n, &rho, &rho_prev):
+                    break
+                if abs(rho - rho_prev) <= tol * abs(rho):
+                    break
+    finally:
+        free(v)
+    return rho
+
+
 # --- the passes of this module, dispatched on the data's element types ---------------------
 
 cdef void dense_matvec(const floating* X, Py_ssize_t m, Py_ssize_t n, const double* w,
@@ -343,6 +378,18 @@ cdef inline void csr_transpose(const Csr* a, const double* c, const double* v, P
         csr_transpose_pass(<const float*> a.data, <const long long*> a.indices,
                            <const long long*> a.indptr, a.m, a.n, c, v, p, lam, out, a.work,
                            a.ldw, a.T, a.nt)
+
+
+cdef void dense_gram_product(const void* a, const double* d, const double* v,
+                             Py_ssize_t n, double* u) noexcept nogil:
+    """The gram_product of dense data (p = n, no intercept)."""
+    dense_transpose(<const Dense*> a, d, v, n, 0.0, u)
+
+
+cdef void csr_gram_product(const void* a, const double* d, const double* v, Py_ssize_t n,
+                           double* u) noexcept nogil:
+    """The gram_product of CSR data (p = n, no intercept)."""
+    csr_transpose(<const Csr*> a, d, v, n, 0.0, u)
 
 
 cdef void dense_gram(const floating* X, Py_ssize_t m, Py_ssize_t n, Py_ssize_t p,
@@ -512,32 +559,12 @@ def max_eig_gram(X, d, v0, Py_ssize_t max_iter, double tol, work):
     cdef Dense a
     cdef const double* pd
     cdef const double* pv0
-    cdef double* v
-    cdef double* u
-    cdef double rho = 0.0, rho_prev = 0.0
-    cdef Py_ssize_t it, n
     unpack_matrix(&a, X)
-    n = a.n
     pd = f64_in(d, a.m, "d")
-    pv0 = f64_in(v0, n, "v0")
-    a.work = work_buffer(work, n, &a.T, &a.ldw)
+    pv0 = f64_in(v0, a.n, "v0")
+    a.work = work_buffer(work, a.n, &a.T, &a.ldw)
     a.nt = _config._NUM_THREADS
-    v = alloc_doubles(2 * n)
-    u = v + n
-    try:
-        with nogil:
-            for it in range(n):
-                v[it] = pv0[it]
-            normalize_start(v, n)
-            for it in range(max_iter):
-                dense_transpose(&a, pd, v, n, 0.0, u)
-                if power_step(v, u, n, &rho, &rho_prev):
-                    break
-                if abs(rho - rho_prev) <= tol * abs(rho):
-                    break
-    finally:
-        free(v)
-    return rho
+    return power_iteration(dense_gram_product, &a, pd, pv0, a.n, max_iter, tol)
 
 
 # --- CSR ---------------------------------------------------------------------------------
@@ -666,32 +693,12 @@ def max_eig_gram_csr(data, indices, indptr, Py_ssize_t n_features, d, v0,
     cdef Csr a
     cdef const double* pd
     cdef const double* pv0
-    cdef double* v
-    cdef double* u
-    cdef double rho = 0.0, rho_prev = 0.0
-    cdef Py_ssize_t it, n
     unpack_csr_matrix(&a, data, indices, indptr, n_features)
-    n = a.n
     pd = f64_in(d, a.m, "d")
-    pv0 = f64_in(v0, n, "v0")
-    a.work = work_buffer(work, n, &a.T, &a.ldw)
+    pv0 = f64_in(v0, a.n, "v0")
+    a.work = work_buffer(work, a.n, &a.T, &a.ldw)
     a.nt = _config._NUM_THREADS
-    v = alloc_doubles(2 * n)
-    u = v + n
-    try:
-        with nogil:
-            for it in range(n):
-                v[it] = pv0[it]
-            normalize_start(v, n)
-            for it in range(max_iter):
-                csr_transpose(&a, pd, v, n, 0.0, u)
-                if power_step(v, u, n, &rho, &rho_prev):
-                    break
-                if abs(rho - rho_prev) <= tol * abs(rho):
-                    break
-    finally:
-        free(v)
-    return rho
+    return power_iteration(csr_gram_product, &a, pd, pv0, a.n, max_iter, tol)
 
 
 # --- build check -------------------------------------------------------------------------
