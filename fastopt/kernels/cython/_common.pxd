@@ -1,4 +1,7 @@
 # cython: language_level=3
+# Over 500 lines: the inline building blocks that every kernel module cimports (the
+# layers below); one .pxd keeps the loss math, row primitives, chunk loops and passes
+# of the logistic and squared losses in one place.
 #
 # Shared building blocks of the Cython kernels (cimported, never imported: there is no
 # _common extension module, every function below is `inline` and compiled into each

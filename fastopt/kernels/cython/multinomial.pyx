@@ -1,4 +1,7 @@
 # cython: language_level=3
+# Over 500 lines: one loss per module, as logistic.pyx: the per-row math, the chunk
+# loops, the passes and the C-level argument reader share the Pass struct and the
+# fused types, which a split would have to move into a .pxd of inline code.
 """Cython (OpenMP) twins of the multinomial (softmax) logistic regression kernels.
 
 Same names, signatures and mathematics as the NumPy twin
