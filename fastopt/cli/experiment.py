@@ -1,5 +1,5 @@
-"""``fastopt experiment NAME``: the studies of :mod:`fastopt.experiments` (and two more),
-each run, summarized and plotted."""
+"""``fastopt experiment NAME``: the studies of :mod:`fastopt.experiments` and a sketched
+Newton study on the softmax-ReLU loss, each run, summarized and plotted."""
 
 from __future__ import annotations
 
