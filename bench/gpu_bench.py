@@ -1,4 +1,4 @@
-"""GPU benchmark of the CUDA backend (issue 6): roofline, peers, fused Adam, end-to-end fit.
+"""GPU benchmark of the CUDA backend: roofline, peers, fused Adam, end-to-end fit.
 
 Run on a machine with a CUDA GPU::
 

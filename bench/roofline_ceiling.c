@@ -1,7 +1,7 @@
 /*
  * How close can one pass of a logistic loss+gradient get to a pure read of X on this
- * machine?  A stand-alone AVX2 experiment (not part of the package), quoted in the
- * README's kernel section. Dense X: m = 10^6 rows of n = 100 doubles, two threads.
+ * machine?  A stand-alone AVX2 experiment (not part of the package), quoted in
+ * bench/README.md (the roofline study). Dense X: m = 10^6 rows of n = 100 doubles, two threads.
  *
  * Build and run (gcc, x86-64 with AVX2 and FMA):
  *
@@ -26,12 +26,12 @@
  * float32 bytes, with its speedup over the float64 pass with the same prefetch distance
  * in bytes ("f64/f32", target 1.7):
  *
- *   f32 a  float64 accumulation (DESIGN rule 4), each element widened twice: once for
+ *   f32 a  float64 accumulation (the kernels' rule), each element widened twice: once for
  *          the dot of row i + 1 and once for the axpy of row i (what the kernels do);
  *   f32 b  float64 accumulation, each row widened once: the dot keeps the widened row in
  *          L1 for its axpy;
  *   f32 c  float32 products and float32 partial sums, the gradient flushed into float64
- *          every 16 rows: what relaxing rule 4 would allow.
+ *          every 16 rows: what giving up float64 accumulation would allow.
  */
 #include <immintrin.h>
 #include <math.h>

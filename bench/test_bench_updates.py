@@ -40,7 +40,7 @@ def test_bench_torch_optimizer(benchmark, name):
 
 
 def test_fused_adam_beats_reference_and_roofline(bandwidth):
-    """The acceptance numbers of the issue, measured in this run (full size only)."""
+    """The target ratios (bench/README.md), measured in this run (full size only)."""
     from report_updates import best_time
 
     t_ref = best_time(fused_call(get_backend("numpy"), "adam_", N), 3 if QUICK else 5)

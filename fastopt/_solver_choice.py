@@ -23,8 +23,8 @@ AUTO_NEWTON_MAX_PARAMS = 400
 #: many multiply-adds per stored nonzero of X: sum_i nnz_i^2 / 2 <= 12 nnz (see
 #: :func:`gram_work_ratio`). The bundled sets have 6.5 (ijcnn1) to 11.3 (w8a); a random
 #: CSR matrix with 30 nonzeros per row (ratio 15.4, m = 20,000, n = 300) is already fitted
-#: faster by Newton-CG (48 ms against Newton's 72 ms at tol 1e-4, one thread), one with
-#: 100 per row (ratio 50) three times faster (135 ms against 382 ms).
+#: faster by Newton-CG than by Newton (tol 1e-4, one thread), one with 100 per row
+#: (ratio 50) several times faster.
 AUTO_NEWTON_MAX_GRAM_RATIO = 12.0
 
 
@@ -43,8 +43,8 @@ def gram_work_ratio(X) -> float | None:
     if nnz == 0:
         return 0.0
     # Integer arithmetic on purpose: a float64 dot of m entries goes to OpenBLAS, whose
-    # threads then spin for a while after the call and took the cores from the solver's
-    # first kernels (a9a fit: 55-80 ms against 30-40 ms on two cores).
+    # threads then spin for a while after the call and take the cores from the solver's
+    # first kernels (a small fit such as a9a's then takes up to twice as long).
     row_nnz = np.diff(X.indptr).astype(np.int64)
     return float(np.dot(row_nnz, row_nnz)) / (2.0 * nnz)
 
@@ -58,10 +58,9 @@ def auto_solver(n_params: int, n_classes: int, gram_ratio: float | None = None) 
       Each iteration is one pass for f, grad and the Hessian weights, one blocked pass to
       form X~^T diag(d) X~ and a p^3/3 Cholesky, and 6 to 8 iterations reach tol 1e-4 on
       the bundled sets, where L-BFGS needs 24 to 86 and Newton-CG 7 to 14 iterations of
-      4 to 6 passes each. Measured at tol 1e-4, one thread, CPU time of the whole fit:
-      Newton 36 / 42 / 22 / 115 ms on a9a / ijcnn1 / mushrooms / w8a, L-BFGS
-      200 / 78 / 21 / 160 ms, Newton-CG 130 / 106 / 31 / 243 ms (the solver runs only;
-      all four sets are sparse, with ratios 7.0 / 6.5 / 10.5 / 11.3, and fall here);
+      4 to 6 passes each. At tol 1e-4 on one thread Newton is the fastest of the three
+      on a9a, ijcnn1 and w8a and level with L-BFGS on mushrooms (all four sets are
+      sparse, with ratios 7.0 / 6.5 / 10.5 / 11.3, and fall here);
     * every other fit (more parameters, a denser sparse X, multinomial): ``"newton-cg"``,
       whose Hessian-vector products are one pass over X each and never form the p x p
       matrix (the multinomial products reuse the probabilities of the gradient pass).
@@ -75,8 +74,8 @@ def auto_solver(n_params: int, n_classes: int, gram_ratio: float | None = None) 
 def encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(y, return_inverse=True)``, in O(m) for two numeric classes.
 
-    Sorting the labels is most of the fixed cost of a fit on a few 10^4 rows (2.6 ms of
-    w8a's 50,000 float labels); two numeric classes are found from the min and max.
+    Sorting the labels is most of the fixed cost of a fit on a few 10^4 rows (w8a's
+    50,000 float labels, for instance); two numeric classes are found from the min and max.
     """
     from .problems._validation import split_two_numeric_classes
 

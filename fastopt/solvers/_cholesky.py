@@ -82,7 +82,7 @@ def _damped_cholesky_solve(H, b, tau0, growth, max_attempts):
     for attempt in range(1, max_attempts + 1):
         A = H if tau == 0.0 else H + tau * np.eye(H.shape[0])
         # LAPACK directly: scipy's cho_factor/cho_solve wrappers cost more than the
-        # factorization itself for p in the tens (0.03 ms against 0.007 ms at p = 22).
+        # factorization itself for p in the tens (several times as much at p = 22).
         # H itself is never overwritten (overwrite_a=0): a failed attempt must leave it
         # intact.
         L, info = dpotrf(A, lower=1, clean=0, overwrite_a=0)

@@ -106,7 +106,7 @@ def approximate_leverage_scores(R, h, ridge, intercept, rng, jl_dim=12, row_of=N
         SR[:k, :n] = flat.reshape(k, n)
     else:
         # Block by block of rows: the scatter of each block's rows into the k buckets
-        # then reads a few MB that stay in cache (1.5x faster than one k x m product).
+        # then reads a few MB that stay in cache (faster than one k x m product).
         for start in range(0, m, _SKETCH_BLOCK):
             stop = min(m, start + _SKETCH_BLOCK)
             S = sp.csr_matrix((scale[start:stop], (bucket[start:stop],

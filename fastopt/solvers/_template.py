@@ -17,8 +17,8 @@ Two things every solver on this template gets for free:
 * BLAS on one thread for the whole solve when the objective is a linear model on a
   compiled backend (:func:`~fastopt.solvers._blas.solver_blas`): the data passes run on
   numba/OpenMP threads, and a threaded BLAS call in between (an m-length dot, a small
-  factorization) leaves OpenBLAS threads spinning against them. On a loaded 2-core
-  machine we measured a9a Newton at 0.58 s with threaded BLAS and 0.21 s without.
+  factorization) leaves OpenBLAS threads spinning against them; on a loaded machine
+  with few cores that can make a small Newton fit take twice as long or more.
 * :meth:`SecondOrderSolver.armijo_step`, the backtracking step of the Newton-type
   methods, which first tries the unit step with the full evaluation the next iteration
   needs anyway (``update_gradient_hessian`` at x + d: one pass for f, grad f and the

@@ -185,11 +185,16 @@ def test_rows_variant_is_a_reweighted_subset(backend, rng):
 
 
 def test_reference_matches_sklearn_on_a9a():
+    from pathlib import Path
+
     from sklearn._loss.loss import HalfBinomialLoss
     from sklearn.datasets import load_svmlight_file
     from sklearn.linear_model._linear_loss import LinearModelLoss
 
-    X, y01 = load_svmlight_file("/work/main/fastopt/datasets/data/a9a.svm.gz", n_features=123)
+    import fastopt
+
+    path = Path(fastopt.__file__).parent / "datasets" / "data" / "a9a.svm.gz"
+    X, y01 = load_svmlight_file(str(path), n_features=123)
     X = X.tocsr()
     y01 = (y01 > 0).astype(np.float64)
     m, n = X.shape

@@ -77,8 +77,8 @@ cdef enum:
     # chunks (and so the result) are the same, only the OpenMP fork/join is saved, which
     # matters to callers making thousands of small calls. The serial path is a plain
     # loop, not `prange(..., use_threads_if=False)`: libgomp still sets up a team of
-    # one for such a region, microseconds per pass (measured 1-3 us here, more than a
-    # whole pass over 200 x 10 doubles).
+    # one for such a region, microseconds per pass (more than a whole pass over
+    # 200 x 10 doubles).
     PARALLEL_MIN_WORK = 50000
     # Loss partials of up to this many chunks live on the stack.
     STACK_CHUNKS = 64
@@ -178,7 +178,7 @@ cdef inline double* private_row(double* g, double* buf, Py_ssize_t p) noexcept n
 
     The T partial rows are one C-ordered (T, p) array, so with p = 100 the end of row c
     and the start of row c + 1 share a cache line, and two threads adding into their
-    rows every few data rows bounce it between their cores (measured 10-25% of a dense
+    rows every few data rows bounce it between their cores (a visible share of a dense
     10^6 x 100 pass on two threads). A private row has no shared line; it is copied to
     g once at the end (publish_row). The row returned is zeroed (NULL stays NULL)."""
     cdef double* acc = buf if (g != NULL and p <= PRIVATE_ROW_MAX) else g

@@ -11,7 +11,7 @@
  *   and the axpy loops carry `omp simd`; the pragma is honoured under -fopenmp and
  *   ignored without it.
  * - A portable build targets baseline x86-64 (SSE2: two doubles per instruction, no
- *   FMA), which makes these loops about 3x slower than on AVX2 hardware: the row of X is
+ *   FMA), which makes these loops several times slower than on AVX2 hardware: the row of X is
  *   in L1 after the dot, so the axpy is compute-bound, not memory-bound. With gcc on
  *   glibc/x86-64, every primitive is compiled twice (`target_clones`: x86-64-v3, i.e.
  *   AVX2 + FMA, and the baseline) and the loader picks the clone the CPU supports, once,

@@ -2,7 +2,7 @@
  * Per-row logistic terms of a block of rows, vectorized: the C twin of
  * fastopt/kernels/numba/_vecmath.py (same algorithms, same constants).
  *
- * glibc's scalar exp and log cost about 25 ns per row of a logistic pass; after the
+ * glibc's scalar exp and log cost tens of nanoseconds per row of a logistic pass; after the
  * memory pass itself that was the largest cost of the Cython loss+gradient. Here `exp`
  * and `log1p` are branch-free polynomials written with GCC/Clang vector extensions (four
  * float64 lanes), so every lane runs the same instructions and the x86-64-v3 clone is

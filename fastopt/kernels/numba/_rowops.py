@@ -131,10 +131,10 @@ def dense_axpy_dot(work, c, X, prev, coef, n_prev, cur, nb, w, b, z, ahead, n_ah
 
     Row k of both blocks goes in one j loop: the loads of the new row (from memory) are
     interleaved with the arithmetic on the old one (in L1), and the prefetches run a
-    block ahead. Measured on 10^6 x 100 with two threads, against dots, block math and
-    then axpys of the same block: float64 loss+gradient 45-51 -> 38-42 ms, float32 27-34
-    -> 23-28 ms. Sweeping four rows of each block at once needs fewer loads and stores of
-    ``work`` (faster in cache) but was 20% slower on the stream.
+    block ahead. On 10^6 x 100 with two threads this beat dots, block math and then
+    axpys of the same block, in float64 and float32 alike. Sweeping four rows of each
+    block at once needs fewer loads and stores of ``work`` (faster in cache) but was
+    slower on the stream.
     """
     n = X.shape[1]
     s_b = 0.0
@@ -206,11 +206,10 @@ def dense_axpy_dot2(work, c, X, prev, coef, n_prev, cur, nb, w, v, b, vb, z, u, 
 # The nonzero loops run over uint64 bounds and index with ``np.uint64(indices[q])``: with
 # int32 ``indptr`` the loop counter would otherwise be int32 (sign extension in the
 # loop), and unsigned indices need no negative-index wraparound select, neither for
-# ``w[indices[q]]`` nor for ``data[q]``. Measured on 1e7 nonzeros, int64 bounds took the
-# gather dot from ~2.4x to ~1.0x the time of scipy's C++ matvec and the scatter from ~3x
-# to ~1x scipy's transposed product; uint64 bounds (no select on ``data[q]`` either) cut
-# another 25-45% from the dot and 15-30% from the scatter (float64 and float32, in
-# cache and streaming, single thread).
+# ``w[indices[q]]`` nor for ``data[q]``. int64 bounds brought the gather dot and the
+# scatter from well behind scipy's C++ matvec and transposed product to level with them;
+# uint64 bounds (no select on ``data[q]`` either) made both faster again (float64 and
+# float32, in cache and streaming, single thread).
 
 
 @jit

@@ -76,8 +76,8 @@ def private_row(work, c):
 
     ``work`` is one C-ordered (T, p) array, so with p = 100 float64 the end of row c and
     the start of row c + 1 share a cache line; two threads adding into their own rows
-    every few data rows then bounce that line between their cores. Measured on a dense
-    10^6 x 100 pass with two threads, that false sharing cost 10-25% of the whole pass.
+    every few data rows then bounce that line between their cores. On a dense
+    10^6 x 100 pass with two threads, that false sharing cost a visible share of the pass.
     A private row in the core's frame (``acc[0]``, copied to ``work[c]`` once at the end
     with :func:`publish_row`) has no shared line. Rows longer than
     :data:`PRIVATE_ROW_MAX` use ``work[c]`` directly (zeroed here when it exists: a core

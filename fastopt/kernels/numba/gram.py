@@ -309,7 +309,7 @@ def weighted_gram_csr(data, indices, indptr, n_features, d, lam, H_out):
 
 
 #: A dense-block multiply-add costs about this many times less than a scattered sparse one
-#: (one core, ijcnn1: about 0.2 ns, block filling included, against 0.7 ns), so dense
+#: (one core, ijcnn1, block filling included), so dense
 #: blocks win when ``m p (p + 1) / 2 <= _DENSE_BLOCK_GAIN * sum_i nnz_i (nnz_i + 1) / 2``.
 _DENSE_BLOCK_GAIN = 3
 
@@ -344,11 +344,11 @@ def _gram_chunk_csr(data, indices, indptr, n, d, P, xs, cs, c, n_chunks):
 
     Each row is first copied into the chunk's scratch ``xs`` (float64 values) and ``cs``
     (uint64 columns: an unsigned index skips numba's negative-index select on every
-    scattered update, 5-10% here), with the intercept appended as column n and value 1
+    scattered update), with the intercept appended as column n and value 1
     (canonical CSR has sorted columns, so every pair ``s <= t`` lands on or above the
     diagonal). Then rows ``s .. s+3`` of the outer product are updated together: each
-    column ``t > s+3`` is loaded once for four multiply-adds (2 to 3 times faster than
-    one row at a time on a9a and w8a).
+    column ``t > s+3`` is loaded once for four multiply-adds (clearly faster than one
+    row at a time on a9a and w8a).
     """
     p = P.shape[1]
     Pc = P[c]
