@@ -323,7 +323,9 @@ def backtracking(line, f0: float, slope0: float, t0: float = 1.0, c1: float = 1e
     t = float(t0)
     f = math.nan
     noise = _noise(f0)
-    near = -slope0 * t <= _NOISE_BAND * noise
+    # An ascent direction (slope0 > 0) is never "near the optimum": no step along it is
+    # accepted on roundoff grounds.
+    near = slope0 <= 0.0 and -slope0 * t <= _NOISE_BAND * noise
     for k in range(1, max_iter + 1):
         if not near and -slope0 * t <= noise:
             # Shrunk from far above the roundoff of f down to it without an acceptable
@@ -351,7 +353,7 @@ def sufficient_decrease(f: float, f0: float, t: float, slope0: float, c1: float,
     """
     noise = _noise(f0)
     first = t if t0 is None else t0
-    near = -slope0 * first <= _NOISE_BAND * noise
+    near = slope0 <= 0.0 and -slope0 * first <= _NOISE_BAND * noise
     # f0 + c1 t slope0 < f0 in exact arithmetic; f >= f0 passes only by the rounding of
     # that sum (a tiny t, or x + t d == x), which certifies nothing away from the optimum.
     if f <= f0 + c1 * t * slope0 and (f < f0 or near):
@@ -422,7 +424,8 @@ def strong_wolfe(line, f0: float, slope0: float, t0: float = 1.0, c1: float = 1e
     while n < max_iter:
         f = line.value(t)
         n += 1
-        if f > f0 + c1 * t * slope0 + noise or (n > 1 and f >= f_prev):
+        # Written as "not (passes)" so that a NaN value fails the test, as inf does.
+        if not f <= f0 + c1 * t * slope0 + noise or (n > 1 and not f < f_prev):
             return _zoom(line, f0, slope0, t_prev, f_prev, g_prev, t, f, c1, c2, n,
                          max_iter, noise)
         g = line.slope(t)
@@ -470,7 +473,7 @@ def _zoom(line, f0, slope0, t_lo, f_lo, g_lo, t_hi, f_hi, c1, c2, n, max_iter, n
         t = _interpolate(t_lo, f_lo, g_lo, t_hi, f_hi)
         f = line.value(t)
         n += 1
-        if f > f0 + c1 * t * slope0 + noise or f >= f_lo:
+        if not f <= f0 + c1 * t * slope0 + noise or not f < f_lo:  # NaN: rejected
             t_hi, f_hi = t, f
         else:
             g = line.slope(t)

@@ -625,3 +625,37 @@ def test_make_line_dispatch(logistic):
     assert isinstance(make_line(obj, w, d), ObjectiveLine)
     assert make_line(obj, w, d, fused=True).fused is True
     assert isinstance(make_line(obj, w, d, obj.linear_predictor(w)), PredictorLine)
+
+
+# --- regressions found by these tests ------------------------------------------------------
+
+class _Line1D:
+    """phi(t) = fun(t), phi'(t) = der(t): the line-search protocol on a 1-D function."""
+
+    def __init__(self, fun, der):
+        self.fun, self.der = fun, der
+
+    def value(self, t):
+        return float(self.fun(t))
+
+    def slope(self, t):
+        return float(self.der(t))
+
+
+def test_backtracking_fails_along_an_ascent_direction():
+    from fastopt.solvers.line_search import backtracking
+
+    line = _Line1D(lambda t: 1.0 + t + t * t / 2, lambda t: 1.0 + t)
+    res = backtracking(line, 1.0, 1.0)
+    assert not res.success
+
+
+def test_strong_wolfe_backs_off_from_nan_values():
+    import math
+
+    from fastopt.solvers.line_search import strong_wolfe
+
+    line = _Line1D(lambda t: (t - 1.4) ** 2 if t < 1.5 else math.nan,
+                   lambda t: 2 * (t - 1.4) if t < 1.5 else math.nan)
+    res = strong_wolfe(line, 1.96, -2.8, t0=1.0, c2=0.1)
+    assert res.success and 1.26 <= res.step < 1.5
