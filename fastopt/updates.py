@@ -22,6 +22,10 @@ Recurrences (alpha = lr, rho = momentum, element-wise):
     adam_        m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g o g;  [v_max <- max(v_max, v)]
                  x <- x - alpha (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
     adamw_       x <- (1 - alpha wd) x, then the Adam step
+    nadam_       mu_t = b1 (1 - 0.5 * 0.96^(t psi)),  P_t = mu_1 ... mu_t;  m, v as Adam;
+                 d = sqrt(v / (1 - b2^t)) + eps;
+                 x <- x - alpha (1 - mu_t) / (1 - P_t) g / d
+                        - alpha mu_{t+1} / (1 - P_t mu_{t+1}) m / d
 
 Cost of a call. A thousand-parameter update takes a few microseconds, so the checks
 are written for the common case: a few identity and range tests on exact types
@@ -40,7 +44,8 @@ import numpy as np
 from ._checks import check_interval, check_nonnegative, check_positive
 from .kernels import get_backend
 
-__all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_"]
+__all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_",
+           "nadam_"]
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -93,6 +98,7 @@ _ARRAY_NAMES = {
     "adam_": ("x", "m", "v", "g", "t", "lr", "beta1", "beta2", "eps", "v_max"),
     "adamw_": ("x", "m", "v", "g", "t", "lr", "beta1", "beta2", "eps", "weight_decay",
                "v_max"),
+    "nadam_": ("x", "m", "v", "g"),
 }
 
 
@@ -330,3 +336,60 @@ def adamw_(x, m, v, g, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_deca
                                                     v_max)
         weight_decay = check_nonnegative("weight_decay", weight_decay)
     _kernels(backend).adamw_(x, m, v, g, t, lr, beta1, beta2, eps, weight_decay, vm)
+
+
+#: (beta1, momentum_decay) -> (t, prod_{s <= t} mu_s) of the last step asked for, so that
+#: a run that calls t = 1, 2, 3, ... computes each product with one multiplication.
+_MU_PRODUCTS: dict = {}
+
+
+def _mu_product(t: int, beta1: float, momentum_decay: float) -> float:
+    """prod_{s < t} mu_s, multiplied in step order as torch.optim.NAdam does (the product
+    reaches 0 within a few thousand steps for beta1 <= 0.99; it stops there)."""
+    key = (beta1, momentum_decay)
+    s, prod = _MU_PRODUCTS.get(key, (0, 1.0))
+    if s > t - 1:
+        s, prod = 0, 1.0
+    while s < t - 1 and prod != 0.0:
+        s += 1
+        prod *= beta1 * (1.0 - 0.5 * (0.96 ** (s * momentum_decay)))
+    if len(_MU_PRODUCTS) > 64:
+        _MU_PRODUCTS.clear()
+    _MU_PRODUCTS[key] = (t - 1, prod)
+    return prod
+
+
+def nadam_(x, m, v, g, t, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, momentum_decay=4e-3, *,
+           backend="auto"):
+    """NAdam step (Adam with Nesterov momentum, ``torch.optim.NAdam``), in place.
+
+    With psi = ``momentum_decay`` and the momentum schedule
+    mu_t = beta1 (1 - 0.5 * 0.96^(t psi)):
+
+        m <- beta1 m + (1 - beta1) g;  v <- beta2 v + (1 - beta2) g o g
+        d = sqrt(v / (1 - beta2^t)) + eps
+        x <- x - lr (1 - mu_t) / (1 - prod_{s<=t} mu_s) g / d
+               - lr mu_{t+1} / (1 - prod_{s<=t+1} mu_s) m / d
+
+    Parameters
+    ----------
+    x, m, v : ndarray of shape (p,)
+        Parameters, first and second moment estimates (zeros at the start).
+    g : ndarray of shape (p,)
+        Gradient at ``x``.
+    t : int
+        Step number, from 1. The product of the mu_s is recomputed from t (once per
+        step when the steps come in order).
+    lr, beta1, beta2, eps : float
+        alpha > 0, b1 and b2 in [0, 1), eps > 0.
+    momentum_decay : float
+        psi >= 0.
+    backend : {"auto", "cython", "numba", "numpy"}
+        Kernels to use (see :func:`gd_`).
+    """
+    if not (_adam_ok(x, m, v, g, t, lr, beta1, beta2, eps, None)
+            and isinstance(momentum_decay, float) and 0.0 <= momentum_decay < _INF):
+        t, lr, beta1, beta2, eps, _ = _adam_checks(x, m, v, g, t, lr, beta1, beta2, eps, None)
+        momentum_decay = check_nonnegative("momentum_decay", momentum_decay)
+    _kernels(backend).nadam_(x, m, v, g, t, lr, beta1, beta2, eps, momentum_decay,
+                             _mu_product(t, beta1, momentum_decay))

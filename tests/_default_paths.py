@@ -23,6 +23,7 @@ from _jit_guard import ATTEMPTED  # before fastopt: it patches numba as numba lo
 
 import fastopt as fo
 from fastopt.cli import main as cli_main
+from fastopt.solvers import fo_methods
 
 RUN: list[str] = []
 
@@ -82,8 +83,7 @@ rng = np.random.default_rng(0)
 Xm = rng.standard_normal((300, 8))
 ym = rng.integers(0, 4, 300)
 
-FIRST_ORDER = ["gd", "heavy-ball", "nesterov", "momentum", "adagrad", "rmsprop", "adam",
-               "adamw", "sam"]
+FIRST_ORDER = [*sorted(fo_methods.METHODS), "sam"]
 SECOND_ORDER = ["newton", "newton-cg", "lbfgs", "sketch-newton"]
 
 

@@ -113,6 +113,49 @@ def resolve_backend(backend: str) -> str:
     return backend
 
 
+#: Backend -> module of its compiled first-order loop (``fo_loop``, ``gradient_loop``,
+#: ``clock``), imported on first use (so a Cython run never imports numba).
+COMPILED_LOOPS = {
+    "cython": "fastopt.kernels.cython._fo_loop",
+    "numba": "fastopt.kernels.numba._fo_loop",
+}
+#: Backends whose arrays live on a device: a run's host-side steps (updates, two-loop
+#: recursions) use the ``"auto"`` backend instead.
+DEVICE_BACKENDS = frozenset({"cuda"})
+#: Backends whose data passes are compiled CPU kernels running their own threads (BLAS
+#: is then left on one thread for the small dense algebra of a solve).
+THREADED_HOST_BACKENDS = frozenset({"cython", "numba"})
+
+
+def host_backend(backend) -> str:
+    """The backend of a run's host-side kernels for an objective on ``backend``: itself
+    for a CPU backend, ``"auto"`` for a device backend or anything else (a user function
+    has no backend)."""
+    if backend in BACKEND_MODULES and backend not in DEVICE_BACKENDS:
+        return backend
+    return "auto"
+
+
+def is_device(backend) -> bool:
+    """Whether ``backend`` keeps its arrays on a device."""
+    return backend in DEVICE_BACKENDS
+
+
+def threaded_host(backend) -> bool:
+    """Whether ``backend``'s data passes are compiled, threaded CPU kernels."""
+    return backend in THREADED_HOST_BACKENDS
+
+
+def compiled_loop(backend):
+    """The module of ``backend``'s compiled first-order loop, or None if it has none.
+
+    Raises ``ImportError`` when the backend has a loop that cannot be imported here (a
+    Cython build that predates the loop extension).
+    """
+    name = COMPILED_LOOPS.get(backend)
+    return None if name is None else importlib.import_module(name)
+
+
 def get_backend(backend: str):
     """The kernel package of ``backend`` (after :func:`resolve_backend`)."""
     return importlib.import_module(BACKEND_MODULES[resolve_backend(backend)])

@@ -2,9 +2,9 @@
 
 A p x p Cholesky or a (5p) x p QR with p in the hundreds takes milliseconds on one
 thread. Multithreaded OpenBLAS gains nothing there, and its spinning worker threads
-compete with the numba threads of the data passes: on a loaded 2-core machine we
-measured a 300 x 300 Cholesky at 0.2 s and a 1500 x 300 QR at 2.8 s with two BLAS
-threads, against about 2 ms and 20 ms on one. So these calls run single-threaded;
+compete with the numba threads of the data passes: on a loaded machine with few cores
+a 300 x 300 Cholesky or a 1500 x 300 QR with two BLAS threads can take a hundred times
+as long as on one. So these calls run single-threaded;
 larger factorizations keep the library's setting.
 
 :func:`solver_blas` goes further for a whole solve on a linear-model objective whose
@@ -26,6 +26,8 @@ from __future__ import annotations
 import functools
 import threading
 from contextlib import nullcontext
+
+from ..kernels import threaded_host
 
 __all__ = ["small_blas", "solver_blas"]
 
@@ -102,17 +104,13 @@ def small_blas(order: int):
     return _OneThread()
 
 
-#: Backends whose data passes are compiled CPU kernels with their own threads.
-_COMPILED_BACKENDS = ("numba", "cython")
-
-
 def solver_blas(objective):
     """Context manager for a whole solve: BLAS on one thread when ``objective`` is a
     linear model on a compiled CPU backend with p <= ``SINGLE_THREAD_MAX_ORDER``
     (its only BLAS work is then small), the library's setting otherwise (the NumPy
     backend's passes are BLAS calls; a user's function may rely on BLAS threads)."""
     order = int(getattr(objective, "n_params", 0))
-    if (getattr(objective, "backend", None) not in _COMPILED_BACKENDS
+    if (not threaded_host(getattr(objective, "backend", None))
             or not hasattr(objective, "grad_hess_weights")
             or order > SINGLE_THREAD_MAX_ORDER or not _blas_libraries()):
         return nullcontext()

@@ -27,7 +27,6 @@ and the updates' backends must be the same compiled one).
 
 from __future__ import annotations
 
-import importlib
 import math
 import time
 
@@ -35,18 +34,12 @@ import numpy as np
 
 from .. import schedules as _sched
 from .._result import Status
-from .first_order import (
-    GD,
-    AdaGrad,
-    Adam,
-    HeavyBall,
-    Nesterov,
-    RMSProp,
-    check_schedule_value,
-    seed_state,
-)
+from ..kernels import compiled_loop
+from . import fo_methods
+from .minibatch import seed_state
+from .optimizers import GD, Nesterov, check_schedule_value
 
-__all__ = ["solve", "unsupported", "loop_module", "LOOP_BACKENDS", "fresh_state"]
+__all__ = ["solve", "unsupported", "loop_module", "fresh_state"]
 
 _KIND = {"logistic": 0, "lsq": 1}
 #: Largest schedule table (entries, 8 MB); longer runs with a non-constant schedule use
@@ -58,17 +51,11 @@ MAX_TABLE = 1 << 20
 FIRST_HISTORY_ROWS = 256
 #: Status of a loop stopped on a full history buffer.
 PAUSED = -2
-#: Backend name -> module holding its compiled loop (``fo_loop``, ``gradient_loop``,
-#: ``clock``); imported on first use, so a Cython run never imports numba.
-LOOP_BACKENDS = {
-    "cython": "fastopt.kernels.cython._fo_loop",
-    "numba": "fastopt.kernels.numba._fo_loop",
-}
 
 
 def loop_module(backend: str):
-    """The module of ``backend``'s compiled loop (``"cython"`` or ``"numba"``)."""
-    return importlib.import_module(LOOP_BACKENDS[backend])
+    """The module of ``backend``'s compiled loop (:func:`fastopt.kernels.compiled_loop`)."""
+    return compiled_loop(backend)
 
 
 def _objective_kind(objective):
@@ -86,17 +73,21 @@ def _objective_kind(objective):
     return _KIND[prefix]
 
 
-def unsupported(objective, opt, run, backend) -> str | None:
-    """None if the compiled loop can run this; otherwise why not (the Python loop runs)."""
+def unsupported(objective, opt, run, backend, method=None) -> str | None:
+    """None if the compiled loop can run first-order ``method`` (optimizer ``opt``) here;
+    otherwise why not (the Python loop runs)."""
+    if method is not None and fo_methods.get(method).code is None:
+        return f"{method!r} has no compiled-loop step"
     if _objective_kind(objective) is None:
         return "the objective is not a built-in Logistic or LeastSquares"
-    if objective.backend not in LOOP_BACKENDS or backend != objective.backend:
-        return ("the compiled loop needs the cython or numba backend for both the objective "
-                f"and the updates (objective: {objective.backend!r}, updates: {backend!r})")
     try:
-        loop_module(backend)
+        loop = compiled_loop(objective.backend)
     except ImportError as exc:  # a Cython build that predates the loop extension
-        return f"the {backend} loop is not available ({exc})"
+        return f"the {objective.backend} loop is not available ({exc})"
+    if loop is None or backend != objective.backend:
+        return ("the compiled loop needs a backend with one (cython, numba) for both the "
+                f"objective and the updates (objective: {objective.backend!r}, updates: "
+                f"{backend!r})")
     if run.callback is not None:
         return "a callback runs Python every iteration"
     if math.isfinite(run.max_time):
@@ -105,8 +96,6 @@ def unsupported(objective, opt, run, backend) -> str | None:
         return "Armijo backtracking runs in Python"
     if isinstance(opt, Nesterov) and opt.restart is not None and opt.restart.scheme != "gradient":
         return "the function-value restart scheme runs in Python"
-    if not isinstance(opt, (GD, HeavyBall, Nesterov, AdaGrad, RMSProp, Adam)):
-        return f"{type(opt).__name__} has no compiled loop"
     for sched in (getattr(opt, "lr", None), getattr(opt, "momentum", None)):
         if sched is not None and not _is_constant(sched) and run.max_iter + 2 > MAX_TABLE:
             return "schedule table too long"
@@ -115,8 +104,9 @@ def unsupported(objective, opt, run, backend) -> str | None:
 
 def fresh_state() -> np.ndarray:
     """The loop's scalars at the start of a run (k, k_restart, pos, f, f0, f_prev, best_f,
-    step_norm, alpha): the ``state`` argument of ``fo_loop``."""
-    return np.array([0.0, 0.0, 0.0, np.nan, np.nan, np.nan, np.inf, np.nan, np.nan])
+    step_norm, alpha, and the method's running product: NAdam's prod mu_t): the
+    ``state`` argument of ``fo_loop``."""
+    return np.array([0.0, 0.0, 0.0, np.nan, np.nan, np.nan, np.inf, np.nan, np.nan, 1.0])
 
 
 def _is_constant(sched):
@@ -154,22 +144,15 @@ def solve(objective, x, opt, run, batch, seed, method):
     kind = _objective_kind(objective)
     p = x.shape[0]
     n = run.max_iter + 2
-    code = opt.code
+    entry = fo_methods.get(method)
+    code = entry.code
     # Steps are taken at k = 0..max_iter-1; Nesterov also reads the momentum at k + 1.
     lr_tab = _tab(None if (isinstance(opt, GD) and opt.step == "exact") else opt.lr, n, "lr",
                   run.max_iter)
     mom_tab = _tab(getattr(opt, "momentum", None), n, "momentum",
-                   run.max_iter + (code == 2))
-    s1 = np.zeros(p)
-    s2 = np.zeros(p) if code == 5 else np.zeros(0)
-    s3 = np.zeros(p) if (code == 5 and opt.amsgrad) else np.zeros(0)
-    fparams = np.zeros(5)
-    if code == 3:
-        fparams[0] = opt.eps
-    elif code == 4:
-        fparams[:2] = opt.eps, opt.rho
-    elif code == 5:
-        fparams[:] = opt.eps, 0.0, opt.beta1, opt.beta2, opt.weight_decay
+                   run.max_iter + isinstance(opt, Nesterov))
+    s1, s2, s3 = entry.loop_state(opt, p)
+    fparams = entry.fparams(opt)
     exact = isinstance(opt, GD) and opt.step == "exact"
     restart = isinstance(opt, Nesterov) and opt.restart is not None
     every = run.history.every if run.record_history else 0

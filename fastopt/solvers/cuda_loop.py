@@ -29,15 +29,18 @@ import math
 import numpy as np
 
 from .._result import Status
+from ..kernels import get_backend, is_device
+from . import fo_methods
+from .optimizers import GD, Nesterov
 
 __all__ = ["solve", "unsupported"]
 
 
-def unsupported(objective, opt, run, batch_size=None) -> str | None:
-    """None if the device loop can run ``opt`` on ``objective``; otherwise why not."""
-    from .first_order import GD, AdaGrad, Adam, HeavyBall, Nesterov, RMSProp
-
-    if getattr(objective, "backend", None) != "cuda" or getattr(objective, "device", None) is None:
+def unsupported(objective, opt, run, batch_size=None, method=None) -> str | None:
+    """None if the device loop can run ``opt`` (of first-order ``method``) on
+    ``objective``; otherwise why not."""
+    if not is_device(getattr(objective, "backend", None)) or \
+            getattr(objective, "device", None) is None:
         return "the objective is not a device-resident (backend='cuda') linear model"
     if batch_size is not None:
         return "mini-batches run in the Python loop"
@@ -45,8 +48,8 @@ def unsupported(objective, opt, run, batch_size=None) -> str | None:
         return f"step={opt.step!r} runs in Python"
     if isinstance(opt, Nesterov) and opt.restart is not None:
         return "adaptive restart runs in Python"
-    if not isinstance(opt, (GD, HeavyBall, Nesterov, AdaGrad, RMSProp, Adam)):
-        return f"{type(opt).__name__} has no device loop"
+    if method is not None and not fo_methods.get(method).device:
+        return f"{method!r} has no device loop"
     return None
 
 
@@ -92,9 +95,8 @@ def solve(objective, x0, opt, run, method: str):
     """
     from numba import cuda
 
-    from ..kernels import cuda as cuda_kernels
-    from ..kernels.cuda._device import iteration_stats
-
+    device_kernels = get_backend(objective.backend)
+    iteration_stats = device_kernels.iteration_stats
     dev = objective.device
     p = objective.n_params
     x_host0 = np.array(x0, dtype=np.float64, copy=True)
@@ -103,7 +105,7 @@ def solve(objective, x0, opt, run, method: str):
     x_prev = cuda.device_array(p, dtype=np.float64)
     best = cuda.device_array(p, dtype=np.float64)
     stats = cuda.device_array(3, dtype=np.float64)
-    opt.k = cuda_kernels
+    opt.k = device_kernels
     state = _device_state(opt.init(x_host0))
     iterate = _DeviceIterate(x, best, host_copies=run.callback is not None)
     need_step = run.xtol > 0

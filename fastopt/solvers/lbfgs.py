@@ -30,7 +30,7 @@ import numpy as np
 
 from .._checks import check_flag, check_int
 from .._memory import check_fits
-from ..kernels import get_backend
+from ..kernels import get_backend, host_backend
 from ._deterministic import refuse_seed
 from ._linear import line_for
 from ._template import SecondOrderSolver, norm
@@ -52,12 +52,9 @@ OPTIONS = {
 }
 
 
-#: Backends with their own compiled (or reference) two-loop recursion.
-_DIRECTION_BACKENDS = ("numba", "cython", "numpy")
-
-
-def _direction_kernel(objective):
-    """The two-loop recursion of the objective's backend.
+def _direction_kernel(objective, backend="auto"):
+    """The two-loop recursion of ``backend`` (``fo.minimize(..., backend=...)``), by default
+    of the objective's backend.
 
     A numba, Cython or NumPy objective gets its own backend's kernel. Everything else
     (a user :class:`~fastopt.problems.Function`, a CUDA objective, objectives without a
@@ -65,10 +62,9 @@ def _direction_kernel(objective):
     default ``fo.minimize(f, x0)`` never compiles numba (the kernel is O(k p) and
     serial, so every CPU backend suits it).
     """
-    backend = getattr(objective, "backend", None)
-    if backend not in _DIRECTION_BACKENDS:
-        backend = "auto"
-    return get_backend(backend).lbfgs_direction
+    if backend == "auto":
+        backend = getattr(objective, "backend", None)
+    return get_backend(host_backend(backend)).lbfgs_direction
 
 
 class LBFGSSolver(SecondOrderSolver):
@@ -99,7 +95,7 @@ class LBFGSSolver(SecondOrderSolver):
         self.count = 0
         self.gamma = 1.0
         self.direction = np.empty(p)
-        self.two_loop = _direction_kernel(self.objective)
+        self.two_loop = _direction_kernel(self.objective, self.run.backend)
         self.use_z = self.linear and bool(self.options["reuse_predictor"])
         self.z = None
         self.since_refresh = 0

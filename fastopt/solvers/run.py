@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from .._result import MESSAGES, History, OptimizeResult, Status
+from .._stopping import CONTINUE, DIVERGED, stop_status
 
 
 def vector_norm(v) -> float:
@@ -83,12 +84,6 @@ class Run:
         """Seconds since the run started."""
         return time.perf_counter() - self.t0
 
-    def diverged(self, f: float, g_norm: float = 0.0) -> bool:
-        """Whether f (and the gradient norm) show divergence."""
-        if not (math.isfinite(f) and math.isfinite(g_norm)):
-            return True
-        return self.f0 is not None and f - self.f0 > self.divergence_factor * max(1.0, abs(self.f0))
-
     def observe(self, k, x, f, g=None, g_norm=None, step_norm=math.nan, step_size=math.nan):
         """Record iterate ``k`` and apply the stopping tests.
 
@@ -122,7 +117,10 @@ class Run:
             self.f0 = f
         if self.record_history and self.history.wants(k):
             self.history.record(k, f, g_norm, step_norm, step_size, self.elapsed())
-        if self.diverged(f, 0.0 if no_gradient else g_norm):
+        f_prev = math.nan if self.f_prev is None else self.f_prev
+        code = stop_status(k, f, self.f0, f_prev, g_norm, not no_gradient, step_norm, self.tol,
+                           self.xtol, self.ftol, self.max_iter, self.divergence_factor)
+        if code == DIVERGED:
             return Status.DIVERGED
         if f <= self.best_f:
             self.best_f = f
@@ -137,21 +135,11 @@ class Run:
                 self.best_g = np.array(g, copy=True)
             else:
                 np.copyto(self.best_g, g)
-        status = None
-        if g_norm <= self.tol:
-            status = Status.GTOL
-        elif k > 0 and self.xtol > 0 and step_norm <= self.xtol:
-            # xtol = 0 disables the test: a zero step (a zero or rounding-lost update)
-            # is not convergence.
-            status = Status.XTOL
-        elif (k > 0 and self.ftol > 0 and self.f_prev is not None
-              and abs(self.f_prev - f) <= self.ftol * max(1.0, abs(self.f_prev))):
-            status = Status.FTOL
-        elif k >= self.max_iter:
-            status = Status.MAX_ITER
-        elif self.elapsed() >= self.max_time:
+        status = None if code == CONTINUE else Status(code)
+        if status is None and self.elapsed() >= self.max_time:
             status = Status.MAX_TIME
-        elif self.callback is not None and self._callback_stops(k, x, f, g, g_norm):
+        elif status is None and self.callback is not None and \
+                self._callback_stops(k, x, f, g, g_norm):
             status = Status.CALLBACK
         self.f_prev = f
         return status

@@ -24,15 +24,15 @@ import scipy.sparse as sp
 
 import fastopt as fo
 from fastopt.kernels import available_backends
-from fastopt.solvers import compiled_loop
+from fastopt.solvers import compiled_loop, fo_methods
 
 pytestmark = pytest.mark.skipif(
     not {"cython", "numba"} <= set(available_backends()),
     reason="needs the Cython and numba backends",
 )
 
-FIRST_ORDER = ["gd", "heavy-ball", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
-               "adamw"]
+#: Every first-order method of the registry.
+FIRST_ORDER = sorted(fo_methods.METHODS)
 LAYOUTS = ["dense-f64", "dense-f32", "csr-f64", "csr-f32"]
 RTOL = 1e-12
 
@@ -190,7 +190,7 @@ def test_dispatch_needs_one_compiled_backend_for_objective_and_updates():
     # updates from another backend than the objective's: the Python loop
     res = fo.minimize(obj, np.zeros(9), backend="numpy", **kw)
     assert res.loop == "python"
-    with pytest.raises(ValueError, match="cython or numba backend"):
+    with pytest.raises(ValueError, match="backend with one"):
         fo.minimize(obj, np.zeros(9), backend="numpy", loop="compiled", **kw)
     numpy_obj = _objective("logistic", "dense-f64", "numpy", False)
     assert fo.minimize(numpy_obj, np.zeros(9), **kw).loop == "python"
@@ -219,9 +219,9 @@ def test_cython_loop_checks_its_buffers():
     p = obj.n_params
     ok = dict(kind=0, data=args.data, y=args.y, sw=args.sw, lam=args.lam, work=args.work,
               x=np.zeros(p), g=np.empty(p), gb=np.empty(p), x_prev=np.empty(p),
-              hv=np.empty(p), s1=np.zeros(p), s2=np.zeros(0), s3=np.zeros(0), method=0,
+              hv=np.empty(p), s1=np.zeros(p), s2=np.zeros(0), s3=np.zeros(0), method=1,
               exact=False, lr_tab=np.full(1, 0.1), mom_tab=np.zeros(1), restart=False,
-              fparams=np.zeros(5), tol=0.0, xtol=0.0, ftol=0.0, max_iter=3,
+              fparams=np.zeros(6), tol=0.0, xtol=0.0, ftol=0.0, max_iter=3,
               div_factor=1e10, every=1, hist=np.full((5, 6), np.nan),
               perm=np.zeros(0, np.int64), batch=0, rng=np.zeros(1, np.uint64),
               best_x=np.zeros(p), best_g=np.zeros(p), counts=np.zeros(5),
@@ -230,7 +230,8 @@ def test_cython_loop_checks_its_buffers():
     assert (status, nit, n_hist) == (10, 3, 4) and f == best_f
     bad = [("x", np.zeros(p + 2)), ("s1", np.zeros(p - 1)), ("work", np.empty((2, p - 1))),
            ("hist", np.empty((5, 5))), ("lr_tab", np.zeros(0)), ("state", np.zeros(8)),
-           ("data", (np.ascontiguousarray(args.data[0][:, :-2]),)), ("y", args.y[:-1])]
+           ("data", (np.ascontiguousarray(args.data[0][:, :-2]),)), ("y", args.y[:-1]),
+           ("method", 7), ("fparams", np.zeros(5))]
     for name, value in bad:
         with pytest.raises(ValueError):
             loop.fo_loop(*{**ok, name: value}.values())
@@ -256,7 +257,7 @@ def test_cython_loop_takes_int32_and_int64_csr_indices():
             0, (data, indices.astype(itype), indptr.astype(itype), n), args.y, args.sw,
             args.lam, args.work, x, np.empty(p), np.empty(p), np.empty(p), np.empty(p),
             np.zeros(p), np.zeros(p), np.zeros(0), 5, False, np.full(1, 0.05), np.zeros(1),
-            False, np.array([1e-8, 0.0, 0.9, 0.999, 0.0]), 0.0, 0.0, 0.0, 40, 1e10, 4, hist,
+            False, np.array([1e-8, 0.0, 0.9, 0.999, 0.0, 0.0]), 0.0, 0.0, 0.0, 40, 1e10, 4, hist,
             perm, 16, np.array([7], np.uint64), np.zeros(p), np.zeros(p), counts,
             compiled_loop.fresh_state())
         outs.append((res, x, counts, hist))

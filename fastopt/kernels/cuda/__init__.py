@@ -13,7 +13,7 @@ once with :func:`cuda_work` (see :mod:`._device`).
 """
 
 from .._collect import collect
-from ._device import cuda_work
+from ._device import cuda_work, iteration_stats
 
 __all__ = collect(__name__, __path__, globals())
 
@@ -36,4 +36,4 @@ def is_usable():
     return None
 
 
-__all__ += ["cuda_work", "is_usable"]
+__all__ += ["cuda_work", "iteration_stats", "is_usable"]

@@ -23,7 +23,8 @@ from numba import cuda
 from . import _device
 from ._device import HostBridge
 
-__all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_"]
+__all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_",
+           "nadam_"]
 
 
 def _grid(n: int) -> tuple[int, int]:
@@ -113,6 +114,22 @@ def _adam_kernel(x, m, v, g, v_max, amsgrad, decay, decay_factor, lr, beta1, one
         i += stride
 
 
+@cuda.jit
+def _nadam_kernel(x, m, v, g, c_g, c_m, beta1, one_minus_beta1, beta2, one_minus_beta2, bc2,
+                  eps):
+    i = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    while i < x.shape[0]:
+        gi = g[i]
+        mi = beta1 * m[i] + one_minus_beta1 * gi
+        vi = beta2 * v[i] + one_minus_beta2 * (gi * gi)
+        m[i] = mi
+        v[i] = vi
+        d = math.sqrt(vi / bc2) + eps
+        x[i] = (x[i] - c_g * gi / d) - c_m * mi / d
+        i += stride
+
+
 # --- public updates ----------------------------------------------------------------------
 
 
@@ -185,3 +202,20 @@ def adamw_(x, m, v, g, t, lr, beta1, beta2, eps, weight_decay, v_max):
 def adam_(x, m, v, g, t, lr, beta1, beta2, eps, v_max):
     """Adam, bias-corrected (AMSGrad when ``v_max`` is non-empty); see the reference."""
     adamw_(x, m, v, g, t, lr, beta1, beta2, eps, 0.0, v_max)
+
+
+def nadam_(x, m, v, g, t, lr, beta1, beta2, eps, momentum_decay, mu_product):
+    """NAdam step t (``mu_product`` = prod_{s < t} mu_s); see the reference."""
+    with HostBridge() as hb:
+        xd = hb.output(x)
+        if not xd.shape[0]:
+            return
+        dt = xd.dtype.type
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * momentum_decay)))
+        prod = mu_product * mu
+        _nadam_kernel[_grid(xd.shape[0])](
+            xd, hb.output(m), hb.output(v), hb.input(g, xd.dtype),
+            dt(lr * (1.0 - mu) / (1.0 - prod)), dt(lr * mu_next / (1.0 - prod * mu_next)),
+            dt(beta1), dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2), dt(1.0 - beta2 ** t),
+            dt(eps))

@@ -22,11 +22,15 @@ Iteration k (x: the iterate; g: the full gradient, evaluated where the run is ob
     m / (rows); x <- update(x, gs) with alpha = lr_tab[min(k, end)] (gd: or the exact
     step ||gs||^2 / <gs, H gs>).
 
-Methods (``method``): 0 gd, 1 heavy ball, 2 nesterov (look-ahead form, optional gradient
-restart: when <gs, s> > 0 the momentum is dropped), 3 adagrad, 4 rmsprop, 5 adam(w)
-(AMSGrad when ``s3`` is non-empty). ``fparams``: eps, rho (rmsprop), beta1, beta2,
-weight decay. Status codes: 0 gtol, 1 xtol, 2 ftol, 10 max_iter, 20 diverged,
-21 exact step not finite, -2 paused (the history buffer is full; call again to go on).
+Methods (``method``, the ``code`` of each entry of
+:mod:`fastopt.solvers.fo_methods`): 0 gd, 1 heavy ball, 2 nesterov (look-ahead form,
+optional gradient restart: when <gs, s> > 0 the momentum is dropped), 3 adagrad,
+4 rmsprop, 5 adam(w) (AMSGrad when ``s3`` is non-empty), 6 nadam. ``fparams``: eps, rho
+(rmsprop), beta1, beta2, weight decay, momentum decay (``fo_methods.FPARAMS``). The
+stopping tests are :func:`fastopt._stopping.stop_status`, written again in C here
+(:func:`stop_status`, compared with the Python function by the tests); the status values
+are those of :class:`fastopt._result.Status`, read from it when this module is imported,
+plus -2: paused (the history buffer is full; call again to go on).
 """
 
 from cython cimport floating
@@ -38,6 +42,7 @@ from cython.parallel cimport prange
 import numpy as np
 
 from fastopt import _config
+from fastopt._result import Status
 
 from ._common cimport (
     csr_hvp_pass,
@@ -56,6 +61,19 @@ from ._update_spans cimport (
     nesterov_span,
     scaled_span,
 )
+
+cdef extern from "_updates.h" nogil:
+    void fo_nadam_f64(double* x, double* m, double* v, const double* g, double c_g,
+                      double c_m, double b1, double b2, double c1, double c2, double bc2,
+                      double eps, Py_ssize_t n)
+
+# The status values of fastopt._result.Status, read from the enum (not retyped).
+cdef int ST_GTOL = Status.GTOL
+cdef int ST_XTOL = Status.XTOL
+cdef int ST_FTOL = Status.FTOL
+cdef int ST_MAX_ITER = Status.MAX_ITER
+cdef int ST_DIVERGED = Status.DIVERGED
+cdef int ST_LINE_SEARCH = Status.LINE_SEARCH
 
 __all__ = ["fo_loop", "gradient_loop", "clock"]
 
@@ -92,8 +110,11 @@ cdef enum:
     # Status of a run stopped because ``hist`` is full; called again with a new ``hist``
     # and the same ``state``, it goes on with the very iterates it would have computed.
     PAUSED = -2
-    # Entries of ``state``: k, k_restart, pos, f, f0, f_prev, best_f, step_norm, alpha.
-    STATE_LEN = 9
+    # Entries of ``state``: k, k_restart, pos, f, f0, f_prev, best_f, step_norm, alpha,
+    # the method's running product (NAdam: prod of mu_t).
+    STATE_LEN = 10
+    N_FPARAMS = 6
+    N_METHODS = 7
 
 
 # --- the objective's passes, one C function per data layout ------------------------------
@@ -328,6 +349,7 @@ cdef struct Update:
     double c1
     double c2
     double keep
+    double a3    # nadam: coefficient of m
 
 
 cdef inline void update_span(const Update* U, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
@@ -340,9 +362,12 @@ cdef inline void update_span(const Update* U, Py_ssize_t lo, Py_ssize_t hi) noex
         nesterov_span(U.x + lo, U.s1 + lo, U.g + lo, U.lr, U.a1, U.a2, n)
     elif U.method == 3 or U.method == 4:
         scaled_span(U.x + lo, U.s1 + lo, U.g + lo, U.lr, U.a1, U.a2, U.eps, n)
-    else:
+    elif U.method == 5:
         adam_span(U.x + lo, U.s1 + lo, U.s2 + lo, (U.s3 + lo) if U.s3 != NULL else NULL,
                   U.g + lo, U.a1, U.b1, U.b2, U.c1, U.c2, U.a2, U.eps, U.keep, n)
+    else:
+        fo_nadam_f64(U.x + lo, U.s1 + lo, U.s2 + lo, U.g + lo, U.a1, U.a3, U.b1, U.b2, U.c1,
+                     U.c2, U.a2, U.eps, n)
 
 
 cdef void apply_update(const Update* U, Py_ssize_t p, int nt) noexcept nogil:
@@ -360,6 +385,36 @@ cdef void apply_update(const Update* U, Py_ssize_t p, int nt) noexcept nogil:
 
 cdef inline double table(const double* tab, Py_ssize_t n_tab, Py_ssize_t k) noexcept nogil:
     return tab[min(k, n_tab - 1)]
+
+
+cdef inline int _stop(Py_ssize_t k, double f, double f0, double f_prev, double gnorm,
+                      double step_norm, double tol, double xtol, double ftol,
+                      Py_ssize_t max_iter, double div_factor) noexcept nogil:
+    # fastopt._stopping.stop_status (with a gradient), test for test.
+    if not (isfinite(f) and isfinite(gnorm)) or f - f0 > div_factor * max(1.0, fabs(f0)):
+        return ST_DIVERGED
+    if gnorm <= tol:
+        return ST_GTOL
+    if k > 0 and xtol > 0 and step_norm <= xtol:
+        return ST_XTOL
+    if k > 0 and ftol > 0 and fabs(f_prev - f) <= ftol * max(1.0, fabs(f_prev)):
+        return ST_FTOL
+    if k >= max_iter:
+        return ST_MAX_ITER
+    return -1
+
+
+def stop_status(Py_ssize_t k, double f, double f0, double f_prev, double gnorm,
+                double step_norm, double tol, double xtol, double ftol, Py_ssize_t max_iter,
+                double div_factor):
+    """The C loop's stopping tests, callable from Python (for the tests that compare it
+    with :func:`fastopt._stopping.stop_status`)."""
+    return _stop(k, f, f0, f_prev, gnorm, step_norm, tol, xtol, ftol, max_iter, div_factor)
+
+
+cdef inline double nadam_mu(double beta1, double psi, double t) noexcept nogil:
+    # fastopt.solvers.optimizers.nadam_mu, operation for operation
+    return beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))
 
 
 cdef struct Outcome:
@@ -386,7 +441,8 @@ cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
     cdef Py_ssize_t k = <Py_ssize_t> state[0], k_restart = <Py_ssize_t> state[1]
     cdef Py_ssize_t pos = <Py_ssize_t> state[2]
     cdef double eps = fparams[0], rms_rho = fparams[1], beta1 = fparams[2]
-    cdef double beta2 = fparams[3], wd = fparams[4]
+    cdef double beta2 = fparams[3], wd = fparams[4], psi = fparams[5]
+    cdef double mu_product = state[9], mu, mu_next
     cdef double nfev = counts[0], njev = counts[1], nhev = counts[2], passes = counts[3]
     cdef double n_restarts = counts[4]
     cdef double f = state[3], f0 = state[4], f_prev = state[5], best_f = state[6]
@@ -431,24 +487,14 @@ cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
                 row[4] = alpha
                 row[5] = fo_monotonic_seconds()
                 out.n_hist += 1
-            if not (isfinite(f) and isfinite(gnorm)) or \
-                    f - f0 > div_factor * max(1.0, fabs(f0)):
-                status = 20
+            status = _stop(k, f, f0, f_prev, gnorm, step_norm, tol, xtol, ftol, max_iter,
+                           div_factor)
+            if status == ST_DIVERGED:
                 break
             if f <= best_f:
                 best_f = f
                 memcpy(best_x, x, p * sizeof(double))
                 memcpy(best_g, g, p * sizeof(double))
-            if gnorm <= tol:
-                status = 0
-            elif k > 0 and xtol > 0 and step_norm <= xtol:
-                # xtol = 0 disables the test: a zero step (a rounding-lost update) is
-                # not convergence.
-                status = 1
-            elif k > 0 and ftol > 0 and fabs(f_prev - f) <= ftol * max(1.0, fabs(f_prev)):
-                status = 2
-            elif k >= max_iter:
-                status = 10
             f_prev = f
             if status >= 0:
                 break
@@ -475,7 +521,7 @@ cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
                 ghg = fo_dot_f64(gs, hv, p)
                 alpha = fo_dot_f64(gs, gs, p) / ghg if ghg > 0 else NAN
                 if not isfinite(alpha):
-                    status = 21
+                    status = ST_LINE_SEARCH
                     break
             else:
                 alpha = table(lr_tab, n_lr, k)
@@ -502,6 +548,14 @@ cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
             U.a1 = alpha / bc1
             U.a2 = 1.0 / sqrt(bc2)
             U.keep = 1.0 - alpha * wd
+        elif method == 6:
+            # torch.optim.NAdam's scalars of step t = k + 1, in its order of operations
+            mu = nadam_mu(beta1, psi, <double> (k + 1))
+            mu_next = nadam_mu(beta1, psi, <double> (k + 2))
+            mu_product = mu_product * mu
+            U.a1 = alpha * (1.0 - mu) / (1.0 - mu_product)
+            U.a3 = alpha * mu_next / (1.0 - mu_product * mu_next)
+            U.a2 = 1.0 - beta2 ** <double> (k + 1)
         apply_update(&U, p, P.nt)
         if method == 2 and restart and fo_dot_f64(gs, s1, p) > 0.0:
             for i in range(p):
@@ -530,6 +584,7 @@ cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
     state[6] = best_f
     state[7] = step_norm
     state[8] = alpha
+    state[9] = mu_product
     out.status = status
     out.nit = k
     out.f = f
@@ -568,13 +623,15 @@ def fo_loop(int kind, tuple data, const double[::1] y, const double[::1] sw, dou
     gb, x_prev, hv : ndarray of shape (p,), scratch (batch gradient, previous iterate,
         Hessian-vector product)
     s1, s2, s3 : ndarray, optimizer state: momentum (1, 2) or squares (3, 4) in ``s1``;
-        Adam's moments in ``s1``, ``s2`` and AMSGrad's running max in ``s3`` (shape (p,),
+        Adam's and NAdam's moments in ``s1``, ``s2`` and AMSGrad's running max in ``s3`` (shape (p,),
         or (0,) when unused)
-    method : int, 0 gd, 1 heavy ball, 2 nesterov, 3 adagrad, 4 rmsprop, 5 adam(w)
+    method : int, 0 gd, 1 heavy ball, 2 nesterov, 3 adagrad, 4 rmsprop, 5 adam(w),
+        6 nadam (``s1``: unused by gd, may be empty)
     exact : bool, gd with the exact step ``||g||^2 / <g, H g>`` (one HVP per step)
     lr_tab, mom_tab : ndarray, float64, schedule tables (entry ``min(k, len - 1)`` at k)
     restart : bool, Nesterov gradient restart
-    fparams : ndarray of shape (5,), eps, rho (rmsprop), beta1, beta2, weight decay
+    fparams : ndarray of shape (6,), eps, rho (rmsprop), beta1, beta2, weight decay,
+        momentum decay
     tol, xtol, ftol, max_iter, div_factor : stopping tests (see the module docstring)
     every : int, history row every ``every`` iterations (0: none)
     hist : ndarray of shape (rows, 6), float64: iteration, f, ||g||, step norm, step size,
@@ -584,7 +641,7 @@ def fo_loop(int kind, tuple data, const double[::1] y, const double[::1] sw, dou
     rng : ndarray of shape (1,), uint64, shuffle generator state (advanced in place)
     best_x, best_g : ndarray of shape (p,), the best finite iterate and its gradient
     counts : ndarray of shape (5,), nfev, njev, nhev, passes, restarts: added to
-    state : ndarray of shape (9,), float64, the loop's scalars, read at the start and
+    state : ndarray of shape (10,), float64, the loop's scalars, read at the start and
         written at the end (:func:`fastopt.solvers.compiled_loop.fresh_state` for a new
         run). Status -2 means ``hist`` filled up before the run ended: call again with
         a new ``hist`` and the same arrays to go on.
@@ -611,19 +668,20 @@ def fo_loop(int kind, tuple data, const double[::1] y, const double[::1] sw, dou
     B.bind(kind, data, y, sw, lam, work, p)
     if p == 0:
         raise ValueError("x must not be empty")
-    if not 0 <= method <= 5:
-        raise ValueError(f"method must be 0..5; got {method}")
+    if not 0 <= method < N_METHODS:
+        raise ValueError(f"method must be 0..{N_METHODS - 1}; got {method}")
     px, pg, pgb = _ptr(x, p, "x"), _ptr(g, p, "g"), _ptr(gb, p, "gb")
-    pxp, phv, ps1 = _ptr(x_prev, p, "x_prev"), _ptr(hv, p, "hv"), _ptr(s1, p, "s1")
+    pxp, phv = _ptr(x_prev, p, "x_prev"), _ptr(hv, p, "hv")
     pbx, pbg = _ptr(best_x, p, "best_x"), _ptr(best_g, p, "best_g")
-    if method == 5:
+    ps1 = _ptr(s1, p, "s1") if method != 0 else NULL
+    if method >= 5:
         ps2 = _ptr(s2, p, "s2")
-        if s3.shape[0] > 0:
+        if method == 5 and s3.shape[0] > 0:
             ps3 = _ptr(s3, p, "s3")
     if lr_tab.shape[0] < 1 or mom_tab.shape[0] < 1:
         raise ValueError("lr_tab and mom_tab need at least one entry")
-    if fparams.shape[0] < 5 or counts.shape[0] < 5:
-        raise ValueError("fparams and counts need 5 entries")
+    if fparams.shape[0] < N_FPARAMS or counts.shape[0] < 5:
+        raise ValueError(f"fparams needs {N_FPARAMS} entries and counts 5")
     if state.shape[0] != STATE_LEN:
         raise ValueError(f"state must have {STATE_LEN} entries; got {state.shape[0]}")
     if hist.shape[1] != HIST_COLS:

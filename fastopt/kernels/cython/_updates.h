@@ -11,6 +11,9 @@
  *   adam:     m = b1 m + c1 g;  v = b2 v + c2 g^2;  [amsgrad: v_max = max(v_max, v)]
  *             x = keep x - step m / (sqrt(v) isb + eps)
  *             (step = lr / (1 - b1^t), isb = 1 / sqrt(1 - b2^t), keep = 1 - lr wd)
+ *   nadam:    m = b1 m + c1 g;  v = b2 v + c2 g^2;  d = sqrt(v / bc2) + eps
+ *             x = (x - c_g g / d) - c_m m / d   (torch.optim.NAdam's order; the scalars
+ *             c_g, c_m, bc2 of step t are computed once per call, in float64)
  *
  * Why C: the loops are compute-bound while the arrays sit in cache (n up to about 10^5)
  * and a portable build targets baseline x86-64 (SSE2: two doubles per instruction, no
@@ -106,6 +109,20 @@
             vm = vm > vi ? vm : vi;                                                       \
             v_max[i] = vm;                                                                \
             x[i] = keep * x[i] - step * mi / (SQRT(vm) * isb + eps);                      \
+        }                                                                                 \
+    }                                                                                     \
+                                                                                          \
+    FO_UPD void fo_nadam_##SUF(T *x, T *m, T *v, const T *g, T c_g, T c_m, T b1, T b2,    \
+                               T c1, T c2, T bc2, T eps, Py_ssize_t n)                    \
+    {                                                                                     \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                              \
+            T gi = g[i];                                                                  \
+            T mi = b1 * m[i] + c1 * gi;                                                   \
+            T vi = b2 * v[i] + c2 * gi * gi;                                              \
+            m[i] = mi;                                                                    \
+            v[i] = vi;                                                                    \
+            T d = SQRT(vi / bc2) + eps;                                                   \
+            x[i] = (x[i] - c_g * gi / d) - c_m * mi / d;                                  \
         }                                                                                 \
     }
 

@@ -32,7 +32,8 @@ from fastopt._config import get_num_threads as _get_num_threads
 
 cnp.import_array()
 
-__all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_"]
+__all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_",
+           "nadam_"]
 
 ctypedef fused floating:
     float
@@ -64,6 +65,12 @@ cdef extern from "_updates.h" nogil:
     void fo_amsgrad_f64(double* x, double* m, double* v, double* v_max, const double* g,
                         double step, double b1, double b2, double c1, double c2, double isb,
                         double eps, double keep, Py_ssize_t n)
+    void fo_nadam_f32(float* x, float* m, float* v, const float* g, float c_g, float c_m,
+                      float b1, float b2, float c1, float c2, float bc2, float eps,
+                      Py_ssize_t n)
+    void fo_nadam_f64(double* x, double* m, double* v, const double* g, double c_g,
+                      double c_m, double b1, double b2, double c1, double c2, double bc2,
+                      double eps, Py_ssize_t n)
 
 #: Below this many elements the update runs on the calling thread (as the numba twin).
 cdef Py_ssize_t PARALLEL_MIN = 1 << 16
@@ -247,6 +254,41 @@ cdef void _adam(floating* x, floating* m, floating* v, floating* v_max, const fl
                    step, b1, b2, c1, c2, isb, e, keep, min(n, lo + CHUNK) - lo)
 
 
+cdef inline void _nadam_span(floating* x, floating* m, floating* v, const floating* g,
+                             floating c_g, floating c_m, floating b1, floating b2,
+                             floating c1, floating c2, floating bc2, floating eps,
+                             Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        fo_nadam_f32(x, m, v, g, c_g, c_m, b1, b2, c1, c2, bc2, eps, n)
+    else:
+        fo_nadam_f64(x, m, v, g, c_g, c_m, b1, b2, c1, c2, bc2, eps, n)
+
+
+cdef void _nadam(floating* x, floating* m, floating* v, const floating* g, double t,
+                 double lr, double beta1, double beta2, double eps, double psi,
+                 double mu_product, Py_ssize_t n, int nt) noexcept nogil:
+    # torch.optim.NAdam's scalars of step t, once per call in float64:
+    # mu_t = beta1 (1 - 0.5 0.96^(t psi)); c_g = lr (1 - mu_t) / (1 - prod_{s<=t} mu_s);
+    # c_m = lr mu_{t+1} / (1 - prod_{s<=t+1} mu_s); bc2 = 1 - beta2^t.
+    cdef Py_ssize_t c, lo
+    cdef double mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))
+    cdef double mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1.0) * psi)))
+    cdef double prod = mu_product * mu
+    cdef floating c_g = <floating>(lr * (1.0 - mu) / (1.0 - prod))
+    cdef floating c_m = <floating>(lr * mu_next / (1.0 - prod * mu_next))
+    cdef floating bc2 = <floating>(1.0 - beta2 ** t)
+    cdef floating b1 = <floating>beta1, b2 = <floating>beta2
+    cdef floating c1 = <floating>(1.0 - beta1), c2 = <floating>(1.0 - beta2)
+    cdef floating e = <floating>eps
+    if nt <= 1:
+        _nadam_span(x, m, v, g, c_g, c_m, b1, b2, c1, c2, bc2, e, n)
+        return
+    for c in prange(_n_chunks(n), schedule="dynamic", num_threads=nt):
+        lo = c * CHUNK
+        _nadam_span(x + lo, m + lo, v + lo, g + lo, c_g, c_m, b1, b2, c1, c2, bc2, e,
+                    min(n, lo + CHUNK) - lo)
+
+
 # --- the kernels ----------------------------------------------------------------------
 
 def gd_(x, g, double lr):
@@ -373,3 +415,27 @@ def adamw_(x, m, v, g, double t, double lr, double beta1, double beta2, double e
 def adam_(x, m, v, g, double t, double lr, double beta1, double beta2, double eps, v_max):
     """Fused Adam step (bias-corrected; AMSGrad when ``v_max`` is non-empty)."""
     _adamw("adam_", x, m, v, g, t, lr, beta1, beta2, eps, 0.0, v_max)
+
+
+def nadam_(x, m, v, g, double t, double lr, double beta1, double beta2, double eps,
+           double momentum_decay, double mu_product):
+    """Fused NAdam step t; ``mu_product`` is prod_{s < t} mu_s (1.0 at t = 1)."""
+    cdef int typ = _dtype_of(x)
+    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    cdef int nt = _threads(n)
+    if not (_ok(x, typ, n, True) and _ok(m, typ, n, True) and _ok(v, typ, n, True)
+            and _ok(g, typ, n, False)):
+        _bad("nadam_")
+    cdef void* px = _data(x)
+    cdef void* pm = _data(m)
+    cdef void* pv = _data(v)
+    cdef void* pg = _data(g)
+    _check_apart("nadam_", ("x", "m", "v", "g"), n * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x),
+                 px, pm, pv, pg, NULL)
+    with nogil:
+        if typ == cnp.NPY_FLOAT:
+            _nadam(<float*>px, <float*>pm, <float*>pv, <const float*>pg, t, lr, beta1, beta2,
+                   eps, momentum_decay, mu_product, n, nt)
+        else:
+            _nadam(<double*>px, <double*>pm, <double*>pv, <const double*>pg, t, lr, beta1,
+                   beta2, eps, momentum_decay, mu_product, n, nt)

@@ -22,6 +22,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from ..._config import jit
+from ..._stopping import DIVERGED, LINE_SEARCH, stop_status
 from .least_squares import (
     lsq_hvp,
     lsq_hvp_csr,
@@ -39,12 +40,15 @@ from .logistic import (
     logistic_loss_grad_rows_csr,
 )
 from .shuffle import shuffle_
-from .updates import adagrad_, adamw_, gd_, heavy_ball_, nesterov_, rmsprop_
+from .updates import adagrad_, adamw_, gd_, heavy_ball_, nadam_, nesterov_, rmsprop_
 
 __all__ = ["fo_loop", "gradient_loop", "clock"]
 
 #: Status of a run stopped on a full history buffer (see :func:`fo_loop`).
 PAUSED = -2
+
+#: The stopping tests of every loop (:mod:`fastopt._stopping`), compiled.
+_stop = jit(stop_status)
 
 
 # --- objective dispatch, resolved at compile time from the data tuple ------------------------
@@ -150,12 +154,16 @@ def fo_loop(kind, data, y, sw, lam, work, x, g, gb, x_prev, hv, s1, s2, s3,
     state (float64[9]): k, k_restart, pos, f, f0, f_prev, best_f, step_norm, alpha, read at
     the start and written at the end, so that a run paused on a full ``hist`` (status -2)
     goes on, called again with a new ``hist``, with the iterates it would have computed.
-    method: 0 gd, 1 heavy ball, 2 nesterov, 3 adagrad, 4 rmsprop, 5 adam(w).
-    fparams: eps, rho (rmsprop), beta1, beta2, weight_decay.
+    method: 0 gd, 1 heavy ball, 2 nesterov, 3 adagrad, 4 rmsprop, 5 adam(w), 6 nadam (the
+    ``code`` of the method's entry in :mod:`fastopt.solvers.fo_methods`).
+    fparams: eps, rho (rmsprop), beta1, beta2, weight_decay, momentum_decay.
+    state[9]: the method's running product (NAdam: prod of mu_t).
     """
     m = y.shape[0]
     p = x.shape[0]
     eps, rms_rho, beta1, beta2, wd = fparams[0], fparams[1], fparams[2], fparams[3], fparams[4]
+    psi = fparams[5]
+    mu_product = state[9]
     nfev = counts[0]
     njev = counts[1]
     nhev = counts[2]
@@ -194,24 +202,14 @@ def fo_loop(kind, data, y, sw, lam, work, x, g, gb, x_prev, hv, s1, s2, s3,
                 row[4] = alpha
                 row[5] = np.float64(_cycles())
                 n_hist += 1
-            if not (np.isfinite(f) and np.isfinite(gnorm)) or \
-                    f - f0 > div_factor * max(1.0, abs(f0)):
-                status = 20
+            status = _stop(k, f, f0, f_prev, gnorm, True, step_norm, tol, xtol, ftol, max_iter,
+                           div_factor)
+            if status == DIVERGED:
                 break
             if f <= best_f:
                 best_f = f
                 best_x[:] = x
                 best_g[:] = g
-            if gnorm <= tol:
-                status = 0
-            elif k > 0 and xtol > 0 and step_norm <= xtol:
-                # xtol = 0 disables the test: a zero step (a rounding-lost update) is
-                # not convergence.
-                status = 1
-            elif k > 0 and ftol > 0 and abs(f_prev - f) <= ftol * max(1.0, abs(f_prev)):
-                status = 2
-            elif k >= max_iter:
-                status = 10
             f_prev = f
             if status >= 0:
                 break
@@ -238,7 +236,7 @@ def fo_loop(kind, data, y, sw, lam, work, x, g, gb, x_prev, hv, s1, s2, s3,
                 ghg = _dot(gs, hv)
                 alpha = _dot(gs, gs) / ghg if ghg > 0 else np.nan
                 if not np.isfinite(alpha):
-                    status = 21
+                    status = LINE_SEARCH
                     break
             else:
                 alpha = _table(lr_tab, k)
@@ -263,9 +261,13 @@ def fo_loop(kind, data, y, sw, lam, work, x, g, gb, x_prev, hv, s1, s2, s3,
         elif method == 4:
             alpha = _table(lr_tab, k)
             rmsprop_(x, s1, gs, alpha, rms_rho, eps)
-        else:
+        elif method == 5:
             alpha = _table(lr_tab, k)
             adamw_(x, s1, s2, gs, k + 1, alpha, beta1, beta2, eps, wd, s3)
+        else:
+            alpha = _table(lr_tab, k)
+            nadam_(x, s1, s2, gs, k + 1, alpha, beta1, beta2, eps, psi, mu_product)
+            mu_product *= beta1 * (1.0 - 0.5 * (0.96 ** ((k + 1.0) * psi)))
         acc = 0.0
         for i in range(p):
             d = x[i] - x_prev[i]
@@ -287,6 +289,7 @@ def fo_loop(kind, data, y, sw, lam, work, x, g, gb, x_prev, hv, s1, s2, s3,
     state[6] = best_f
     state[7] = step_norm
     state[8] = alpha
+    state[9] = mu_product
     return status, k, f, best_f, n_hist
 
 

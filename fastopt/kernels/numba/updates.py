@@ -21,7 +21,8 @@ from numba import prange
 
 from ..._config import jit, jit_parallel
 
-__all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_"]
+__all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_",
+           "nadam_"]
 
 #: Below this many elements the update runs on one thread.
 PARALLEL_MIN = 1 << 16
@@ -231,3 +232,46 @@ def adamw_(x, m, v, g, t, lr, beta1, beta2, eps, weight_decay, v_max):
 def adam_(x, m, v, g, t, lr, beta1, beta2, eps, v_max):
     """Fused Adam step (bias-corrected; AMSGrad when ``v_max`` is non-empty)."""
     adamw_(x, m, v, g, t, lr, beta1, beta2, eps, 0.0, v_max)
+
+
+# --- NAdam --------------------------------------------------------------------------------
+
+@jit
+def _nadam_span(x, m, v, g, c_g, c_m, b1, b2, c1, c2, bc2, eps):
+    # d = sqrt(v / bc2) + eps; x <- (x - c_g g / d) - c_m m / d (torch.optim.NAdam's order)
+    for i in range(x.shape[0]):
+        gi = g[i]
+        mi = b1 * m[i] + c1 * gi
+        vi = b2 * v[i] + c2 * gi * gi
+        m[i] = mi
+        v[i] = vi
+        d = math.sqrt(vi / bc2) + eps
+        x[i] = (x[i] - c_g * gi / d) - c_m * mi / d
+
+
+@jit_parallel
+def _nadam_par(x, m, v, g, c_g, c_m, b1, b2, c1, c2, bc2, eps):
+    n = x.shape[0]
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(n, lo + CHUNK)
+        _nadam_span(x[lo:hi], m[lo:hi], v[lo:hi], g[lo:hi], c_g, c_m, b1, b2, c1, c2, bc2, eps)
+
+
+@jit
+def nadam_(x, m, v, g, t, lr, beta1, beta2, eps, momentum_decay, mu_product):
+    """Fused NAdam step t; ``mu_product`` is prod_{s < t} mu_s (1.0 at t = 1)."""
+    d = x.dtype.type
+    tf = float(t)
+    mu = beta1 * (1.0 - 0.5 * (0.96 ** (tf * momentum_decay)))
+    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((tf + 1.0) * momentum_decay)))
+    prod = mu_product * mu
+    c_g = d(lr * (1.0 - mu) / (1.0 - prod))
+    c_m = d(lr * mu_next / (1.0 - prod * mu_next))
+    bc2 = d(1.0 - beta2 ** tf)
+    b1, b2 = d(beta1), d(beta2)
+    c1, c2 = d(1.0 - beta1), d(1.0 - beta2)
+    if x.shape[0] >= PARALLEL_MIN:
+        _nadam_par(x, m, v, g, c_g, c_m, b1, b2, c1, c2, bc2, d(eps))
+    else:
+        _nadam_span(x, m, v, g, c_g, c_m, b1, b2, c1, c2, bc2, d(eps))

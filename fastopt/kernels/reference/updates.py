@@ -16,6 +16,11 @@ Recurrences (alpha = ``lr``, rho = ``momentum``, element-wise operations):
                  [amsgrad: v_max <- max(v_max, v), used in place of v below]
                  x <- x - alpha (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
     adamw_       x <- x - alpha wd x, then the Adam step (decoupled weight decay)
+    nadam_       mu_t = b1 (1 - 0.5 * 0.96^(t psi));  P_t = mu_product mu_t;
+                 m, v as Adam;  d = sqrt(v / (1 - b2^t)) + eps;
+                 x <- x - alpha (1 - mu_t) / (1 - P_t) g / d
+                        - alpha mu_{t+1} / (1 - P_t mu_{t+1}) m / d
+                 (torch.optim.NAdam; ``mu_product`` = prod_{s < t} mu_s, 1 at t = 1)
 
 ``v_max`` is an array of shape (p,) for AMSGrad, or an empty array (shape (0,)) to
 switch AMSGrad off; ``t`` is the 1-based step count used for the bias corrections.
@@ -25,7 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_"]
+__all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_",
+           "nadam_"]
 
 
 def gd_(x, g, lr):
@@ -96,3 +102,18 @@ def adamw_(x, m, v, g, t, lr, beta1, beta2, eps, weight_decay, v_max):
 def adam_(x, m, v, g, t, lr, beta1, beta2, eps, v_max):
     """Adam (bias-corrected; AMSGrad when ``v_max`` is non-empty); see the module doc."""
     adamw_(x, m, v, g, t, lr, beta1, beta2, eps, 0.0, v_max)
+
+
+def nadam_(x, m, v, g, t, lr, beta1, beta2, eps, momentum_decay, mu_product):
+    """NAdam step t (Nesterov momentum in Adam, with torch's warming momentum schedule)."""
+    dt = x.dtype.type
+    mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * momentum_decay)))
+    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * momentum_decay)))
+    prod = mu_product * mu
+    m *= dt(beta1)
+    m += dt(1.0 - beta1) * g
+    v *= dt(beta2)
+    v += dt(1.0 - beta2) * (g * g)
+    d = np.sqrt(v / dt(1.0 - beta2 ** t)) + dt(eps)
+    x -= dt(lr * (1.0 - mu) / (1.0 - prod)) * g / d
+    x -= dt(lr * mu_next / (1.0 - prod * mu_next)) * m / d
