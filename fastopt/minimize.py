@@ -113,6 +113,10 @@ def minimize(fun, x0, args=(), method="gd", jac=None, hess=None, hessp=None, cal
         ``seed`` seeds the randomized runs (``sketch-newton``'s row sampling, mini-batch
         shuffling); ``newton``, ``newton-cg`` and ``lbfgs``, which draw no random numbers,
         refuse it with a ``ValueError``.
+        ``backend`` picks the kernels of the method's own steps: the fused updates of
+        the first-order methods, the two-loop recursion of ``lbfgs`` (``"auto"``: the
+        objective's backend). ``newton``, ``newton-cg`` and ``sketch-newton`` run only
+        the objective's kernels and refuse a ``backend`` other than the objective's.
 
     Returns
     -------
@@ -192,6 +196,11 @@ def minimize(fun, x0, args=(), method="gd", jac=None, hess=None, hessp=None, cal
         from .kernels import resolve_backend
 
         resolve_backend(backend)  # an unknown or unusable name is refused for every method
+        if not spec.own_kernels and backend != getattr(objective, "backend", None):
+            raise ValueError(
+                f"backend={backend!r} has no effect on method {spec.name!r}: it runs only "
+                "the objective's kernels; build the objective with "
+                f"backend={backend!r} instead")
 
     run = Run(tol=tol, xtol=xtol, ftol=ftol, max_iter=max_iter, max_time=float(max_time),
               callback=_wrap_callback(common["callback"]), history_every=history_every,

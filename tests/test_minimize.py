@@ -203,3 +203,35 @@ def test_batch_size_is_refused_by_second_order_methods():
     for method in second:
         with pytest.raises(ValueError, match=f"batch_size is not supported by method '{method}'"):
             fo.minimize(obj, np.zeros(3), method=method, batch_size=2)
+
+
+# --- backend= applies to every method or is refused -------------------------------------
+
+@pytest.mark.parametrize("method", ["newton", "newton-cg", "sketch-newton"])
+def test_backend_refused_by_methods_without_kernels_of_their_own(method):
+    obj = fo.problems.LeastSquares(np.eye(3), np.ones(3), backend="cython")
+    with pytest.raises(ValueError, match="has no effect on method"):
+        fo.minimize(obj, np.zeros(3), method=method, backend="numpy")
+    # the objective's own backend (or "auto") is what the method runs anyway
+    res = fo.minimize(obj, np.zeros(3), method=method, backend="cython")
+    assert res.success
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cython"])
+def test_backend_chooses_the_lbfgs_recursion(backend, monkeypatch):
+    from fastopt.kernels import get_backend
+    from fastopt.solvers import lbfgs
+
+    used = []
+    real = lbfgs._direction_kernel
+
+    def spy(objective, backend_arg="auto"):
+        kernel = real(objective, backend_arg)
+        used.append(kernel)
+        return kernel
+
+    monkeypatch.setattr(lbfgs, "_direction_kernel", spy)
+    obj = fo.problems.LeastSquares(np.eye(3), np.ones(3), backend="cython")
+    res = fo.minimize(obj, np.zeros(3), method="lbfgs", backend=backend)
+    assert res.success
+    assert used == [get_backend(backend).lbfgs_direction]

@@ -86,7 +86,7 @@ class NewtonSolver(SecondOrderSolver):
         return self.armijo_step()
 
 
-@register("newton", options=OPTIONS, order=2)
+@register("newton", options=OPTIONS, order=2, own_kernels=False)
 def newton(objective, x0, options, run):
     """Newton's method with a Cholesky solve, damping and a backtracking line search.
 

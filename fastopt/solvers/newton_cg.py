@@ -118,7 +118,7 @@ class NewtonCGSolver(SecondOrderSolver):
         return self.armijo_step()
 
 
-@register("newton-cg", options=OPTIONS, order=2)
+@register("newton-cg", options=OPTIONS, order=2, own_kernels=False)
 def newton_cg(objective, x0, options, run):
     """Newton-CG (inexact Newton, Jacobi-preconditioned CG, Eisenstat-Walker forcing).
 

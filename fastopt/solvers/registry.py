@@ -27,24 +27,30 @@ class SolverSpec:
         Method-specific option names and their defaults.
     order : int
         1 for first-order methods, 2 for methods that use curvature.
+    own_kernels : bool
+        Whether the method runs kernels of its own (updates, a two-loop recursion), which
+        ``fo.minimize(..., backend=...)`` chooses; a method without runs only the
+        objective's kernels, and a ``backend`` it would ignore is refused.
     """
 
     name: str
     func: Callable
     options: dict = field(default_factory=dict)
     order: int = 1
+    own_kernels: bool = True
 
 
 _SOLVERS: dict[str, SolverSpec] = {}
 
 
-def register(name: str, *, options: dict | None = None, order: int = 1):
+def register(name: str, *, options: dict | None = None, order: int = 1,
+             own_kernels: bool = True):
     """Decorator registering ``func`` as method ``name``."""
 
     def decorator(func):
         if name in _SOLVERS:
             raise RuntimeError(f"method {name!r} registered twice")
-        _SOLVERS[name] = SolverSpec(name, func, dict(options or {}), order)
+        _SOLVERS[name] = SolverSpec(name, func, dict(options or {}), order, own_kernels)
         return func
 
     return decorator

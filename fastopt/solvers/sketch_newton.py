@@ -212,7 +212,7 @@ class SketchNewtonSolver(SecondOrderSolver):
         return self.armijo_step()
 
 
-@register("sketch-newton", options=OPTIONS, order=2)
+@register("sketch-newton", options=OPTIONS, order=2, own_kernels=False)
 def sketch_newton(objective, x0, options, run):
     """Approximate Newton with a row-sampled Hessian (uniform or leverage scores).
 
