@@ -209,7 +209,9 @@ def test_batch_size_is_refused_by_second_order_methods():
 
 @pytest.mark.parametrize("method", ["newton", "newton-cg", "sketch-newton"])
 def test_backend_refused_by_methods_without_kernels_of_their_own(method):
-    obj = fo.problems.LeastSquares(np.eye(3), np.ones(3), backend="cython")
+    rng = np.random.default_rng(0)
+    obj = fo.problems.LeastSquares(rng.standard_normal((60, 3)), rng.standard_normal(60),
+                                   lam=0.1, backend="cython")
     with pytest.raises(ValueError, match="has no effect on method"):
         fo.minimize(obj, np.zeros(3), method=method, backend="numpy")
     # the objective's own backend (or "auto") is what the method runs anyway

@@ -63,14 +63,15 @@ def test_mini_batches_use_the_seed(logistic):
     assert not np.array_equal(a.x, c.x)
 
 
-# Strict: the day full-batch runs refuse the seed, this test passes and the marker must go.
-# raises: only "did not raise" is the known gap; any other error is a real failure.
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                   reason="a full-batch first-order run still accepts a seed and ignores it "
-                          "(fastopt/solvers/first_order.py, _solve: the seed only reaches "
-                          "the mini-batch shuffling)")
-@pytest.mark.parametrize("method", ["gd", "nesterov", "adam"])
-def test_full_batch_first_order_runs_refuse_a_seed(logistic, method):
-    with pytest.raises(ValueError, match="seed"):
-        fo.minimize(logistic, np.zeros(6), method=method, lr=0.1, max_iter=5, seed=0,
-                    loop="python")
+@pytest.mark.parametrize("method, loop", [
+    *[(m, loop) for m in ("gd", "nesterov", "adam", "nadam") for loop in ("python", "compiled")],
+    ("sam", None),  # sam has no loop option: it always runs the Python loop
+])
+def test_full_batch_first_order_runs_refuse_a_seed(logistic, method, loop):
+    kw = {} if loop is None else {"loop": loop}
+    with pytest.raises(ValueError, match="seed does not apply"):
+        fo.minimize(logistic, np.zeros(6), method=method, lr=0.1, max_iter=5, seed=0, **kw)
+    # with mini-batches the seed draws the permutations
+    res = fo.minimize(logistic, np.zeros(6), method=method, lr=0.1, max_iter=5, seed=0,
+                      batch_size=8, tol=0.0, **kw)
+    assert res.nit == 5

@@ -156,6 +156,12 @@ def compiled_loop(backend):
     return None if name is None else importlib.import_module(name)
 
 
+def backend_package(backend: str):
+    """The kernel package of an objective's ``backend``, which was resolved (and found
+    usable) when the objective was built: imported without probing again."""
+    return importlib.import_module(BACKEND_MODULES[backend])
+
+
 def get_backend(backend: str):
     """The kernel package of ``backend`` (after :func:`resolve_backend`)."""
     return importlib.import_module(BACKEND_MODULES[resolve_backend(backend)])

@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from .._result import Status
-from ..kernels import get_backend, is_device
+from ..kernels import backend_package, is_device
 from . import fo_methods
 from .optimizers import GD, Nesterov
 
@@ -95,7 +95,7 @@ def solve(objective, x0, opt, run, method: str):
     """
     from numba import cuda
 
-    device_kernels = get_backend(objective.backend)
+    device_kernels = backend_package(objective.backend)
     iteration_stats = device_kernels.iteration_stats
     dev = objective.device
     p = objective.n_params

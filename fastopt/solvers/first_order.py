@@ -178,6 +178,11 @@ def _solve(method, objective, x0, options, run, sam_rho=None):
     batch = _check_batch(objective, run, opt)
     x = np.array(x0, dtype=np.float64, copy=True)
     seed = getattr(run, "seed", None)
+    if seed is not None and batch is None:
+        # A full-batch first-order run draws no random numbers: a seed would be ignored.
+        raise ValueError(f"seed does not apply to method {method!r} without batch_size (a "
+                         f"full-batch run draws no random numbers; got seed={seed}); leave "
+                         "it None, or give batch_size")
     if loop != "python" and sam_rho is None and is_device(getattr(objective, "backend", None)):
         # A device backend: x, g and the optimizer state stay on the device for the run.
         if cuda_loop.unsupported(objective, opt, run, batch, method) is None:

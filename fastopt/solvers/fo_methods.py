@@ -125,6 +125,10 @@ def _build_gd(objective, o, kernels):
 def _build_heavy_ball(method):
     def build(objective, o, kernels):
         lr, mom = o["lr"], o["momentum"]
+        if method == "momentum" and mom is None:
+            # None is heavy-ball's automatic choice from L and mu; "momentum" has none.
+            raise ValueError("momentum must be a number in [0, 1) or a schedule for method "
+                             "'momentum', got None")
         L, mu = _known(objective, "lipschitz"), _known(objective, "strong_convexity")
         if method == "heavy-ball" and lr is None and mom is None and L and mu and mu > 0:
             lr, mom = heavy_ball_parameters(L, min(mu, L))
