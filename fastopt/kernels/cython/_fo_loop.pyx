@@ -1,4 +1,7 @@
 # cython: language_level=3
+# Over 500 lines: the loop calls the passes of every data layout (dense or CSR, float32 or
+# float64, int32 or int64 indices) and the update spans at C level, so their typed binding,
+# the loop and its argument checks live in this one extension module.
 """The whole first-order iteration loop in C, the Cython twin of the numba loop.
 
 :func:`fo_loop` takes the arguments of the numba ``_fo_loop``
