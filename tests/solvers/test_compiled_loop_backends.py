@@ -62,10 +62,10 @@ def _objective(kind, layout, backend, intercept):
 
 
 def _options(method, batch):
-    kw = dict(tol=1e-9, max_iter=150, history_every=4, seed=11)
+    kw = dict(tol=1e-9, max_iter=150, history_every=4)
     if batch:
-        kw["batch_size"] = batch
-    if method in ("adagrad", "adam", "adamw"):
+        kw.update(batch_size=batch, seed=11)
+    if method in ("adagrad", "adam", "adamw", "nadam"):
         kw["lr"] = fo.schedules.cosine(0.05, 150, 0.01)
     elif method == "rmsprop":
         kw.update(lr=0.01, max_iter=25)

@@ -11,7 +11,7 @@ tests, status codes and history layout, and returns the same tuple; the solver s
 iteration stays in C with the GIL released: the loss/gradient, mini-batch and
 Hessian-vector passes are the inline passes of ``_common.pxd`` (the very code of the
 ``logistic``/``least_squares`` kernels), the updates are the spans of
-``_update_spans.pxd``, the mini-batch permutations come from ``_rng.pxd`` (the
+``_updates.h`` (the very loops of the ``updates`` kernels, float64), the mini-batch permutations come from ``_rng.pxd`` (the
 generator every backend shares), and the time column of the history is a monotonic
 clock read (:func:`clock`), which the solver maps onto its own wall clock.
 
@@ -56,19 +56,39 @@ from ._common cimport (
     index_t,
 )
 from ._rng cimport shuffle_span
-from ._update_spans cimport (
-    adam_span,
-    gd_span,
-    heavy_ball_span,
-    int_power,
-    nesterov_span,
-    scaled_span,
-)
 
 cdef extern from "_updates.h" nogil:
+    void fo_gd_f64(double* x, const double* g, double lr, Py_ssize_t n)
+    void fo_hb_f64(double* x, double* s, const double* g, double lr, double rho,
+                   Py_ssize_t n)
+    void fo_nag_f64(double* x, double* s, const double* g, double lr, double rho,
+                    double rho_next, Py_ssize_t n)
+    void fo_scaled_f64(double* x, double* r, const double* g, double lr, double c_r,
+                       double c_g, double eps, Py_ssize_t n)
+    void fo_adam_f64(double* x, double* m, double* v, const double* g, double step,
+                     double b1, double b2, double c1, double c2, double isb, double eps,
+                     double keep, Py_ssize_t n)
+    void fo_amsgrad_f64(double* x, double* m, double* v, double* v_max, const double* g,
+                        double step, double b1, double b2, double c1, double c2, double isb,
+                        double eps, double keep, Py_ssize_t n)
     void fo_nadam_f64(double* x, double* m, double* v, const double* g, double c_g,
                       double c_m, double b1, double b2, double c1, double c2, double bc2,
                       double eps, Py_ssize_t n)
+
+
+cdef inline double int_power(double a, long long t) noexcept nogil:
+    """a^t for t >= 0 by binary exponentiation, the algorithm numba uses for a float
+    raised to an integer up to 2^16 (so the bias corrections of the numba and Cython
+    loops agree to the last bit); pow beyond that, as numba."""
+    cdef double r = 1.0
+    if t > 0x10000:
+        return a ** <double> t
+    while t != 0:
+        if t & 1:
+            r *= a
+        t >>= 1
+        a *= a
+    return r
 
 # The status values of fastopt._result.Status, read from the enum (not retyped).
 cdef int ST_GTOL = Status.GTOL
@@ -358,16 +378,19 @@ cdef struct Update:
 cdef inline void update_span(const Update* U, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
     cdef Py_ssize_t n = hi - lo
     if U.method == 0:
-        gd_span(U.x + lo, U.g + lo, U.lr, n)
+        fo_gd_f64(U.x + lo, U.g + lo, U.lr, n)
     elif U.method == 1:
-        heavy_ball_span(U.x + lo, U.s1 + lo, U.g + lo, U.lr, U.a1, n)
+        fo_hb_f64(U.x + lo, U.s1 + lo, U.g + lo, U.lr, U.a1, n)
     elif U.method == 2:
-        nesterov_span(U.x + lo, U.s1 + lo, U.g + lo, U.lr, U.a1, U.a2, n)
+        fo_nag_f64(U.x + lo, U.s1 + lo, U.g + lo, U.lr, U.a1, U.a2, n)
     elif U.method == 3 or U.method == 4:
-        scaled_span(U.x + lo, U.s1 + lo, U.g + lo, U.lr, U.a1, U.a2, U.eps, n)
+        fo_scaled_f64(U.x + lo, U.s1 + lo, U.g + lo, U.lr, U.a1, U.a2, U.eps, n)
+    elif U.method == 5 and U.s3 == NULL:
+        fo_adam_f64(U.x + lo, U.s1 + lo, U.s2 + lo, U.g + lo, U.a1, U.b1, U.b2, U.c1, U.c2,
+                    U.a2, U.eps, U.keep, n)
     elif U.method == 5:
-        adam_span(U.x + lo, U.s1 + lo, U.s2 + lo, (U.s3 + lo) if U.s3 != NULL else NULL,
-                  U.g + lo, U.a1, U.b1, U.b2, U.c1, U.c2, U.a2, U.eps, U.keep, n)
+        fo_amsgrad_f64(U.x + lo, U.s1 + lo, U.s2 + lo, U.s3 + lo, U.g + lo, U.a1, U.b1, U.b2,
+                       U.c1, U.c2, U.a2, U.eps, U.keep, n)
     else:
         fo_nadam_f64(U.x + lo, U.s1 + lo, U.s2 + lo, U.g + lo, U.a1, U.a3, U.b1, U.b2, U.c1,
                      U.c2, U.a2, U.eps, n)
