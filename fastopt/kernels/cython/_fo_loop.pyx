@@ -57,23 +57,15 @@ from ._common cimport (
 )
 from ._rng cimport shuffle_span
 
-cdef extern from "_updates.h" nogil:
-    void fo_gd_f64(double* x, const double* g, double lr, Py_ssize_t n)
-    void fo_hb_f64(double* x, double* s, const double* g, double lr, double rho,
-                   Py_ssize_t n)
-    void fo_nag_f64(double* x, double* s, const double* g, double lr, double rho,
-                    double rho_next, Py_ssize_t n)
-    void fo_scaled_f64(double* x, double* r, const double* g, double lr, double c_r,
-                       double c_g, double eps, Py_ssize_t n)
-    void fo_adam_f64(double* x, double* m, double* v, const double* g, double step,
-                     double b1, double b2, double c1, double c2, double isb, double eps,
-                     double keep, Py_ssize_t n)
-    void fo_amsgrad_f64(double* x, double* m, double* v, double* v_max, const double* g,
-                        double step, double b1, double b2, double c1, double c2, double isb,
-                        double eps, double keep, Py_ssize_t n)
-    void fo_nadam_f64(double* x, double* m, double* v, const double* g, double c_g,
-                      double c_m, double b1, double b2, double c1, double c2, double bc2,
-                      double eps, Py_ssize_t n)
+from ._updates cimport (
+    fo_adam_f64,
+    fo_amsgrad_f64,
+    fo_gd_f64,
+    fo_hb_f64,
+    fo_nadam_f64,
+    fo_nag_f64,
+    fo_scaled_f64,
+)
 
 
 cdef inline double int_power(double a, long long t) noexcept nogil:

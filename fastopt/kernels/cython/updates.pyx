@@ -28,6 +28,23 @@ from cython.parallel import prange
 
 from libc.math cimport sqrt
 
+from ._updates cimport (
+    fo_adam_f32,
+    fo_adam_f64,
+    fo_amsgrad_f32,
+    fo_amsgrad_f64,
+    fo_gd_f32,
+    fo_gd_f64,
+    fo_hb_f32,
+    fo_hb_f64,
+    fo_nadam_f32,
+    fo_nadam_f64,
+    fo_nag_f32,
+    fo_nag_f64,
+    fo_scaled_f32,
+    fo_scaled_f64,
+)
+
 from fastopt._config import get_num_threads as _get_num_threads
 
 cnp.import_array()
@@ -38,39 +55,6 @@ __all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "
 ctypedef fused floating:
     float
     double
-
-cdef extern from "_updates.h" nogil:
-    void fo_gd_f32(float* x, const float* g, float lr, Py_ssize_t n)
-    void fo_gd_f64(double* x, const double* g, double lr, Py_ssize_t n)
-    void fo_hb_f32(float* x, float* s, const float* g, float lr, float rho, Py_ssize_t n)
-    void fo_hb_f64(double* x, double* s, const double* g, double lr, double rho,
-                   Py_ssize_t n)
-    void fo_nag_f32(float* x, float* s, const float* g, float lr, float rho, float rho_next,
-                    Py_ssize_t n)
-    void fo_nag_f64(double* x, double* s, const double* g, double lr, double rho,
-                    double rho_next, Py_ssize_t n)
-    void fo_scaled_f32(float* x, float* r, const float* g, float lr, float c_r, float c_g,
-                       float eps, Py_ssize_t n)
-    void fo_scaled_f64(double* x, double* r, const double* g, double lr, double c_r,
-                       double c_g, double eps, Py_ssize_t n)
-    void fo_adam_f32(float* x, float* m, float* v, const float* g, float step, float b1,
-                     float b2, float c1, float c2, float isb, float eps, float keep,
-                     Py_ssize_t n)
-    void fo_adam_f64(double* x, double* m, double* v, const double* g, double step,
-                     double b1, double b2, double c1, double c2, double isb, double eps,
-                     double keep, Py_ssize_t n)
-    void fo_amsgrad_f32(float* x, float* m, float* v, float* v_max, const float* g,
-                        float step, float b1, float b2, float c1, float c2, float isb,
-                        float eps, float keep, Py_ssize_t n)
-    void fo_amsgrad_f64(double* x, double* m, double* v, double* v_max, const double* g,
-                        double step, double b1, double b2, double c1, double c2, double isb,
-                        double eps, double keep, Py_ssize_t n)
-    void fo_nadam_f32(float* x, float* m, float* v, const float* g, float c_g, float c_m,
-                      float b1, float b2, float c1, float c2, float bc2, float eps,
-                      Py_ssize_t n)
-    void fo_nadam_f64(double* x, double* m, double* v, const double* g, double c_g,
-                      double c_m, double b1, double b2, double c1, double c2, double bc2,
-                      double eps, Py_ssize_t n)
 
 #: Below this many elements the update runs on the calling thread (as the numba twin).
 cdef Py_ssize_t PARALLEL_MIN = 1 << 16
