@@ -41,6 +41,13 @@ def _written_out(name, x, state, g, dtype, **hp):
     b1, b2, t, eps = hp["beta1"], hp["beta2"], hp["t"], hp["eps"]
     m = b1 * state[0] + (1 - b1) * g
     v = b2 * state[1] + (1 - b2) * g * g
+    if name == "nadam_":
+        psi, prod = hp["momentum_decay"], hp["mu_product"]
+        mu_t = b1 * (1 - 0.5 * 0.96 ** (t * psi))
+        mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
+        d = np.sqrt(v / (1 - b2 ** t)) + eps
+        return [x - lr * (1 - mu_t) / (1 - prod * mu_t) * g / d
+                - lr * mu_next / (1 - prod * mu_t * mu_next) * m / d, m, v]
     wd = hp.get("weight_decay", 0.0)
     x = x - lr * wd * x
     vv = v if hp.get("ams") is None else np.maximum(hp["ams"].astype(np.float64), v)
@@ -60,6 +67,8 @@ CASES = [
     ("rmsprop_", 1, dict(lr=0.01, rho=0.9, eps=1e-8)),
     ("adam_", 2, dict(t=3, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)),
     ("adamw_", 2, dict(t=5, lr=1e-2, beta1=0.8, beta2=0.99, eps=1e-8, weight_decay=0.1)),
+    ("nadam_", 2, dict(t=4, lr=1e-2, beta1=0.85, beta2=0.99, eps=1e-8, momentum_decay=0.3,
+                       mu_product=0.2)),
 ]
 
 
@@ -75,12 +84,15 @@ def _call(kernels, name, x, state, g, hp, v_max):
     if name == "rmsprop_":
         return kernels.rmsprop_(x, state[0], g, hp["lr"], hp["rho"], hp["eps"])
     args = (x, state[0], state[1], g, hp["t"], hp["lr"], hp["beta1"], hp["beta2"], hp["eps"])
+    if name == "nadam_":
+        return kernels.nadam_(*args, hp["momentum_decay"], hp["mu_product"])
     if name == "adam_":
         return kernels.adam_(*args, v_max)
     return kernels.adamw_(*args, hp["weight_decay"], v_max)
 
 
-KERNEL_CASES = [(*c, False) for c in CASES] + [(*c, True) for c in CASES if c[1] == 2]
+KERNEL_CASES = [(*c, False) for c in CASES] + [(*c, True) for c in CASES
+                                               if c[0] in ("adam_", "adamw_")]
 
 
 @pytest.mark.parametrize("name,n_state,hp,amsgrad", KERNEL_CASES,

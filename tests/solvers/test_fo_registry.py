@@ -133,3 +133,12 @@ def test_stop_status_without_gradient_ignores_gnorm():
                                  0.0, 10, 1e10) == _stopping.CONTINUE
     assert _stopping.stop_status(0, 1.0, 1.0, math.nan, math.nan, True, math.nan, 1e-6, 0.0,
                                  0.0, 10, 1e10) == int(Status.DIVERGED)
+
+
+@pytest.mark.parametrize("backend", [b for b in ("numpy", "cython", "numba")
+                                     if b in available_backends()])
+def test_every_entry_has_its_kernel_on_every_backend(backend):
+    kernels = fo.kernels.get_backend(backend)
+    for entry in fo_methods.METHODS.values():
+        assert callable(getattr(kernels, entry.kernel)), (entry.name, backend)
+        assert callable(getattr(fo.updates, entry.kernel)), entry.name
