@@ -1,10 +1,11 @@
 """The whole first-order iteration loop in compiled code, for the built-in linear objectives.
 
-:func:`solve` runs gd (constant, scheduled, 1/L or exact step), heavy-ball, momentum,
-nesterov (with the gradient restart scheme), adagrad, rmsprop, adam and adamw on a
-``Logistic`` or ``LeastSquares`` objective (dense or CSR), full batch or mini-batch, with
-no Python per iteration. The loop itself is a kernel of the objective's backend, with
-one signature in both (the Cython docstring lists it):
+:func:`solve` runs every method of the registry (:mod:`.fo_methods`: gd with a
+constant, scheduled, 1/L or exact step, heavy-ball, momentum, nesterov with the gradient
+restart scheme, adagrad, rmsprop, adam, adamw, nadam) on a built-in linear objective
+(dense or CSR), full batch or mini-batch, with no Python per iteration; the method's
+entry gives the loop its code, state arrays and parameters. The loop itself is a kernel
+of the objective's backend, with one signature in both (the Cython docstring lists it):
 
 - Cython (the default backend): ``fastopt.kernels.cython._fo_loop.fo_loop``, the
   iteration in C calling the Cython passes and update spans at C level, compiled ahead

@@ -98,7 +98,6 @@ class AdamState:
 class GD:
     """x <- x - alpha_k g, with alpha_k from a schedule, 1/L, Armijo or the exact step."""
 
-    code = 0
 
     def __init__(self, lr, kernels, step="constant", objective=None, c1=1e-4, shrink=0.5):
         self.lr = lr
@@ -152,7 +151,6 @@ class GD:
 class HeavyBall:
     """s <- rho s - alpha g; x <- x + s."""
 
-    code = 1
 
     def __init__(self, lr, momentum, kernels):
         self.lr, self.momentum, self.k = lr, momentum, kernels
@@ -170,7 +168,6 @@ class HeavyBall:
 class Nesterov:
     """Look-ahead Nesterov (x holds y_k = x_k + rho_k s_k); optional adaptive restart."""
 
-    code = 2
 
     def __init__(self, lr, momentum, kernels):
         self.lr, self.momentum, self.k = lr, momentum, kernels
@@ -203,7 +200,7 @@ class Nesterov:
 
 
 class AdaGrad:
-    code = 3
+    """r <- r + g o g; x <- x - alpha g / (sqrt(r) + eps)."""
 
     def __init__(self, lr, eps, kernels):
         self.lr, self.eps, self.k = lr, eps, kernels
@@ -218,7 +215,7 @@ class AdaGrad:
 
 
 class RMSProp:
-    code = 4
+    """r <- rho r + (1 - rho) g o g; x <- x - alpha g / (sqrt(r) + eps)."""
 
     def __init__(self, lr, rho, eps, kernels):
         self.lr, self.rho, self.eps, self.k = lr, rho, eps, kernels
@@ -235,7 +232,6 @@ class RMSProp:
 class Adam:
     """Adam / AdamW (``weight_decay > 0``) / AMSGrad (``amsgrad=True``)."""
 
-    code = 5
 
     def __init__(self, lr, beta1, beta2, eps, weight_decay, amsgrad, kernels):
         self.lr, self.k = lr, kernels
@@ -265,7 +261,6 @@ class NAdam:
     """Adam with Nesterov momentum and a warming momentum schedule (Dozat 2016, the
     ``torch.optim.NAdam`` variant); the running product of the mu_t is kept here."""
 
-    code = 6
 
     def __init__(self, lr, beta1, beta2, eps, momentum_decay, kernels):
         self.lr, self.k = lr, kernels
