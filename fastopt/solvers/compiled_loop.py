@@ -48,7 +48,6 @@ from .first_order import (
 
 __all__ = ["solve", "unsupported", "loop_module", "LOOP_BACKENDS", "fresh_state"]
 
-_KIND = {"logistic": 0, "lsq": 1}
 #: Largest schedule table (entries, 8 MB); longer runs with a non-constant schedule use
 #: the Python loop, whose memory does not grow with ``max_iter``.
 MAX_TABLE = 1 << 20
@@ -76,20 +75,18 @@ def _objective_kind(objective):
 
     if not isinstance(objective, LinearObjective):
         return None
-    prefix = objective.kernel_arguments().prefix
-    if prefix not in _KIND:
-        return None
     # A subclass that overrides the evaluation would not be what the kernels compute.
     for name in ("_loss_grad_into", "_hvp_into", "batch_loss_grad_into"):
         if getattr(type(objective), name) is not getattr(LinearObjective, name):
             return None
-    return _KIND[prefix]
+    # the loss code of the table (fastopt.kernels.losses), the loops' ``kind`` argument
+    return objective.loss.code
 
 
 def unsupported(objective, opt, run, backend) -> str | None:
     """None if the compiled loop can run this; otherwise why not (the Python loop runs)."""
     if _objective_kind(objective) is None:
-        return "the objective is not a built-in Logistic or LeastSquares"
+        return "the objective is not a built-in linear model (Logistic, LeastSquares, Poisson)"
     if objective.backend not in LOOP_BACKENDS or backend != objective.backend:
         return ("the compiled loop needs the cython or numba backend for both the objective "
                 f"and the updates (objective: {objective.backend!r}, updates: {backend!r})")

@@ -47,6 +47,7 @@ from ._common cimport (
     fo_dot_f64,
     index_t,
 )
+from ._loss_codes cimport N_LOSSES
 from ._rng cimport shuffle_span
 from ._update_spans cimport (
     adam_span,
@@ -99,7 +100,7 @@ cdef enum:
 # --- the objective's passes, one C function per data layout ------------------------------
 
 cdef struct Problem:
-    int kind                 # LOGISTIC (0) or SQUARED (1), as in _common.pxd
+    int kind                 # a loss code of fastopt.kernels.losses (_loss_codes.pxd)
     const void* X            # dense X (m, n) or the CSR values
     const void* indices      # CSR only
     const void* indptr       # CSR only
@@ -234,8 +235,9 @@ cdef class _Bound:
         cdef const long long[::1] ind64
         cdef const long long[::1] ptr64
         cdef Py_ssize_t m = y.shape[0], n, nnz
-        if kind != 0 and kind != 1:
-            raise ValueError(f"kind must be 0 (logistic) or 1 (least squares); got {kind}")
+        if kind < 0 or kind >= N_LOSSES:
+            raise ValueError(f"kind must be a loss code in [0, {N_LOSSES}) "
+                             f"(fastopt.kernels.losses); got {kind}")
         if sw.shape[0] != m:
             raise ValueError("y and sw must have one entry per row")
         if work.shape[0] < 1 or work.shape[1] < p:
@@ -557,7 +559,7 @@ def fo_loop(int kind, tuple data, const double[::1] y, const double[::1] sw, dou
 
     Parameters
     ----------
-    kind : int, 0 logistic, 1 least squares
+    kind : int, the loss code (``objective.loss.code``, ``fastopt.kernels.losses``)
     data : tuple, ``(X,)`` (dense (m, n), float32/float64, C-contiguous) or
         ``(data, indices, indptr, n_features)`` (canonical CSR, int32 or int64 indices)
     y, sw : ndarray of shape (m,), float64, targets and normalized sample weights
