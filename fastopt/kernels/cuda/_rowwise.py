@@ -40,6 +40,7 @@ CSR kernel
 from __future__ import annotations
 
 import math
+import sys
 
 import numba
 import numpy as np
@@ -110,6 +111,19 @@ def _at(a, r):
     return 0.0
 
 
+#: log(DBL_MAX): e^z is inf above it. The GPU's exp returns inf there by itself; Python's
+#: math.exp (the CUDA simulator) raises OverflowError instead, hence :func:`_exp`.
+_EXP_MAX = math.log(sys.float_info.max)
+
+
+@cuda.jit(device=True)
+def _exp(z):
+    """e^z, inf above ``_EXP_MAX`` (one compare; no exception on the simulator)."""
+    if z > _EXP_MAX:
+        return math.inf
+    return math.exp(z)
+
+
 # The per-row math of every loss (value, first and second derivative in z): its only place
 # in this backend.
 
@@ -119,7 +133,7 @@ def _loss_value(loss, z, yi):
     if loss == LOGISTIC:
         return _log1pexp(-yi * z)
     if loss == POISSON:
-        return math.exp(z) - yi * z
+        return _exp(z) - yi * z
     r = z - yi  # SQUARED
     return 0.5 * r * r
 
@@ -129,7 +143,7 @@ def _loss_slope(loss, z, yi):
     if loss == LOGISTIC:
         return -yi * _sigmoid(-yi * z)
     if loss == POISSON:
-        return math.exp(z) - yi
+        return _exp(z) - yi
     return z - yi  # SQUARED
 
 
@@ -138,7 +152,7 @@ def _loss_curvature(loss, z, yi):
     if loss == LOGISTIC:
         return _sigmoid(z) * _sigmoid(-z)
     if loss == POISSON:
-        return math.exp(z)
+        return _exp(z)
     return 1.0  # SQUARED
 
 
