@@ -106,7 +106,7 @@ class Loss:
         if self.targets == "counts" and out.size and out.min() < 0:
             i = int(out.argmin())
             raise ValueError(f"{name} must hold counts >= 0 for the {self.name} loss; got "
-                             f"{name}[{i}] = {out[i]!r}")
+                             f"{name}[{i}] = {float(out[i])!r}")
         return out, None
 
 
