@@ -3,7 +3,7 @@
 The wrappers read their arrays through the NumPy C API, not typed memoryviews, so the
 checks a memoryview made (dtype, C order, writeable outputs) are theirs now, plus one it
 did not make: every array must be at least as long as the pass reads or writes it. The
-values are still checked against the NumPy twin in test_logistic.py and the others;
+values are still checked against the NumPy twin in test_linear.py and the others;
 here, what must be refused (and what must still be accepted).
 """
 

@@ -443,3 +443,20 @@ def test_cython_refuses_an_unknown_loss_code(rng):
     for code in (-1, len(LOSSES)):
         with pytest.raises(ValueError, match="loss code"):
             call("cython", "loss", code, prob, prob.y, prob.sw, prob.w, 0.0, prob.work())
+
+
+def test_generated_cython_codes_match_the_table():
+    # setup.py writes _loss_codes.pxd from losses.py (run on its own, without importing
+    # fastopt); a build from an older table would be stale
+    import runpy
+
+    from fastopt.kernels import losses
+
+    path = Path(losses.__file__).parent / "cython" / "_loss_codes.pxd"
+    if not path.exists():
+        pytest.skip("Cython extensions not built")
+    assert path.read_text() == losses.cython_constants()
+    table = runpy.run_path(losses.__file__, run_name="standalone")
+    assert [loss.code for loss in table["LOSSES"]] == LOSS_CODES
+    for loss in LOSSES:
+        assert f"    {loss.name.upper()} = {loss.code}\n" in path.read_text()

@@ -7,7 +7,7 @@ tests, status codes and history layout, and returns the same tuple; the solver s
 (:mod:`fastopt.solvers.compiled_loop`) prepares the arguments and calls either. Every
 iteration stays in C with the GIL released: the loss/gradient, mini-batch and
 Hessian-vector passes are the inline passes of ``_common.pxd`` (the very code of the
-``logistic``/``least_squares`` kernels), the updates are the spans of
+generic ``linear`` kernels, for the loss code ``kind``), the updates are the spans of
 ``_update_spans.pxd``, the mini-batch permutations come from ``_rng.pxd`` (the
 generator every backend shares), and the time column of the history is a monotonic
 clock read (:func:`clock`), which the solver maps onto its own wall clock.
