@@ -3,13 +3,15 @@
 Each .pyx becomes an extension module of the same name; ``_common.pxd`` (inline loops),
 ``_simd.h`` (vectorized row primitives), ``_fused.h`` (the fused axpy-and-dot sweeps and row
 prefetch of the dense loops) and ``_vecmath.h`` (vectorized exp and log1p for the per-row
-logistic terms) are compiled into every module that uses them. ``gram.pyx``
+logistic terms) are compiled into every module that uses them; ``_loss_codes.pxd`` (the
+loss codes) is generated from ``fastopt/kernels/losses.py`` before cythonize runs. ``gram.pyx``
 cimports BLAS from ``scipy.linalg.cython_blas``, so scipy is a build requirement. Build in
 place with ``python setup.py build_ext --inplace -j 2``.
 """
 
 import glob
 import os
+import runpy
 import sys
 
 import numpy as np
@@ -32,6 +34,29 @@ else:
 # Extra flags for a local build, e.g. FASTOPT_CFLAGS="-march=native" (not portable), or
 # "-DFASTOPT_NO_TARGET_CLONES" to drop the AVX2/baseline clones of _simd.h.
 extra_compile += os.environ.get("FASTOPT_CFLAGS", "").split()
+
+# The Cython loss codes are generated from the one table of losses, never retyped. The
+# table is executed on its own (runpy), not imported: importing fastopt here would need
+# the extensions being built. Written only when the text changes, so that an unchanged
+# table does not make cythonize rebuild every module that cimports it.
+_LOSS_TABLE = os.path.join("fastopt", "kernels", "losses.py")
+_LOSS_CODES = os.path.join("fastopt", "kernels", "cython", "_loss_codes.pxd")
+
+
+def write_loss_codes() -> None:
+    """Write ``_loss_codes.pxd`` (the ``cdef enum`` of the loss codes) from losses.py."""
+    text = runpy.run_path(_LOSS_TABLE, run_name="fastopt_loss_table")["cython_constants"]()
+    try:
+        with open(_LOSS_CODES) as f:
+            if f.read() == text:
+                return
+    except FileNotFoundError:
+        pass
+    with open(_LOSS_CODES, "w") as f:
+        f.write(text)
+
+
+write_loss_codes()
 
 extensions = [
     Extension(

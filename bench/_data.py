@@ -11,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from fastopt._config import data_work, get_num_threads, n_chunks
+from fastopt.kernels.losses import LOGISTIC, SQUARED
 
 
 @functools.lru_cache(maxsize=2)
@@ -60,7 +61,8 @@ def work_for(X, p: int) -> np.ndarray:
 def kernel_call(K, kernel: str, X, y, sw, w, v, lam=1e-3):
     """A zero-argument callable running ``kernel`` of backend module ``K`` on the data.
 
-    ``kernel`` is one of "loss_grad", "hvp", "lsq_loss_grad", "weighted_gram"; output
+    ``kernel`` is one of "loss_grad", "hvp" (logistic), "lsq_loss_grad" (squared loss),
+    "weighted_gram"; output
     buffers are allocated here, once, not inside the timed call.
     """
     p = w.shape[0]
@@ -70,14 +72,14 @@ def kernel_call(K, kernel: str, X, y, sw, w, v, lam=1e-3):
     else:
         head, sfx = (X,), ""
     if kernel == "loss_grad":
-        fn = getattr(K, "logistic_loss_grad" + sfx)
-        return lambda: fn(*head, y, sw, w, lam, out, work)
+        fn = getattr(K, "linear_loss_grad" + sfx)
+        return lambda: fn(LOGISTIC, *head, y, sw, w, lam, out, work)
     if kernel == "hvp":
-        fn = getattr(K, "logistic_hvp" + sfx)
-        return lambda: fn(*head, y, sw, w, v, lam, out, work)
+        fn = getattr(K, "linear_hvp" + sfx)
+        return lambda: fn(LOGISTIC, *head, y, sw, w, v, lam, out, work)
     if kernel == "lsq_loss_grad":
-        fn = getattr(K, "lsq_loss_grad" + sfx)
-        return lambda: fn(*head, y, sw, w, lam, out, work)
+        fn = getattr(K, "linear_loss_grad" + sfx)
+        return lambda: fn(SQUARED, *head, y, sw, w, lam, out, work)
     if kernel == "weighted_gram":
         fn = getattr(K, "weighted_gram" + sfx)
         H = np.empty((p, p))

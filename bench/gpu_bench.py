@@ -203,6 +203,7 @@ def bench_loss(args, ker, rows, bandwidth):
     import fastopt.kernels.cuda as ck
     from fastopt.kernels.cuda import _rowwise
     from fastopt.kernels.cuda._device import dummy, finalize
+    from fastopt.kernels.losses import LOGISTIC
 
     m, n = args.m, args.n
     X, y, sw = _make_problem(m, n, np.float32, 1, ker)
@@ -212,12 +213,12 @@ def bench_loss(args, ker, rows, bandwidth):
     lam = 1e-4
 
     def device_only():
-        _rowwise.launch_dense(_rowwise.LOG_GRAD, X, y, sw, w, dummy(), dummy(), None, 1.0,
-                              False, work)
+        _rowwise.launch_dense(_rowwise.mode(_rowwise.GRAD, LOGISTIC), X, y, sw, w, dummy(),
+                              dummy(), None, 1.0, False, work)
         finalize(work, g, vec=w, n_reg=n, lam_vec=lam, wsq=w, n_sq=n, lam_sq=lam)
 
     t_dev = _time_device(device_only, args.reps, inner=5)
-    t_call = _time_host(lambda: ck.logistic_loss_grad(X, y, sw, w, lam, g, work), args.reps)
+    t_call = _time_host(lambda: ck.linear_loss_grad(LOGISTIC, X, y, sw, w, lam, g, work), args.reps)
     one_pass = m * n * 4 + m * 16  # X float32, y and sw float64
     frac = one_pass / t_dev / bandwidth if bandwidth else math.nan
     rows.append((f"logistic loss+grad m={m:.0e} n={n} f32, fastopt (device)",
@@ -225,7 +226,7 @@ def bench_loss(args, ker, rows, bandwidth):
                  f"roofline fraction {frac:.2f} (target >= 0.60)"))
     rows.append(("  same, public call (loss copied back, one sync per call)",
                  f"{one_pass / t_call / 1e9:.0f} GB/s", f"{t_call * 1e3:.3f} ms", ""))
-    f_fastopt = ck.logistic_loss_grad(X, y, sw, w, lam, g, work)
+    f_fastopt = ck.linear_loss_grad(LOGISTIC, X, y, sw, w, lam, g, work)
     g_host = g.copy_to_host()
     if "peers" not in args.skip:
         _bench_loss_peers(args, X, y, sw, w, lam, f_fastopt, g_host, t_dev, rows)

@@ -20,6 +20,7 @@ import numpy as np
 import fastopt as fo
 from fastopt._config import data_work, n_chunks
 from fastopt.kernels import available_backends, get_backend
+from fastopt.kernels.losses import LOGISTIC
 
 BACKENDS = ("cython", "numba")
 
@@ -36,11 +37,13 @@ def calls(m=200, n=10, seed=0):
     k = {b: get_backend(b) for b in BACKENDS}
     objs = {b: fo.problems.Logistic(X, y, lam=1e-3, backend=b) for b in BACKENDS}
     table = {
-        "logistic_loss_grad": lambda b: k[b].logistic_loss_grad(X, y, sw, w, 1e-3, g, work),
-        "logistic_hvp": lambda b: k[b].logistic_hvp(X, y, sw, w, v, 1e-3, out, work),
+        "logistic_loss_grad": lambda b: k[b].linear_loss_grad(LOGISTIC, X, y, sw, w, 1e-3, g,
+                                                                  work),
+        "logistic_hvp": lambda b: k[b].linear_hvp(LOGISTIC, X, y, sw, w, v, 1e-3, out,
+                                                         work),
         "weighted_gram": lambda b: k[b].weighted_gram(X, sw, 1e-3, H),
-        "logistic_grad_hess_weights": lambda b: k[b].logistic_grad_hess_weights(
-            X, y, sw, w, 1e-3, g, d, work),
+        "logistic_grad_hess_weights": lambda b: k[b].linear_grad_hess_weights(
+            LOGISTIC, X, y, sw, w, 1e-3, g, d, work),
         "newton fit": lambda b: fo.minimize(objs[b], np.zeros(n), method="newton"),
     }
     return {name: {b: (lambda f=f, b=b: f(b)) for b in BACKENDS} for name, f in table.items()}

@@ -98,7 +98,7 @@ def main(argv=None) -> int:
                 sklearn_call(X, y, sw, w), ">= 3x")
         if cy is not None:
             for kernel in ("loss_grad", "hvp"):
-                if hasattr(cy, "logistic_" + kernel):
+                if hasattr(cy, "linear_" + kernel):
                     compare(f"cython vs numba: {kernel} (ratio = cython / numba time)", prob,
                             kernel_call(nb, kernel, X, y, sw, w, v),
                             kernel_call(cy, kernel, X, y, sw, w, v), "<= 1.5")

@@ -185,7 +185,8 @@ def loop_overhead(iters=20_000, m=1000, n=10, repeats=5, include_tiny=True, back
 
     def grad_only():
         for w in (x0, x_end):
-            gradient_loop(0, args.data, args.y, args.sw, args.lam, args.work, w, g, iters // 2)
+            gradient_loop(args.loss, args.data, args.y, args.sw, args.lam, args.work, w, g,
+                          iters // 2)
 
     out = {}
     for every in (1, 100):

@@ -18,6 +18,7 @@ _ATTRIBUTES = {
     "OptimizeResult": ("fastopt._result", "OptimizeResult"),
     "Status": ("fastopt._result", "Status"),
     "LogisticRegression": ("fastopt.linear_model", "LogisticRegression"),
+    "PoissonRegressor": ("fastopt.linear_model", "PoissonRegressor"),
     "backends": ("fastopt.kernels", "available_backends"),
     "info": ("fastopt._info", "info"),
     "set_num_threads": ("fastopt._config", "set_num_threads"),

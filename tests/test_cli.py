@@ -260,7 +260,7 @@ def test_compare_compiles_in_the_warm_up_not_in_the_timed_rows(small, tmp_path, 
     line, compiled = _warm_up_line(out)
     assert compiled >= 0.02 and "scikit-learn" in line
     assert "timed runs compiled nothing" in out
-    assert "logistic_loss_grad_csr" in compiling_kernels
+    assert "linear_loss_grad_csr" in compiling_kernels
 
 
 def test_compare_reports_compilation_the_warm_up_missed(small, tmp_path, capsys,

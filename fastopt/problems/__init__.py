@@ -8,6 +8,7 @@ evaluation counters.
 :class:`Logistic`           L2 logistic regression, dense or sparse, weights, intercept
 :class:`Multinomial`        L2 softmax regression over K classes (scikit-learn's multinomial)
 :class:`LeastSquares`       ridge least squares, dense or sparse, weights, intercept
+:class:`Poisson`            L2 Poisson regression (log link) for counts, dense or sparse
 :class:`PiecewiseQuadratic` the 1-D function with mu = 1, L = 25 (Lessard et al. 2016)
 :class:`Function`           user callables, finite differences for what is missing
 =========================== ==========================================================
@@ -20,6 +21,7 @@ from .least_squares import LeastSquares as LeastSquares
 from .logistic import Logistic as Logistic
 from .multinomial import Multinomial as Multinomial
 from .piecewise_quadratic import PiecewiseQuadratic as PiecewiseQuadratic
+from .poisson import Poisson as Poisson
 from .softmax_relu import SoftmaxReLU as SoftmaxReLU
 
 # Adding an objective is one import line above (``from .x import X as X``: the redundant

@@ -114,8 +114,8 @@ class DeviceLinearData:
     y, sw : ndarray of shape (m,), float64
     n_params : int
         p (n, or n + 1 with an intercept).
-    prefix : str
-        Kernel prefix, ``"logistic"`` or ``"lsq"``.
+    loss : int
+        The loss code (:mod:`fastopt.kernels.losses`), first argument of every kernel.
     lam : float
 
     Attributes
@@ -129,14 +129,14 @@ class DeviceLinearData:
         :mod:`fastopt.kernels.cuda`.
     """
 
-    def __init__(self, X, y, sw, n_params: int, prefix: str, lam: float) -> None:
+    def __init__(self, X, y, sw, n_params: int, loss: int, lam: float) -> None:
         import scipy.sparse as sp
 
         from ..kernels import cuda as kernels
         from ..kernels.cuda._device import as_device
 
         self.kernels = kernels
-        self.prefix = prefix
+        self.loss = int(loss)
         self.lam = float(lam)
         self.n_params = int(n_params)
         if sp.issparse(X):
@@ -151,8 +151,8 @@ class DeviceLinearData:
         self.sw = as_device(sw, np.float64)
         self.work = kernels.cuda_work(self.n_samples, self.n_params, nnz)
         suffix = "_csr" if nnz is not None else ""
-        self._loss_grad = getattr(kernels, f"{prefix}_loss_grad{suffix}")
-        self._hvp = getattr(kernels, f"{prefix}_hvp{suffix}")
+        self._loss_grad = getattr(kernels, f"linear_loss_grad{suffix}")
+        self._hvp = getattr(kernels, f"linear_hvp{suffix}")
 
     @property
     def host_to_device(self) -> dict:
@@ -162,7 +162,8 @@ class DeviceLinearData:
 
     def loss_grad(self, w, grad_out) -> float:
         """f(w), with grad f(w) written into ``grad_out``; device vectors (p,) in and out."""
-        return self._loss_grad(*self.data, self.y, self.sw, w, self.lam, grad_out, self.work)
+        return self._loss_grad(self.loss, *self.data, self.y, self.sw, w, self.lam, grad_out,
+                               self.work)
 
     def launch_loss_grad(self, w, grad_out) -> None:
         """Stage 1 and 2 of f and grad f at device ``w`` into device ``grad_out``, no sync.
@@ -174,7 +175,7 @@ class DeviceLinearData:
         from ..kernels.cuda import _rowwise as rw
         from ..kernels.cuda._device import dummy, finalize
 
-        mode = rw.LOG_GRAD if self.prefix == "logistic" else rw.LSQ_GRAD
+        mode = rw.mode(rw.GRAD, self.loss)
         n = self.n_features
         icpt = self.n_params == n + 1
         if len(self.data) == 4:
@@ -188,7 +189,7 @@ class DeviceLinearData:
 
     def hvp(self, w, v, out) -> None:
         """Hessian at ``w`` times ``v`` into ``out``; device vectors (p,)."""
-        self._hvp(*self.data, self.y, self.sw, w, v, self.lam, out, self.work)
+        self._hvp(self.loss, *self.data, self.y, self.sw, w, v, self.lam, out, self.work)
 
 
 class _DeviceKernel:
@@ -221,7 +222,7 @@ def attach_device(objective) -> DeviceLinearData:
     from ..kernels import cuda as kernels
 
     dev = DeviceLinearData(objective.X, objective.y, objective.sw, objective.n_params,
-                           objective._prefix, objective.lam)
+                           objective.loss.code, objective.lam)
     objective.device = dev
     objective.backend = "cuda"
     objective.kernels = kernels

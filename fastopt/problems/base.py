@@ -8,12 +8,14 @@ subclass implements, so a subclass never repeats the checks or the bookkeeping.
 
 :class:`LinearObjective` holds validated data ``(X, y, sw)`` and dispatches to the
 kernels of one backend; :class:`~fastopt.problems.Logistic` and
-:class:`~fastopt.problems.LeastSquares` only add their targets check, the kernel prefix,
-the per-row loss of a linear predictor and their constants L and mu.
+:class:`~fastopt.problems.LeastSquares` and :class:`~fastopt.problems.Poisson` only name
+their loss (a row of :data:`fastopt.kernels.losses.LOSSES`, whose code every kernel takes)
+and add their constants L and mu.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -22,6 +24,8 @@ import scipy.sparse as sp
 
 from .. import _config
 from ..kernels import get_backend, resolve_backend
+from ..kernels.losses import Loss
+from ..kernels.reference.linear import row_dloss, row_loss
 from ._cuda import attach_device, check_device_data, is_device_input, to_host
 from ._spectral import gram_max_eig
 from ._validation import (
@@ -297,12 +301,13 @@ class Objective:
 class KernelArguments(NamedTuple):
     """What a compiled solver loop passes to a linear objective's kernels.
 
-    ``prefix`` names the kernel family (``"logistic"``, ``"lsq"``); ``data`` is ``(X,)``
-    (dense) or ``(data, indices, indptr, n_features)`` (CSR); ``work`` the scratch of the
-    parallel reductions, of shape (n_chunks, p).
+    ``loss`` is the loss code (:mod:`fastopt.kernels.losses`), the first argument of the
+    generic linear-model kernels; ``data`` is ``(X,)`` (dense) or
+    ``(data, indices, indptr, n_features)`` (CSR); ``work`` the scratch of the parallel
+    reductions, of shape (n_chunks, p).
     """
 
-    prefix: str
+    loss: int
     data: tuple
     y: np.ndarray
     sw: np.ndarray
@@ -356,8 +361,8 @@ class LinearObjective(Objective):
         (never by the thread count, so results are the same for any thread count).
     """
 
-    #: Kernel name prefix ("logistic", "lsq"), set by the subclass.
-    _prefix: str = ""
+    #: The loss (a row of :data:`fastopt.kernels.losses.LOSSES`), set by the subclass.
+    loss: Loss
 
     def __init__(self, X, y, lam, sample_weight=None, fit_intercept=False, backend="auto",
                  dtype=None) -> None:
@@ -375,7 +380,8 @@ class LinearObjective(Objective):
             attach_device(self)
 
     def _bind_kernels(self) -> None:
-        """Look the kernels up once: dense or CSR by the ``_csr`` name suffix."""
+        """Look the kernels up once: dense or CSR by the ``_csr`` name suffix; the generic
+        linear-model kernels get the loss code bound as their first argument."""
         suffix = "_csr" if self.is_sparse else ""
         k = self.kernels
 
@@ -387,13 +393,13 @@ class LinearObjective(Objective):
                     f"backend {self.backend!r} has no kernel {name + suffix!r}"
                 ) from None
 
-        pre = self._prefix
-        self._k_loss = kernel(f"{pre}_loss")
-        self._k_loss_grad = kernel(f"{pre}_loss_grad")
-        self._k_grad_hess_weights = kernel(f"{pre}_grad_hess_weights")
-        self._k_hess_weights = kernel(f"{pre}_hess_weights")
-        self._k_hvp = kernel(f"{pre}_hvp")
-        self._k_loss_grad_rows = kernel(f"{pre}_loss_grad_rows")
+        code = self.loss.code
+        self._k_loss = functools.partial(kernel("linear_loss"), code)
+        self._k_loss_grad = functools.partial(kernel("linear_loss_grad"), code)
+        self._k_grad_hess_weights = functools.partial(kernel("linear_grad_hess_weights"), code)
+        self._k_hess_weights = functools.partial(kernel("linear_hess_weights"), code)
+        self._k_hvp = functools.partial(kernel("linear_hvp"), code)
+        self._k_loss_grad_rows = functools.partial(kernel("linear_loss_grad_rows"), code)
         self._k_matvec = kernel("matvec")
         self._k_rmatvec = kernel("rmatvec")
         self._k_weighted_hvp = kernel("weighted_hvp")
@@ -406,21 +412,26 @@ class LinearObjective(Objective):
         The arrays are the objective's own (no copy); ``work`` has one row per chunk of the
         reductions, a number fixed by the data's size.
         """
-        return KernelArguments(self._prefix, self._data, self.y, self.sw, self.lam,
+        return KernelArguments(self.loss.code, self._data, self.y, self.sw, self.lam,
                                self.work)
 
-    # --- subclass hooks ------------------------------------------------------------------
+    # --- the loss's hooks (the per-row math is the reference backend's, written once) --
 
     def _check_targets(self, y, m: int) -> np.ndarray:
-        raise NotImplementedError
+        y, classes = self.loss.check_targets(y, m, "y")
+        if classes is not None:
+            self.classes = classes
+        return y
 
     def _loss_terms_sum(self, z: np.ndarray) -> float:
         """sum_i sw_i l(z_i, y_i) from the predictor z (O(m) NumPy)."""
-        raise NotImplementedError
+        # einsum, not a BLAS dot: a threaded m-length ddot competes with the kernels'
+        # threads for nothing.
+        return float(np.einsum("i,i->", self.sw, row_loss(self.loss.code, self.y, z)))
 
     def _dloss_into(self, z: np.ndarray, out: np.ndarray) -> None:
         """out_i = sw_i dl/dz (z_i, y_i), shape (m,) (O(m) NumPy, no BLAS)."""
-        raise NotImplementedError
+        np.multiply(self.sw, row_dloss(self.loss.code, self.y, z), out=out)
 
     # --- Objective hooks -----------------------------------------------------------------
 
@@ -443,8 +454,10 @@ class LinearObjective(Objective):
         self.n_passes += 1 + self._hess_weights_passes
         return self._gram(d, self.lam)
 
-    #: Passes over X that computing the Hessian weights costs (logistic: 1; lsq: 0).
-    _hess_weights_passes = 1
+    @property
+    def _hess_weights_passes(self) -> int:
+        """Passes over X that computing the Hessian weights costs (0: constant curvature)."""
+        return 0 if self.loss.constant_curvature else 1
 
     def _gram(self, d: np.ndarray, lam: float) -> np.ndarray:
         """``X~^T diag(d) X~ + lam I_n`` of shape (p, p) (one blocked pass)."""

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ._validation import check_real_targets
+from ..kernels.losses import LOSSES, SQUARED
 from .base import LinearObjective, check_curvature
 
 __all__ = ["LeastSquares"]
@@ -56,25 +56,12 @@ class LeastSquares(LinearObjective):
     (2.0, 0.5)
     """
 
-    _prefix = "lsq"
-    _hess_weights_passes = 0
+    loss = LOSSES[SQUARED]
 
     def __init__(self, X, y, lam: float = 0.0, sample_weight=None,
                  fit_intercept: bool = False, backend: str = "auto", dtype=None) -> None:
         super().__init__(X, y, lam, sample_weight=sample_weight, fit_intercept=fit_intercept,
                          backend=backend, dtype=dtype)
-
-    def _check_targets(self, y, m: int) -> np.ndarray:
-        return check_real_targets(y, m, "y")
-
-    def _loss_terms_sum(self, z: np.ndarray) -> float:
-        r = z - self.y
-        # einsum, not a BLAS dot (threads fighting the kernels' threads for nothing).
-        return 0.5 * float(np.einsum("i,i,i->", self.sw, r, r))
-
-    def _dloss_into(self, z: np.ndarray, out: np.ndarray) -> None:
-        np.subtract(z, self.y, out=out)
-        out *= self.sw
 
     def _hessian(self, w: np.ndarray) -> np.ndarray:
         # The Hessian does not depend on w and its weights are sw: no pass for them.

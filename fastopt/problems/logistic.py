@@ -21,10 +21,7 @@ an intercept, ``sw_i = s_i / sum(s)``):
 
 from __future__ import annotations
 
-import numpy as np
-from scipy.special import expit
-
-from ._validation import check_binary_labels
+from ..kernels.losses import LOGISTIC, LOSSES
 from .base import LinearObjective, check_curvature
 
 __all__ = ["Logistic"]
@@ -70,33 +67,12 @@ class Logistic(LinearObjective):
     0.693147
     """
 
-    _prefix = "logistic"
+    loss = LOSSES[LOGISTIC]
 
     def __init__(self, X, y, lam: float = 1e-3, sample_weight=None,
                  fit_intercept: bool = False, backend: str = "auto", dtype=None) -> None:
         super().__init__(X, y, lam, sample_weight=sample_weight, fit_intercept=fit_intercept,
                          backend=backend, dtype=dtype)
-
-    def _check_targets(self, y, m: int) -> np.ndarray:
-        b, self.classes = check_binary_labels(y, m, "y")
-        return b
-
-    def _loss_terms_sum(self, z: np.ndarray) -> float:
-        # logaddexp(0, t) = log(1 + e^t), stable for every finite t. einsum, not a BLAS
-        # dot: a threaded m-length ddot competes with the kernels' threads for nothing.
-        t = np.multiply(self.y, z)
-        np.negative(t, out=t)
-        np.logaddexp(0.0, t, out=t)
-        return float(np.einsum("i,i->", self.sw, t))
-
-    def _dloss_into(self, z: np.ndarray, out: np.ndarray) -> None:
-        # dl/dz = -y sigmoid(-y z)
-        np.multiply(self.y, z, out=out)
-        np.negative(out, out=out)
-        expit(out, out=out)
-        out *= self.y
-        np.negative(out, out=out)
-        out *= self.sw
 
     def lipschitz(self) -> float:
         """L = lambda_max(X~^T diag(sw) X~) / 4 + lam, computed once and cached.
@@ -110,7 +86,8 @@ class Logistic(LinearObjective):
         from below.
         """
         if self._lipschitz is None:
-            self._lipschitz = check_curvature(self, 0.25 * self._max_eig_gram(self.sw)
+            self._lipschitz = check_curvature(self, self.loss.curvature_max
+                                              * self._max_eig_gram(self.sw)
                                               + self.lam)
         return self._lipschitz
 

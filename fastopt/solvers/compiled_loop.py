@@ -42,7 +42,6 @@ from .optimizers import GD, Nesterov, check_schedule_value
 
 __all__ = ["solve", "unsupported", "loop_module", "fresh_state"]
 
-_KIND = {"logistic": 0, "lsq": 1}
 #: Largest schedule table (entries, 8 MB); longer runs with a non-constant schedule use
 #: the Python loop, whose memory does not grow with ``max_iter``.
 MAX_TABLE = 1 << 20
@@ -64,14 +63,12 @@ def _objective_kind(objective):
 
     if not isinstance(objective, LinearObjective):
         return None
-    prefix = objective.kernel_arguments().prefix
-    if prefix not in _KIND:
-        return None
     # A subclass that overrides the evaluation would not be what the kernels compute.
     for name in ("_loss_grad_into", "_hvp_into", "batch_loss_grad_into"):
         if getattr(type(objective), name) is not getattr(LinearObjective, name):
             return None
-    return _KIND[prefix]
+    # the loss code of the table (fastopt.kernels.losses), the loops' ``kind`` argument
+    return objective.loss.code
 
 
 def unsupported(objective, opt, run, backend, method=None) -> str | None:
@@ -80,7 +77,7 @@ def unsupported(objective, opt, run, backend, method=None) -> str | None:
     if method is not None and fo_methods.get(method).code is None:
         return f"{method!r} has no compiled-loop step"
     if _objective_kind(objective) is None:
-        return "the objective is not a built-in Logistic or LeastSquares"
+        return "the objective is not a built-in linear model (Logistic, LeastSquares, Poisson)"
     try:
         loop = compiled_loop(objective.backend)
     except ImportError as exc:  # a Cython build that predates the loop extension

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 import fastopt as fo
 from fastopt import _config
 from fastopt.kernels import get_backend, resolve_backend
+from fastopt.kernels.losses import LOGISTIC, SQUARED
 
 cuda_kernels = pytest.importorskip("fastopt.kernels.cuda")
 from numba import cuda  # noqa: E402
@@ -35,12 +36,12 @@ def small_blocks(monkeypatch):
     monkeypatch.setattr(_config, "THREADS_PER_BLOCK", 32)
 
 
-def make_problem(rng, m, n, dtype, icpt, kind="logistic", density=None, scale=1.0):
+def make_problem(rng, m, n, dtype, icpt, kind=LOGISTIC, density=None, scale=1.0):
     X = (rng.standard_normal((m, n)) * scale).astype(dtype)
     if density is not None:
         X = sp.csr_matrix(X * (rng.random((m, n)) < density))
         X.sort_indices()
-    if kind == "logistic":
+    if kind == LOGISTIC:
         y = np.where(rng.random(m) < 0.5, -1.0, 1.0)
     else:
         y = rng.standard_normal(m)
@@ -69,8 +70,12 @@ def close(a, b):
     np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
-def check_objective_kernels(prefix, X, y, sw, w, v, lam, rows=None, work=None):
-    """Every kernel of ``prefix`` (logistic or lsq) against the reference on one problem."""
+def check_objective_kernels(loss, X, y, sw, w, v, lam, rows=None, work=None):
+    """Every linear-model kernel of loss code ``loss`` against the reference on one problem.
+
+    (The kernels of every loss on every backend, the simulated CUDA one included, are
+    compared with the reference in ``test_linear.py``; here the launch shapes vary.)
+    """
     s = suffix(X)
     A = data_args(X)
     m = X.shape[0]
@@ -79,65 +84,37 @@ def check_objective_kernels(prefix, X, y, sw, w, v, lam, rows=None, work=None):
     if work is None:
         work = CK.cuda_work(m, p, X.nnz if sp.issparse(X) else None)
 
-    f = getattr(CK, f"{prefix}_loss{s}")(*A, y, sw, w, lam, work)
-    assert f == pytest.approx(getattr(REF, f"{prefix}_loss{s}")(*A, y, sw, w, lam, None), **t)
+    f = getattr(CK, f"linear_loss{s}")(loss, *A, y, sw, w, lam, work)
+    assert f == pytest.approx(getattr(REF, f"linear_loss{s}")(loss, *A, y, sw, w, lam, None), **t)
 
     g, g_ref = np.empty(p), np.empty(p)
-    f = getattr(CK, f"{prefix}_loss_grad{s}")(*A, y, sw, w, lam, g, work)
-    f_ref = getattr(REF, f"{prefix}_loss_grad{s}")(*A, y, sw, w, lam, g_ref, None)
+    f = getattr(CK, f"linear_loss_grad{s}")(loss, *A, y, sw, w, lam, g, work)
+    f_ref = getattr(REF, f"linear_loss_grad{s}")(loss, *A, y, sw, w, lam, g_ref, None)
     assert f == pytest.approx(f_ref, **t)
     close(g, g_ref)
 
     d, d_ref = np.empty(m), np.empty(m)
-    f = getattr(CK, f"{prefix}_grad_hess_weights{s}")(*A, y, sw, w, lam, g, d, work)
+    f = getattr(CK, f"linear_grad_hess_weights{s}")(loss, *A, y, sw, w, lam, g, d, work)
     assert f == pytest.approx(f_ref, **t)
     close(g, g_ref)
-    getattr(REF, f"{prefix}_hess_weights{s}")(*A, y, sw, w, d_ref)
+    getattr(REF, f"linear_hess_weights{s}")(loss, *A, y, sw, w, d_ref)
     close(d, d_ref)
     d[:] = -1.0
-    getattr(CK, f"{prefix}_hess_weights{s}")(*A, y, sw, w, d)
+    getattr(CK, f"linear_hess_weights{s}")(loss, *A, y, sw, w, d)
     close(d, d_ref)
 
     out, out_ref = np.empty(p), np.empty(p)
-    getattr(CK, f"{prefix}_hvp{s}")(*A, y, sw, w, v, lam, out, work)
-    getattr(REF, f"{prefix}_hvp{s}")(*A, y, sw, w, v, lam, out_ref, None)
+    getattr(CK, f"linear_hvp{s}")(loss, *A, y, sw, w, v, lam, out, work)
+    getattr(REF, f"linear_hvp{s}")(loss, *A, y, sw, w, v, lam, out_ref, None)
     close(out, out_ref)
 
     if rows is not None and m:
         scale = m / len(rows)
-        f = getattr(CK, f"{prefix}_loss_grad_rows{s}")(*A, y, sw, w, lam, rows, scale, g, work)
-        f_ref = getattr(REF, f"{prefix}_loss_grad_rows{s}")(*A, y, sw, w, lam, rows, scale,
+        f = getattr(CK, f"linear_loss_grad_rows{s}")(loss, *A, y, sw, w, lam, rows, scale, g, work)
+        f_ref = getattr(REF, f"linear_loss_grad_rows{s}")(loss, *A, y, sw, w, lam, rows, scale,
                                                              g_ref, None)
         assert f == pytest.approx(f_ref, **t)
         close(g, g_ref)
-
-
-# --- objective kernels: dense and CSR, float32 and float64, with and without intercept ---
-
-
-@pytest.mark.parametrize("prefix", ["logistic", "lsq"])
-@pytest.mark.parametrize("dtype,icpt", [(np.float32, True), (np.float64, False)],
-                         ids=["float32-intercept", "float64"])
-def test_dense_kernels_match_reference(prefix, dtype, icpt):
-    rng = np.random.default_rng(1)
-    X, y, sw, w, v = make_problem(rng, 45, 5, dtype, icpt, prefix)
-    rows = rng.integers(0, 45, size=7)
-    check_objective_kernels(prefix, X, y, sw, w, v, 0.3, rows)
-
-
-@pytest.mark.parametrize("prefix", ["logistic", "lsq"])
-@pytest.mark.parametrize("dtype,icpt,index", [(np.float32, False, np.int32),
-                                              (np.float64, True, np.int64)],
-                         ids=["float32-int32", "float64-intercept-int64"])
-def test_csr_kernels_match_reference(prefix, dtype, icpt, index):
-    rng = np.random.default_rng(2)
-    X, y, sw, w, v = make_problem(rng, 20, 6, dtype, icpt, prefix, density=0.4)
-    X.indices = X.indices.astype(index)
-    X.indptr = X.indptr.astype(index)
-    X[3] = 0.0  # an empty row
-    X.eliminate_zeros()
-    rows = rng.integers(0, 20, size=5)
-    check_objective_kernels(prefix, X, y, sw, w, v, 0.1, rows)
 
 
 # --- launch shapes: every code path of the dense kernel ----------------------------------
@@ -147,7 +124,7 @@ def test_one_block_strides_over_several_tiles():
     # n_blocks = 1: the single block handles all three 32-row tiles (the last partial).
     rng = np.random.default_rng(3)
     X, y, sw, w, v = make_problem(rng, 70, 3, np.float64, True)
-    check_objective_kernels("logistic", X, y, sw, w, v, 0.2, work=CK.cuda_work(70, 4, n_blocks=1))
+    check_objective_kernels(LOGISTIC, X, y, sw, w, v, 0.2, work=CK.cuda_work(70, 4, n_blocks=1))
 
 
 def test_several_threads_per_row(monkeypatch):
@@ -156,18 +133,18 @@ def test_several_threads_per_row(monkeypatch):
     assert _rowwise.dense_layout(7, 64)[1] == 2
     rng = np.random.default_rng(4)
     X, y, sw, w, v = make_problem(rng, 40, 7, np.float32, False)
-    check_objective_kernels("logistic", X, y, sw, w, v, 0.1)
+    check_objective_kernels(LOGISTIC, X, y, sw, w, v, 0.1)
 
 
 def test_wide_rows_accumulate_in_work_and_skip_the_tile(monkeypatch):
     # p + 1 = 42 > 32 threads: columns accumulate in the work row, not in registers.
     rng = np.random.default_rng(5)
     X, y, sw, w, v = make_problem(rng, 9, 40, np.float64, True)
-    check_objective_kernels("lsq", X, y, sw, w, v, 0.5)
+    check_objective_kernels(SQUARED, X, y, sw, w, v, 0.5)
     # Shared memory too small for one row: X is read from global memory twice.
     monkeypatch.setattr(_rowwise, "SMEM_WORDS", 100)
     assert _rowwise.dense_layout(40, 32)[3] is False
-    check_objective_kernels("logistic", X, y, sw, w, v, 0.5)
+    check_objective_kernels(LOGISTIC, X, y, sw, w, v, 0.5)
 
 
 # --- edge cases of docs/contract.md -----------------------------------------------------
@@ -177,14 +154,14 @@ def test_wide_rows_accumulate_in_work_and_skip_the_tile(monkeypatch):
 def test_tiny_shapes(m, n):
     rng = np.random.default_rng(6)
     X, y, sw, w, v = make_problem(rng, m, n, np.float64, True)
-    check_objective_kernels("logistic", X, y, sw, w, v, 0.1)
+    check_objective_kernels(LOGISTIC, X, y, sw, w, v, 0.1)
 
 
 def test_no_rows_gives_the_l2_term_only():
     X = np.empty((0, 3))
     w = np.array([1.0, -2.0, 0.5])
     g = np.empty(3)
-    f = CK.logistic_loss_grad(X, np.empty(0), np.empty(0), w, 0.5, g, CK.cuda_work(0, 3))
+    f = CK.linear_loss_grad(LOGISTIC, X, np.empty(0), np.empty(0), w, 0.5, g, CK.cuda_work(0, 3))
     assert f == pytest.approx(0.25 * (w @ w))
     np.testing.assert_allclose(g, 0.5 * w)
 
@@ -193,7 +170,7 @@ def test_all_zero_rows():
     rng = np.random.default_rng(7)
     X, y, sw, w, v = make_problem(rng, 20, 4, np.float32, True)
     X[::2] = 0.0
-    check_objective_kernels("logistic", X, y, sw, w, v, 0.0)
+    check_objective_kernels(LOGISTIC, X, y, sw, w, v, 0.0)
 
 
 def test_huge_margins_are_finite_and_exact():
@@ -204,12 +181,12 @@ def test_huge_margins_are_finite_and_exact():
     sw = np.full(4, 0.25)
     w = np.array([1e150, 0.0])
     g, g_ref = np.empty(2), np.empty(2)
-    f = CK.logistic_loss_grad(X, y, sw, w, 0.0, g, CK.cuda_work(4, 2))
-    f_ref = REF.logistic_loss_grad(X, y, sw, w, 0.0, g_ref, None)
+    f = CK.linear_loss_grad(LOGISTIC, X, y, sw, w, 0.0, g, CK.cuda_work(4, 2))
+    f_ref = REF.linear_loss_grad(LOGISTIC, X, y, sw, w, 0.0, g_ref, None)
     assert math.isfinite(f) and f == pytest.approx(f_ref, rel=1e-12)
     np.testing.assert_allclose(g, g_ref, rtol=1e-12)
     d = np.empty(4)
-    CK.logistic_hess_weights(X, y, sw, w, d)
+    CK.linear_hess_weights(LOGISTIC, X, y, sw, w, d)
     assert np.all(d == 0.0)
 
 
@@ -218,8 +195,8 @@ def test_repeated_calls_are_bitwise_identical():
     X, y, sw, w, _ = make_problem(rng, 64, 5, np.float32, False)
     work = CK.cuda_work(64, 5, n_blocks=2)
     g1, g2 = np.empty(5), np.empty(5)
-    f1 = CK.logistic_loss_grad(X, y, sw, w, 0.1, g1, work)
-    f2 = CK.logistic_loss_grad(X, y, sw, w, 0.1, g2, work)
+    f1 = CK.linear_loss_grad(LOGISTIC, X, y, sw, w, 0.1, g1, work)
+    f2 = CK.linear_loss_grad(LOGISTIC, X, y, sw, w, 0.1, g2, work)
     assert f1 == f2 and np.array_equal(g1, g2)
 
 
@@ -321,9 +298,9 @@ def test_device_arrays_are_taken_without_a_copy():
     dX, dy, dsw, dw = (cuda.to_device(a) for a in (X, y, sw, w))
     assert _device.as_device(dX) is dX
     dg = cuda.device_array(4)
-    f = CK.logistic_loss_grad(dX, dy, dsw, dw, 0.1, dg, CK.cuda_work(33, 4))
+    f = CK.linear_loss_grad(LOGISTIC, dX, dy, dsw, dw, 0.1, dg, CK.cuda_work(33, 4))
     g_ref = np.empty(4)
-    f_ref = REF.logistic_loss_grad(X, y, sw, w, 0.1, g_ref, None)
+    f_ref = REF.linear_loss_grad(LOGISTIC, X, y, sw, w, 0.1, g_ref, None)
     assert f == pytest.approx(f_ref, rel=1e-10)
     np.testing.assert_allclose(dg.copy_to_host(), g_ref, rtol=1e-10)  # written in place
 
@@ -399,7 +376,7 @@ def test_device_loop_matches_python_loop(method, options):
     from fastopt.solvers.run import Run
 
     rng = np.random.default_rng(15)
-    X, y, _, _, _ = make_problem(rng, 40, 3, np.float64, True, "lsq")
+    X, y, _, _, _ = make_problem(rng, 40, 3, np.float64, True, SQUARED)
     obj = _device_objective(fo.problems.LeastSquares, X, y, lam=0.1, fit_intercept=True)
     ref = fo.problems.LeastSquares(X, y, lam=0.1, fit_intercept=True, backend="numpy")
     opts = {**registry.get(method).options, **options}

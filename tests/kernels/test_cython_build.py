@@ -1,7 +1,7 @@
 """Tests specific to the Cython (OpenMP) backend: its build, fused types, threads and GIL.
 
 The behaviour shared by every backend (values against the NumPy twin, edge cases) is
-tested in test_logistic.py, test_least_squares.py and test_gram.py; here we check what
+tested in test_linear.py and test_gram.py; here we check what
 only the compiled extension can get wrong: the fused-type dispatch (float32/float64 data,
 int32/int64 CSR indices), read-only buffers, OpenMP teams of the requested size,
 determinism for a fixed chunk count, the blocked BLAS Gram matrix, and that the GIL is
@@ -15,13 +15,14 @@ import pytest
 import scipy.sparse as sp
 
 from fastopt.kernels import available_backends
+from fastopt.kernels.losses import LOGISTIC, SQUARED
 
 pytestmark = pytest.mark.skipif(
     "cython" not in available_backends(),
     reason="Cython extensions not built (python setup.py build_ext --inplace)",
 )
 
-MODULES = ("logistic", "least_squares", "gram", "shuffle")
+MODULES = ("linear", "gram", "shuffle")
 
 
 def _modules(name):
@@ -55,18 +56,18 @@ def test_same_kernel_names_as_reference(name):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
 def test_fused_types_dispatch(dtype, index_dtype, rng):
-    ref, cy = _modules("logistic")
+    ref, cy = _modules("linear")
     X, A, y, sw, w, _ = _problem(rng, 200, 6, dtype, intercept=True)
     work = np.empty((2, w.size))
     g_ref, g_cy = np.empty(w.size), np.empty(w.size)
-    f_ref = ref.logistic_loss_grad(X, y, sw, w, 0.1, g_ref, work)
-    f_cy = cy.logistic_loss_grad(X, y, sw, w, 0.1, g_cy, work)
+    f_ref = ref.linear_loss_grad(LOGISTIC, X, y, sw, w, 0.1, g_ref, work)
+    f_cy = cy.linear_loss_grad(LOGISTIC, X, y, sw, w, 0.1, g_cy, work)
     np.testing.assert_allclose(f_cy, f_ref, rtol=1e-12)
     np.testing.assert_allclose(g_cy, g_ref, rtol=1e-10, atol=1e-14)
 
     csr = (A.data, A.indices.astype(index_dtype), A.indptr.astype(index_dtype), 6)
-    f_ref = ref.logistic_loss_grad_csr(*csr, y, sw, w, 0.1, g_ref, work)
-    f_cy = cy.logistic_loss_grad_csr(*csr, y, sw, w, 0.1, g_cy, work)
+    f_ref = ref.linear_loss_grad_csr(LOGISTIC, *csr, y, sw, w, 0.1, g_ref, work)
+    f_cy = cy.linear_loss_grad_csr(LOGISTIC, *csr, y, sw, w, 0.1, g_cy, work)
     np.testing.assert_allclose(f_cy, f_ref, rtol=1e-12)
     np.testing.assert_allclose(g_cy, g_ref, rtol=1e-10, atol=1e-14)
 
@@ -84,15 +85,15 @@ def test_unsupported_dtypes_are_refused(rng):
 
 
 def test_read_only_inputs_are_accepted(rng):
-    _, cy = _modules("logistic")
+    _, cy = _modules("linear")
     X, A, y, sw, w, v = _problem(rng, 100, 5, np.float64, intercept=False)
     arrays = [X, A.data, A.indices, A.indptr, y, sw, w, v]
     for a in arrays:
         a.flags.writeable = False
     work = np.empty((2, 5))
     out = np.empty(5)
-    f = cy.logistic_loss_grad(X, y, sw, w, 0.0, out, work)
-    cy.logistic_hvp_csr(A.data, A.indices, A.indptr, 5, y, sw, w, v, 0.0, out, work)
+    f = cy.linear_loss_grad(LOGISTIC, X, y, sw, w, 0.0, out, work)
+    cy.linear_hvp_csr(LOGISTIC, A.data, A.indices, A.indptr, 5, y, sw, w, v, 0.0, out, work)
     assert np.isfinite(f) and np.all(np.isfinite(out))
 
 
@@ -105,7 +106,7 @@ def test_openmp_team_has_the_requested_size():
 @pytest.mark.parametrize("intercept", [False, True])
 def test_deterministic_for_a_fixed_chunk_count(intercept, rng):
     # Large enough that the passes run on an OpenMP team (not the serial small-m path).
-    _, cy = _modules("logistic")
+    _, cy = _modules("linear")
     X, A, y, sw, w, v = _problem(rng, 4000, 40, np.float32, intercept)
     p = w.size
     for T in (3, 4):
@@ -113,10 +114,10 @@ def test_deterministic_for_a_fixed_chunk_count(intercept, rng):
         results = []
         for _ in range(3):
             g, hv = np.empty(p), np.empty(p)
-            f = cy.logistic_loss_grad(X, y, sw, w, 0.01, g, work)
-            cy.logistic_hvp(X, y, sw, w, v, 0.01, hv, work)
-            f_csr = cy.logistic_loss_grad_csr(A.data, A.indices, A.indptr, 40, y, sw, w, 0.01,
-                                              g.copy(), work)
+            f = cy.linear_loss_grad(LOGISTIC, X, y, sw, w, 0.01, g, work)
+            cy.linear_hvp(LOGISTIC, X, y, sw, w, v, 0.01, hv, work)
+            f_csr = cy.linear_loss_grad_csr(LOGISTIC, A.data, A.indices, A.indptr, 40, y, sw,
+                                            w, 0.01, g.copy(), work)
             results.append((f, g, hv, f_csr))
         for f, g, hv, f_csr in results[1:]:
             assert f == results[0][0] and f_csr == results[0][3]
@@ -124,13 +125,13 @@ def test_deterministic_for_a_fixed_chunk_count(intercept, rng):
 
 
 def test_chunk_count_changes_only_rounding(rng):
-    _, cy = _modules("least_squares")
+    _, cy = _modules("linear")
     X, _, _, sw, w, _ = _problem(rng, 3000, 30, np.float64, intercept=True)
     y = rng.standard_normal(3000)
     grads = []
     for T in (1, 2, 7):
         g = np.empty(w.size)
-        cy.lsq_loss_grad(X, y, sw, w, 0.1, g, np.empty((T, w.size)))
+        cy.linear_loss_grad(SQUARED, X, y, sw, w, 0.1, g, np.empty((T, w.size)))
         grads.append(g)
     for g in grads[1:]:
         np.testing.assert_allclose(g, grads[0], rtol=1e-12, atol=1e-15)

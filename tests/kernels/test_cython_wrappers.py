@@ -3,7 +3,7 @@
 The wrappers read their arrays through the NumPy C API, not typed memoryviews, so the
 checks a memoryview made (dtype, C order, writeable outputs) are theirs now, plus one it
 did not make: every array must be at least as long as the pass reads or writes it. The
-values are still checked against the NumPy twin in test_logistic.py and the others;
+values are still checked against the NumPy twin in test_linear.py and the others;
 here, what must be refused (and what must still be accepted).
 """
 
@@ -12,6 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 from fastopt.kernels import available_backends, get_backend
+from fastopt.kernels.losses import LOGISTIC, SQUARED
 
 pytestmark = pytest.mark.skipif(
     "cython" not in available_backends(),
@@ -45,13 +46,13 @@ def test_short_arrays_are_refused(cy, rng):
     }
     for name, args in cases.items():
         with pytest.raises(ValueError, match=name):
-            cy.logistic_loss_grad(*args)
+            cy.linear_loss_grad(LOGISTIC, *args)
     with pytest.raises(ValueError, match="work"):
-        cy.lsq_loss_grad(X, y, sw, w, 0.1, g, np.empty((0, p)))
+        cy.linear_loss_grad(SQUARED, X, y, sw, w, 0.1, g, np.empty((0, p)))
     with pytest.raises(ValueError, match="d_out"):
-        cy.logistic_grad_hess_weights(X, y, sw, w, 0.1, g, np.empty(X.shape[0] - 1), work)
+        cy.linear_grad_hess_weights(LOGISTIC, X, y, sw, w, 0.1, g, np.empty(X.shape[0] - 1), work)
     with pytest.raises(ValueError, match="v"):
-        cy.logistic_hvp(X, y, sw, w, w[:-1], 0.1, g, work)
+        cy.linear_hvp(LOGISTIC, X, y, sw, w, w[:-1], 0.1, g, work)
     with pytest.raises(ValueError, match="H_out"):
         cy.weighted_gram(X, sw, 0.1, np.empty((p, p - 1)))
     with pytest.raises(ValueError, match="w must have"):
@@ -65,9 +66,9 @@ def test_short_arrays_are_refused(cy, rng):
 def test_longer_buffers_are_accepted_and_only_their_head_written(cy, rng):
     X, y, sw, w, g, work = _dense(rng)
     ref = np.empty(w.size)
-    f_ref = cy.logistic_loss_grad(X, y, sw, w, 0.1, ref, work)
+    f_ref = cy.linear_loss_grad(LOGISTIC, X, y, sw, w, 0.1, ref, work)
     long_g = np.full(w.size + 3, 7.0)
-    f = cy.logistic_loss_grad(X, y, sw, w, 0.1, long_g, np.empty((2, w.size + 5)))
+    f = cy.linear_loss_grad(LOGISTIC, X, y, sw, w, 0.1, long_g, np.empty((2, w.size + 5)))
     assert f == f_ref
     np.testing.assert_array_equal(long_g[:w.size], ref)
     np.testing.assert_array_equal(long_g[w.size:], 7.0)
@@ -76,26 +77,26 @@ def test_longer_buffers_are_accepted_and_only_their_head_written(cy, rng):
 def test_layout_dtype_and_writeability_are_checked(cy, rng):
     X, y, sw, w, g, work = _dense(rng)
     with pytest.raises(ValueError, match="C-contiguous"):
-        cy.logistic_loss_grad(np.asfortranarray(X), y, sw, w, 0.1, g, work)
+        cy.linear_loss_grad(LOGISTIC, np.asfortranarray(X), y, sw, w, 0.1, g, work)
     with pytest.raises(ValueError, match="C-contiguous"):
-        cy.logistic_loss_grad(X, y, sw[::-1], w, 0.1, g, work)
+        cy.linear_loss_grad(LOGISTIC, X, y, sw[::-1], w, 0.1, g, work)
     with pytest.raises(TypeError, match="float32 or float64"):
-        cy.logistic_loss_grad(X.astype(np.float16), y, sw, w, 0.1, g, work)
+        cy.linear_loss_grad(LOGISTIC, X.astype(np.float16), y, sw, w, 0.1, g, work)
     with pytest.raises(TypeError, match="float64"):
-        cy.logistic_loss_grad(X, y.astype(np.float32), sw, w, 0.1, g, work)
+        cy.linear_loss_grad(LOGISTIC, X, y.astype(np.float32), sw, w, 0.1, g, work)
     with pytest.raises(TypeError, match="numpy array"):
-        cy.logistic_loss_grad(X, list(y), sw, w, 0.1, g, work)
+        cy.linear_loss_grad(LOGISTIC, X, list(y), sw, w, 0.1, g, work)
     with pytest.raises(ValueError, match="dimension"):
-        cy.logistic_loss_grad(X[0], y, sw, w, 0.1, g, work)
+        cy.linear_loss_grad(LOGISTIC, X[0], y, sw, w, 0.1, g, work)
     swapped = X.astype(X.dtype.newbyteorder())
     with pytest.raises(ValueError, match="byte order"):
-        cy.logistic_loss_grad(swapped, y, sw, w, 0.1, g, work)
+        cy.linear_loss_grad(LOGISTIC, swapped, y, sw, w, 0.1, g, work)
     g.flags.writeable = False
     with pytest.raises(ValueError, match="writeable"):
-        cy.logistic_loss_grad(X, y, sw, w, 0.1, g, work)
+        cy.linear_loss_grad(LOGISTIC, X, y, sw, w, 0.1, g, work)
     rows = np.arange(4, dtype=np.int32)
     with pytest.raises(TypeError, match="int64"):
-        cy.logistic_loss_grad_rows(X, y, sw, w, 0.1, rows, 1.0, np.empty(w.size), work)
+        cy.linear_loss_grad_rows(LOGISTIC, X, y, sw, w, 0.1, rows, 1.0, np.empty(w.size), work)
 
 
 def test_csr_structure_is_checked(cy, rng):
@@ -103,17 +104,17 @@ def test_csr_structure_is_checked(cy, rng):
     y, sw, w = np.ones(20), np.full(20, 0.05), np.zeros(6)
     g, work = np.empty(6), np.empty((1, 6))
     args = (A.data, A.indices, A.indptr, 6, y, sw, w, 0.0, g, work)
-    assert np.isfinite(cy.logistic_loss_grad_csr(*args))
+    assert np.isfinite(cy.linear_loss_grad_csr(LOGISTIC, *args))
     with pytest.raises(ValueError, match="indptr"):
-        cy.logistic_loss_grad_csr(A.data[:-1], *args[1:])
+        cy.linear_loss_grad_csr(LOGISTIC, A.data[:-1], *args[1:])
     with pytest.raises(ValueError, match="indptr"):
-        cy.logistic_loss_grad_csr(A.data, A.indices[:-1], *args[2:])
+        cy.linear_loss_grad_csr(LOGISTIC, A.data, A.indices[:-1], *args[2:])
     with pytest.raises(TypeError, match="one dtype"):
-        cy.logistic_loss_grad_csr(A.data, A.indices.astype(np.int64), A.indptr, *args[3:])
+        cy.linear_loss_grad_csr(LOGISTIC, A.data, A.indices.astype(np.int64), A.indptr, *args[3:])
     with pytest.raises(ValueError, match="m \\+ 1"):
         cy.matvec_csr(A.data, A.indices, A.indptr[:0], 6, w, np.empty(20))
     with pytest.raises(ValueError, match="y"):
-        cy.logistic_loss_grad_csr(A.data, A.indices, A.indptr, 6, y[:-1], sw, w, 0.0, g,
+        cy.linear_loss_grad_csr(LOGISTIC, A.data, A.indices, A.indptr, 6, y[:-1], sw, w, 0.0, g,
                                   work)
     with pytest.raises(ValueError, match="w must have"):
-        cy.logistic_loss_grad_csr(A.data, A.indices, A.indptr, 9, y, sw, w, 0.0, g, work)
+        cy.linear_loss_grad_csr(LOGISTIC, A.data, A.indices, A.indptr, 9, y, sw, w, 0.0, g, work)

@@ -11,11 +11,13 @@ import pytest
 from numba import carray
 
 from fastopt._config import PARALLEL_MIN_WORK, jit
+from fastopt.kernels import get_backend
+from fastopt.kernels.losses import LOGISTIC, LOSSES, POISSON
 from fastopt.kernels.numba import _linear as L
-from fastopt.kernels.numba import logistic_loss_grad
+from fastopt.kernels.numba import linear_loss_grad
 from fastopt.kernels.numba._stack import STACK_ALIGN, stack_pointer
 
-from ._linear_problems import FORMATS, call, make_problem
+from ._linear_problems import FORMATS, make_problem
 
 M, N = PARALLEL_MIN_WORK // 10 + 7, 12  # m n above the threshold (CSR: nnz + m too)
 
@@ -25,19 +27,33 @@ def _problem(rng, fmt):
                         density=0.9)
 
 
+def call(backend, name, loss, prob, *args):
+    """``linear_<name>`` (or its CSR twin) of ``backend`` for the loss code ``loss``."""
+    K = get_backend(backend)
+    if prob.is_csr:
+        A = prob.X
+        return getattr(K, f"linear_{name}_csr")(loss, A.data, A.indices, A.indptr,
+                                                A.shape[1], *args)
+    return getattr(K, f"linear_{name}")(loss, prob.X, *args)
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("kernel", ["logistic_loss_grad", "lsq_loss_grad"])
-def test_parallel_path_matches_reference(fmt, kernel, rng):
+@pytest.mark.parametrize("loss", [loss.code for loss in LOSSES],
+                         ids=[loss.name for loss in LOSSES])
+def test_parallel_path_matches_reference(fmt, loss, rng):
     prob = _problem(rng, fmt)
+    if loss == POISSON:
+        prob.y = rng.poisson(1.0, prob.m).astype(np.float64)
+        prob.w *= 0.2
     got, want = np.empty(prob.p), np.empty(prob.p)
-    f = call("numba", kernel, prob, prob.y, prob.sw, prob.w, 0.1, got, prob.work(2))
-    f_ref = call("numpy", kernel, prob, prob.y, prob.sw, prob.w, 0.1, want, None)
+    f = call("numba", "loss_grad", loss, prob, prob.y, prob.sw, prob.w, 0.1, got,
+             prob.work(2))
+    f_ref = call("numpy", "loss_grad", loss, prob, prob.y, prob.sw, prob.w, 0.1, want, None)
     assert f == pytest.approx(f_ref, rel=1e-10)
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-14)
     hv, hv_ref = np.empty(prob.p), np.empty(prob.p)
-    hvp = kernel.replace("loss_grad", "hvp")
-    call("numba", hvp, prob, prob.y, prob.sw, prob.w, prob.v, 0.1, hv, prob.work(2))
-    call("numpy", hvp, prob, prob.y, prob.sw, prob.w, prob.v, 0.1, hv_ref, None)
+    call("numba", "hvp", loss, prob, prob.y, prob.sw, prob.w, prob.v, 0.1, hv, prob.work(2))
+    call("numpy", "hvp", loss, prob, prob.y, prob.sw, prob.w, prob.v, 0.1, hv_ref, None)
     np.testing.assert_allclose(hv, hv_ref, rtol=1e-9, atol=1e-14)
 
 
@@ -54,10 +70,10 @@ def test_serial_and_parallel_drivers_bitwise_equal(fmt, rng):
         rows_driver = getattr(L, f"_rows_{suffix}{sfx}")
         hvp_driver = getattr(L, f"_hvp_{suffix}{sfx}")
         work, partial, d = np.full((T, prob.p), np.nan), np.empty(T), np.empty(prob.m)
-        flags = np.int64(L.LOGISTIC | L.GRAD | L.HESSW)
+        flags = np.int64(LOGISTIC | L.GRAD | L.HESSW)
         rows_driver(flags, *head, prob.y, prob.sw, prob.w, rows, 1.0, d, work, T, partial)
         hwork = np.full((T, prob.p), np.nan)
-        hvp_driver(np.int64(L.HVP_LOGISTIC), *head, prob.sw, prob.w, prob.v, hwork, T)
+        hvp_driver(np.int64(LOGISTIC), *head, prob.sw, prob.w, prob.v, hwork, T)
         results.append((work, partial, d, hwork))
     for a, b in zip(*results, strict=True):
         assert np.array_equal(a, b)
@@ -70,7 +86,7 @@ def test_serial_and_parallel_drivers_bitwise_equal(fmt, rng):
 def _loop(X, y, sw, w, g, work, iters):
     s = 0.0
     for _ in range(iters):
-        s += logistic_loss_grad(X, y, sw, w, 1e-3, g, work)
+        s += linear_loss_grad(LOGISTIC, X, y, sw, w, 1e-3, g, work)
     return s
 
 
@@ -78,7 +94,7 @@ def test_callable_from_jitted_code(rng):
     prob = make_problem(rng, 50, 4, np.float64, "dense")
     g_loop, g = np.empty(prob.p), np.empty(prob.p)
     s = _loop(prob.X, prob.y, prob.sw, prob.w, g_loop, prob.work(2), 3)
-    f = logistic_loss_grad(prob.X, prob.y, prob.sw, prob.w, 1e-3, g, prob.work(2))
+    f = linear_loss_grad(LOGISTIC, prob.X, prob.y, prob.sw, prob.w, 1e-3, g, prob.work(2))
     assert s == 3 * f
     assert np.array_equal(g_loop, g)
 

@@ -119,6 +119,7 @@ def test_kernel_curvature_and_loss_across_the_whole_range(backend):
     (the Cython kernels use the C twin in _vecmath.h, checked only here directly)."""
     from fastopt._config import data_work, n_chunks
     from fastopt.kernels import get_backend
+    from fastopt.kernels.losses import LOGISTIC
 
     K = get_backend(backend)
     z = np.concatenate([np.linspace(-800.0, 800.0, 4001),
@@ -126,7 +127,7 @@ def test_kernel_curvature_and_loss_across_the_whole_range(backend):
     X = z[:, None].copy()
     ones = np.ones(z.size)
     d = np.empty(z.size)
-    K.logistic_hess_weights(X, ones, ones, np.array([1.0]), d)
+    K.linear_hess_weights(LOGISTIC, X, ones, ones, np.array([1.0]), d)
     e = np.exp(-np.abs(z))  # libm: right down to subnormals (scipy's expit(-710) is 0)
     want = e / (1.0 + e) ** 2
     normal = want >= np.finfo(np.float64).tiny
@@ -135,7 +136,7 @@ def test_kernel_curvature_and_loss_across_the_whole_range(backend):
 
     work = np.empty((n_chunks(data_work(np.empty((1, 1))), 1), 1))  # a 1 x 1 problem's
     picks = z[::20]
-    losses = np.array([K.logistic_loss(np.array([[zi]]), ones[:1], ones[:1], np.array([1.0]),
-                                       0.0, work) for zi in picks])
+    losses = np.array([K.linear_loss(LOGISTIC, np.array([[zi]]), ones[:1], ones[:1],
+                                     np.array([1.0]), 0.0, work) for zi in picks])
     # subnormal losses (z > 708) within a few units of the smallest subnormal
     np.testing.assert_allclose(losses, np.logaddexp(0.0, -picks), rtol=1e-14, atol=2e-323)

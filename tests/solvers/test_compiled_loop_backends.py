@@ -205,7 +205,7 @@ def test_gradient_loop_twins_agree():
         g = np.empty(obj.n_params)
         w = np.linspace(-0.5, 0.5, obj.n_params)
         f = compiled_loop.loop_module(backend).gradient_loop(
-            0, args.data, args.y, args.sw, args.lam, args.work, w, g, 3)
+            args.loss, args.data, args.y, args.sw, args.lam, args.work, w, g, 3)
         results[backend] = f, g
     assert results["cython"][0] == pytest.approx(results["numba"][0], rel=1e-13)
     np.testing.assert_allclose(results["cython"][1], results["numba"][1], rtol=1e-12,
@@ -217,8 +217,8 @@ def test_cython_loop_checks_its_buffers():
     obj = _objective("logistic", "dense-f64", "cython", False)
     args = obj.kernel_arguments()
     p = obj.n_params
-    ok = dict(kind=0, data=args.data, y=args.y, sw=args.sw, lam=args.lam, work=args.work,
-              x=np.zeros(p), g=np.empty(p), gb=np.empty(p), x_prev=np.empty(p),
+    ok = dict(kind=args.loss, data=args.data, y=args.y, sw=args.sw, lam=args.lam,
+              work=args.work, x=np.zeros(p), g=np.empty(p), gb=np.empty(p), x_prev=np.empty(p),
               hv=np.empty(p), s1=np.zeros(p), s2=np.zeros(0), s3=np.zeros(0), method=1,
               exact=False, lr_tab=np.full(1, 0.1), mom_tab=np.zeros(1), restart=False,
               fparams=np.zeros(6), tol=0.0, xtol=0.0, ftol=0.0, max_iter=3,
@@ -231,7 +231,8 @@ def test_cython_loop_checks_its_buffers():
     bad = [("x", np.zeros(p + 2)), ("s1", np.zeros(p - 1)), ("work", np.empty((2, p - 1))),
            ("hist", np.empty((5, 5))), ("lr_tab", np.zeros(0)), ("state", np.zeros(8)),
            ("data", (np.ascontiguousarray(args.data[0][:, :-2]),)), ("y", args.y[:-1]),
-           ("method", 7), ("fparams", np.zeros(5))]
+           ("method", 7), ("fparams", np.zeros(5)),
+           ("kind", -1), ("kind", 3)]  # loss codes are 0, 1, 2 (fastopt.kernels.losses)
     for name, value in bad:
         with pytest.raises(ValueError):
             loop.fo_loop(*{**ok, name: value}.values())
@@ -254,10 +255,11 @@ def test_cython_loop_takes_int32_and_int64_csr_indices():
         x, counts, hist = np.zeros(p), np.zeros(5), np.full((12, 6), np.nan)
         perm = np.arange(m, dtype=np.int64)
         res = loop.fo_loop(
-            0, (data, indices.astype(itype), indptr.astype(itype), n), args.y, args.sw,
+            args.loss, (data, indices.astype(itype), indptr.astype(itype), n), args.y, args.sw,
             args.lam, args.work, x, np.empty(p), np.empty(p), np.empty(p), np.empty(p),
             np.zeros(p), np.zeros(p), np.zeros(0), 5, False, np.full(1, 0.05), np.zeros(1),
-            False, np.array([1e-8, 0.0, 0.9, 0.999, 0.0, 0.0]), 0.0, 0.0, 0.0, 40, 1e10, 4, hist,
+            False, np.array([1e-8, 0.0, 0.9, 0.999, 0.0, 0.0]), 0.0, 0.0, 0.0, 40, 1e10, 4,
+            hist,
             perm, 16, np.array([7], np.uint64), np.zeros(p), np.zeros(p), counts,
             compiled_loop.fresh_state())
         outs.append((res, x, counts, hist))

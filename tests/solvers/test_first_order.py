@@ -304,6 +304,6 @@ def test_function_restart_refuses_mini_batches(small_logistic):
 
 def test_kernel_arguments_are_the_objectives_own_arrays(small_logistic):
     args = small_logistic.kernel_arguments()
-    assert args.prefix == "logistic" and args.data[0] is small_logistic.X
+    assert args.loss == small_logistic.loss.code == 0 and args.data[0] is small_logistic.X
     assert args.y is small_logistic.y and args.sw is small_logistic.sw
     assert args.lam == small_logistic.lam and args.work.shape[1] == small_logistic.n_params

@@ -1,9 +1,10 @@
 """The two row kernels behind every CUDA linear-model kernel (dense and CSR), and their launchers.
 
-Every kernel of ``logistic``, ``least_squares`` and ``gram`` is one pass over the rows of
+Every kernel of ``linear`` and ``gram`` is one pass over the rows of
 X that, per row i, computes dot products ``z_i = <a_i, w> (+ w_n)`` and/or
 ``u_i = <a_i, v> (+ v_n)``, a per-row coefficient ``c_i`` and scalar ``l_i`` (see
-:func:`_row_terms`; the ``mode`` argument selects the objective and the quantity), and
+:func:`_row_terms`; the ``mode`` argument selects the quantity and the loss, see
+:func:`mode`), and
 reduces ``sum_i c_i a~_i`` and ``sum_i l_i`` (two-stage, deterministic: see
 :mod:`._device`). One kernel with a run-time ``mode`` instead of twelve copies of the
 same loop: the branch on ``mode`` is uniform across the grid and costs nothing next to
@@ -39,11 +40,13 @@ CSR kernel
 from __future__ import annotations
 
 import math
+import sys
 
 import numba
 import numpy as np
 from numba import cuda
 
+from ..losses import LOGISTIC, POISSON
 from . import _device
 from ._device import HostBridge, device_work, dummy, finalize, read_scalar
 
@@ -51,20 +54,25 @@ __all__: list[str] = []
 
 # --- modes ------------------------------------------------------------------------------
 
-LOG_LOSS = 0     # l = sw log(1 + exp(-y z))
-LOG_GRAD = 1     # l, c = -sw y sigma(-y z)
-LOG_GHW = 2      # l, c, d = sw sigma(y z) sigma(-y z)
-LOG_HW = 3       # d only (no reduction)
-LOG_HVP = 4      # c = d u
-LSQ_LOSS = 5     # l = sw/2 (z - y)^2
-LSQ_GRAD = 6     # l, c = sw (z - y)
-LSQ_GHW = 7      # l, c, d = sw
-LSQ_HVP = 8      # c = sw u            (no z needed)
-WHVP = 9         # c = d u, d passed in the sw slot
-RMATVEC = 10     # c = u, u passed in the sw slot (no dot product)
-MATVEC = 11      # z only (no reduction)
+# A mode is ``op | (loss << 3)``: the quantity (op, below) and, for the loss ops, the loss
+# code of fastopt.kernels.losses. The branches on it are uniform across the grid.
+LOSS = 0     # l = sw l(z, y)
+GRAD = 1     # l, c = sw l'(z, y)
+GHW = 2      # l, c, d = sw l''(z, y)
+HW = 3       # d only (no reduction)
+HVP = 4      # c = d u  (a loss whose curvature depends on z)
+WHVP = 5     # c = d u, d passed in the sw slot (no z needed)
+RMATVEC = 6  # c = u, u passed in the sw slot (no dot product)
+MATVEC = 7   # z only (no reduction)
+_OP_BITS = 3
+_OP_MASK = 7
 
-#: Threads of a CSR block (a module constant: shared-array shapes must be compile-time).
+
+def mode(op: int, loss: int = 0) -> int:
+    """The ``mode`` argument of the kernels: quantity ``op`` of the loss of code ``loss``."""
+    return op | (loss << _OP_BITS)
+
+
 _CSR_THREADS = _device.CSR_THREADS
 #: Most rows of a dense tile.
 MAX_TILE_ROWS = 32
@@ -103,35 +111,87 @@ def _at(a, r):
     return 0.0
 
 
+#: log(DBL_MAX): e^z is inf above it. The GPU's exp returns inf there by itself; Python's
+#: math.exp (the CUDA simulator) raises OverflowError instead, hence :func:`_exp`.
+_EXP_MAX = math.log(sys.float_info.max)
+
+
+@cuda.jit(device=True)
+def _exp(z):
+    """e^z, inf above ``_EXP_MAX`` (one compare; no exception on the simulator)."""
+    if z > _EXP_MAX:
+        return math.inf
+    return math.exp(z)
+
+
+# The per-row math of every loss (value, first and second derivative in z): its only place
+# in this backend.
+
+
+@cuda.jit(device=True)
+def _loss_value(loss, z, yi):
+    if loss == LOGISTIC:
+        return _log1pexp(-yi * z)
+    if loss == POISSON:
+        return _exp(z) - yi * z
+    r = z - yi  # SQUARED
+    return 0.5 * r * r
+
+
+@cuda.jit(device=True)
+def _loss_slope(loss, z, yi):
+    if loss == LOGISTIC:
+        return -yi * _sigmoid(-yi * z)
+    if loss == POISSON:
+        return _exp(z) - yi
+    return z - yi  # SQUARED
+
+
+@cuda.jit(device=True)
+def _loss_curvature(loss, z, yi):
+    if loss == LOGISTIC:
+        return _sigmoid(z) * _sigmoid(-z)
+    if loss == POISSON:
+        return _exp(z)
+    return 1.0  # SQUARED
+
+
 @cuda.jit(device=True)
 def _row_terms(mode, z, u, yi, swi):
     """(c_i, l_i, d_i) of one row: coefficient of a~_i, scalar term, per-row output."""
+    op = mode & _OP_MASK
+    loss_code = mode >> _OP_BITS
     c = 0.0
     loss = 0.0
     d = 0.0
-    if mode <= LOG_HVP:
-        t = yi * z
-        if mode == LOG_LOSS or mode == LOG_GRAD or mode == LOG_GHW:
-            loss = swi * _log1pexp(-t)
-        if mode == LOG_GRAD or mode == LOG_GHW:
-            c = -swi * yi * _sigmoid(-t)
-        if mode == LOG_GHW or mode == LOG_HW or mode == LOG_HVP:
-            d = swi * _sigmoid(t) * _sigmoid(-t)
-        if mode == LOG_HVP:
+    if op <= HVP:
+        if op == LOSS or op == GRAD or op == GHW:
+            loss = swi * _loss_value(loss_code, z, yi)
+        if op == GRAD or op == GHW:
+            c = swi * _loss_slope(loss_code, z, yi)
+        if op == GHW or op == HW or op == HVP:
+            d = swi * _loss_curvature(loss_code, z, yi)
+        if op == HVP:
             c = d * u
-    elif mode <= LSQ_GHW:
-        r = z - yi
-        loss = 0.5 * swi * r * r
-        if mode != LSQ_LOSS:
-            c = swi * r
-            d = swi
-    elif mode == LSQ_HVP or mode == WHVP:
+    elif op == WHVP:
         c = swi * u
-    elif mode == RMATVEC:
+    elif op == RMATVEC:
         c = swi
     else:  # MATVEC
         d = z
     return c, loss, d
+
+
+@cuda.jit(device=True)
+def _mode_flags(mode):
+    """(need_w, need_v, reduce, need_grad, write_aux) of a mode."""
+    op = mode & _OP_MASK
+    need_w = op != WHVP and op != RMATVEC
+    need_v = op == HVP or op == WHVP
+    reduce = op != HW and op != MATVEC
+    need_grad = reduce and op != LOSS
+    write_aux = op == GHW or op == HW or op == MATVEC
+    return need_w, need_v, reduce, need_grad, write_aux
 
 
 # --- dense --------------------------------------------------------------------------------
@@ -152,11 +212,7 @@ def _dense_kernel(X, y, sw, w, v, aux, rows, use_rows, scale, mode, icpt, R, G, 
     nb = cuda.gridDim.x
     n = X.shape[1]
     M = rows.shape[0] if use_rows else X.shape[0]
-    need_w = mode != WHVP and mode != RMATVEC and mode != LSQ_HVP
-    need_v = mode == LOG_HVP or mode == LSQ_HVP or mode == WHVP
-    reduce = mode != LOG_HW and mode != MATVEC
-    need_grad = reduce and mode != LOG_LOSS and mode != LSQ_LOSS
-    write_aux = mode == LOG_GHW or mode == LOG_HW or mode == LSQ_GHW or mode == MATVEC
+    need_w, need_v, reduce, need_grad, write_aux = _mode_flags(mode)
 
     off_w = R * s if use_tile else 0
     off_v = off_w + tpb
@@ -284,6 +340,11 @@ def _dense_kernel(X, y, sw, w, v, aux, rows, use_rows, scale, mode, icpt, R, G, 
         work[b, tid] = racc
 
 
+def _no_reduction(mode) -> bool:
+    """A per-row map (HW, MATVEC): no reduction, no ``work``."""
+    return (mode & _OP_MASK) in (HW, MATVEC)
+
+
 def dense_layout(n: int, tpb: int):
     """(R, G, s, use_tile): tile rows, threads per row, shared row stride, tile or not."""
     R = MAX_TILE_ROWS
@@ -297,7 +358,7 @@ def dense_layout(n: int, tpb: int):
 
 
 def launch_dense(mode, X, y, sw, w, v, aux, rows, scale, icpt, work):
-    """Launch stage 1 of the dense kernel on device arrays (``work`` unused for LOG_HW/MATVEC).
+    """Launch stage 1 of the dense kernel on device arrays (``work`` unused for HW/MATVEC).
 
     ``rows``: device int64 array of row indices, or None for every row.
     """
@@ -307,7 +368,7 @@ def launch_dense(mode, X, y, sw, w, v, aux, rows, scale, icpt, work):
     use_rows = rows is not None
     if rows is None:
         rows = dummy(np.int64)
-    if mode == LOG_HW or mode == MATVEC:
+    if _no_reduction(mode):
         grid = _device.n_blocks_for(X.shape[0], 0)
         work = dummy()
         work = work.reshape(1, 1)
@@ -332,11 +393,7 @@ def _csr_kernel(data, indices, indptr, n, y, sw, w, v, aux, rows, use_rows, scal
     b = cuda.blockIdx.x
     nb = cuda.gridDim.x
     M = rows.shape[0] if use_rows else indptr.shape[0] - 1
-    need_w = mode != WHVP and mode != RMATVEC and mode != LSQ_HVP
-    need_v = mode == LOG_HVP or mode == LSQ_HVP or mode == WHVP
-    reduce = mode != LOG_HW and mode != MATVEC
-    need_grad = reduce and mode != LOG_LOSS and mode != LSQ_LOSS
-    write_aux = mode == LOG_GHW or mode == LOG_HW or mode == LSQ_GHW or mode == MATVEC
+    need_w, need_v, reduce, need_grad, write_aux = _mode_flags(mode)
     P1 = work.shape[1] if reduce else 0
     P = P1 - 1
 
@@ -392,12 +449,12 @@ def _csr_kernel(data, indices, indptr, n, y, sw, w, v, aux, rows, use_rows, scal
 
 
 def launch_csr(mode, data, indices, indptr, n, y, sw, w, v, aux, rows, scale, icpt, work):
-    """Launch stage 1 of the CSR kernel on device arrays (``work`` unused for LOG_HW/MATVEC)."""
+    """Launch stage 1 of the CSR kernel on device arrays (``work`` unused for HW/MATVEC)."""
     use_rows = rows is not None
     if rows is None:
         rows = dummy(np.int64)
     m = indptr.shape[0] - 1
-    if mode == LOG_HW or mode == MATVEC:
+    if _no_reduction(mode):
         grid = max(1, min(m, _device.max_blocks(csr=True)))
         work = dummy().reshape(1, 1)
     else:
@@ -462,7 +519,7 @@ def call(mode, X_or_csr, y, sw, w, v, lam, out, aux, rows, scale, work, l2):
         else:
             p = v.shape[0]
         icpt = p == n + 1
-        reducing = mode != LOG_HW and mode != MATVEC
+        reducing = not _no_reduction(mode)
         if reducing:
             nnz = data_d.shape[0] if csr else None
             work = device_work(work, p, m if rows is None else rows_d.shape[0], nnz)
@@ -479,6 +536,6 @@ def call(mode, X_or_csr, y, sw, w, v, lam, out, aux, rows, scale, work, l2):
             finalize(work, out_d, vec=v_d, n_reg=n, lam_vec=lam)
         else:
             finalize(work, out_d)
-        if mode in (LOG_LOSS, LOG_GRAD, LOG_GHW, LSQ_LOSS, LSQ_GRAD, LSQ_GHW):
+        if (mode & _OP_MASK) in (LOSS, GRAD, GHW):
             return read_scalar(work)
         return None

@@ -1,6 +1,6 @@
 # cython: language_level=3
 #
-# Argument unpacking of the def wrappers of logistic.pyx, least_squares.pyx and gram.pyx
+# Argument unpacking of the def wrappers of linear.pyx and gram.pyx
 # (cimported; every function is inline). A wrapper takes its arrays as plain objects and
 # reads their dtype, shape, flags and data pointer through the NumPy C API: a few
 # nanoseconds per array, against several hundred for acquiring a typed memoryview (and

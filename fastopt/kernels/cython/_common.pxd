@@ -22,18 +22,21 @@
 #      (fastopt._config.n_chunks); nt is fastopt's thread count, read once per call by the
 #      def wrapper. A small pass (or nt = 1) runs the same chunks in order on the calling
 #      thread, outside any OpenMP region (`serial`);
-#   5. the `def` wrappers in logistic.pyx, least_squares.pyx and gram.pyx: typed
+#   5. the `def` wrappers in linear.pyx and gram.pyx: typed
 #      memoryviews in, raw pointers down, nothing allocated on the hot path.
 #
-# Objective codes: the logistic and squared losses share every loop and differ only in
-# `pointwise`, whose branch on `kind` is perfectly predicted and costs nothing next to
-# the O(n) row work.
+# Loss codes: every loss (the integer `kind`, from _loss_codes.pxd, which setup.py
+# generates from fastopt/kernels/losses.py) shares every loop and differs only in the
+# per-row math of layer 1 (`block_coefs`, `block_hvp_coefs`), whose branch on `kind` is
+# perfectly predicted and costs nothing next to the O(n) row work.
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport NAN
+from libc.math cimport NAN, exp
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
+
+from ._loss_codes cimport CONSTANT_CURVATURE_MASK, LOGISTIC, POISSON
 
 
 # CSR index arrays: int32 or int64 (numpy's int64 buffer format 'l' is accepted for
@@ -71,8 +74,6 @@ cdef extern from "_fused.h" nogil:
 
 
 cdef enum:
-    LOGISTIC = 0
-    SQUARED = 1
     # Below this many multiply-adds a pass runs its chunks on the calling thread: the
     # chunks (and so the result) are the same, only the OpenMP fork/join is saved, which
     # matters to callers making thousands of small calls. The serial path is a plain
@@ -116,12 +117,14 @@ cdef inline double block_coefs(int kind, const double* y, const double* sw, doub
     logistic: loss = wt_i log(1 + exp(-t_i)), coefficient -wt_i y_i sigma(-t_i), weight
     wt_i sigma(t_i) sigma(-t_i), all from fo_logistic_terms (one vectorized loop over the
     block, stable for every finite t_i; a row of X is never touched here);
-    squared: loss = wt_i (z_i - y_i)^2 / 2, coefficient wt_i (z_i - y_i), weight wt_i.
+    squared: loss = wt_i (z_i - y_i)^2 / 2, coefficient wt_i (z_i - y_i), weight wt_i;
+    poisson: loss = wt_i (exp(z_i) - y_i z_i), coefficient wt_i (exp(z_i) - y_i), weight
+    wt_i exp(z_i) (exp overflows to inf for z_i > ~709: the loss is then inf, as it is).
     With weights_only (and d_out given), only the weights are written (no loss, no
     log1p) and 0 is returned. scratch holds 4 * BLOCK doubles.
     """
     cdef Py_ssize_t k, i
-    cdef double loss = 0.0, wt, r
+    cdef double loss = 0.0, wt, r, e
     cdef double* t = scratch
     cdef double* lv = scratch + BLOCK
     cdef double* slope = scratch + 2 * BLOCK
@@ -130,9 +133,15 @@ cdef inline double block_coefs(int kind, const double* y, const double* sw, doub
         if kind == LOGISTIC:
             pad_lanes(z, nb)
             fo_logistic_curvature(z, nb, cv)
+        elif kind == POISSON:
+            for k in range(nb):
+                cv[k] = exp(z[k])
+        else:
+            for k in range(nb):
+                cv[k] = 1.0
         for k in range(nb):
             i = idx[k]
-            d_out[i] = scale * sw[i] * (cv[k] if kind == LOGISTIC else 1.0)
+            d_out[i] = scale * sw[i] * cv[k]
         return 0.0
     if kind == LOGISTIC:
         for k in range(nb):
@@ -147,6 +156,16 @@ cdef inline double block_coefs(int kind, const double* y, const double* sw, doub
             if d_out != NULL:
                 d_out[i] = wt * cv[k]
         return loss
+    if kind == POISSON:
+        for k in range(nb):
+            i = idx[k]
+            wt = scale * sw[i]
+            e = exp(z[k])
+            loss += wt * (e - y[i] * z[k])
+            z[k] = wt * (e - y[i])
+            if d_out != NULL:
+                d_out[i] = wt * e
+        return loss
     for k in range(nb):
         i = idx[k]
         wt = scale * sw[i]
@@ -160,13 +179,17 @@ cdef inline double block_coefs(int kind, const double* y, const double* sw, doub
 
 cdef inline void block_hvp_coefs(int kind, const double* sw, Py_ssize_t r0, Py_ssize_t nb,
                                  double* z, double* u, double* scratch) noexcept nogil:
-    """u[k] *= sw_i d2loss/dz_i^2 for rows i = r0 + k (z[k] = z_i, logistic only)."""
+    """u[k] *= sw_i d2loss/dz_i^2 for rows i = r0 + k (z[k] = z_i, read unless the loss
+    has a constant curvature)."""
     cdef Py_ssize_t k
     if kind == LOGISTIC:
         pad_lanes(z, nb)
         fo_logistic_curvature(z, nb, scratch)
         for k in range(nb):
             u[k] *= sw[r0 + k] * scratch[k]
+    elif kind == POISSON:
+        for k in range(nb):
+            u[k] *= sw[r0 + k] * exp(z[k])
     else:
         for k in range(nb):
             u[k] *= sw[r0 + k]
@@ -489,7 +512,7 @@ cdef inline void dense_hvp_chunk(
     nb = block_rows(NULL, False, stop, start, cur)
     for r0 in range(start, stop + 16, 16):  # 16 = BLOCK (Cython needs a literal step)
         n_ahead = block_rows(NULL, False, stop, r0 + BLOCK, ahead)
-        if kind == SQUARED:  # d_i = sw_i does not depend on w: only <a_i, v>
+        if (CONSTANT_CURVATURE_MASK >> kind) & 1:  # d_i = sw_i, no w: only <a_i, v>
             dense_sweep(X, n, acc, intercept, prev, coef, n_prev, cur, nb, v, bv, u, NULL,
                         0.0, NULL, ahead, n_ahead)
         else:
@@ -575,7 +598,7 @@ cdef inline void csr_hvp_chunk(
         nb = min(<Py_ssize_t> BLOCK, stop - r0)
         for k in range(nb):
             i = r0 + k
-            if kind == SQUARED:
+            if (CONSTANT_CURVATURE_MASK >> kind) & 1:  # d_i = sw_i: only <a_i, v>
                 u[k] = csr_dot(data, indices, indptr[i], indptr[i + 1], v) + bv
             else:
                 csr_dot2(data, indices, indptr[i], indptr[i + 1], w, v, &z[k], &u[k])

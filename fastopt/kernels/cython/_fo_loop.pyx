@@ -10,10 +10,11 @@ tests, status codes and history layout, and returns the same tuple; the solver s
 (:mod:`fastopt.solvers.compiled_loop`) prepares the arguments and calls either. Every
 iteration stays in C with the GIL released: the loss/gradient, mini-batch and
 Hessian-vector passes are the inline passes of ``_common.pxd`` (the very code of the
-``logistic``/``least_squares`` kernels), the updates are the spans of
-``_updates.h`` (the very loops of the ``updates`` kernels, float64), the mini-batch permutations come from ``_rng.pxd`` (the
-generator every backend shares), and the time column of the history is a monotonic
-clock read (:func:`clock`), which the solver maps onto its own wall clock.
+generic ``linear`` kernels, for the loss code ``kind``), the updates are the element
+loops of ``_updates.h`` (those of the ``updates`` kernels, float64), the mini-batch
+permutations come from ``_rng.pxd`` (the generator every backend shares), and the time
+column of the history is a monotonic clock read (:func:`clock`), which the solver maps
+onto its own wall clock.
 
 Iteration k (x: the iterate; g: the full gradient, evaluated where the run is observed):
 
@@ -55,6 +56,7 @@ from ._common cimport (
     fo_dot_f64,
     index_t,
 )
+from ._loss_codes cimport N_LOSSES
 from ._rng cimport shuffle_span
 
 from ._updates cimport (
@@ -135,7 +137,7 @@ cdef enum:
 # --- the objective's passes, one C function per data layout ------------------------------
 
 cdef struct Problem:
-    int kind                 # LOGISTIC (0) or SQUARED (1), as in _common.pxd
+    int kind                 # a loss code of fastopt.kernels.losses (_loss_codes.pxd)
     const void* X            # dense X (m, n) or the CSR values
     const void* indices      # CSR only
     const void* indptr       # CSR only
@@ -270,8 +272,9 @@ cdef class _Bound:
         cdef const long long[::1] ind64
         cdef const long long[::1] ptr64
         cdef Py_ssize_t m = y.shape[0], n, nnz
-        if kind != 0 and kind != 1:
-            raise ValueError(f"kind must be 0 (logistic) or 1 (least squares); got {kind}")
+        if kind < 0 or kind >= N_LOSSES:
+            raise ValueError(f"kind must be a loss code in [0, {N_LOSSES}) "
+                             f"(fastopt.kernels.losses); got {kind}")
         if sw.shape[0] != m:
             raise ValueError("y and sw must have one entry per row")
         if work.shape[0] < 1 or work.shape[1] < p:
@@ -630,7 +633,7 @@ def fo_loop(int kind, tuple data, const double[::1] y, const double[::1] sw, dou
 
     Parameters
     ----------
-    kind : int, 0 logistic, 1 least squares
+    kind : int, the loss code (``objective.loss.code``, ``fastopt.kernels.losses``)
     data : tuple, ``(X,)`` (dense (m, n), float32/float64, C-contiguous) or
         ``(data, indices, indptr, n_features)`` (canonical CSR, int32 or int64 indices)
     y, sw : ndarray of shape (m,), float64, targets and normalized sample weights

@@ -16,7 +16,7 @@ With ``A`` the (m, n) data matrix and ``A~ = [A, 1]`` when the coefficient vecto
     + \\lambda I_n, \\qquad
     \\text{max\\_eig\\_gram: } \\lambda_{\\max}(A^T \\operatorname{diag}(d) A)
 
-Same layering as ``logistic.pyx`` (loops in ``_common.pxd``, thin ``def`` wrappers that
+Same layering as ``linear.pyx`` (loops in ``_common.pxd``, thin ``def`` wrappers that
 read and check their arrays through the NumPy C API in ``_args.pxd``, float32/float64
 data, int32/int64 CSR indices, float64 accumulation). Reductions with a
 ``work`` argument use ``T = work.shape[0]`` chunks; ``weighted_gram`` (no ``work``) uses

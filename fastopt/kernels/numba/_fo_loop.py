@@ -1,8 +1,9 @@
 """The whole first-order iteration loop as one numba function (the numba backend's loop).
 
 :func:`fo_loop` runs the iteration that :mod:`fastopt.solvers.compiled_loop` prepares:
-it calls the numba loss/gradient kernels (``*_loss_grad``, ``*_loss_grad_rows``,
-``*_hvp``, chosen at compile time from the data tuple) and the fused update kernels of
+it calls the generic numba loss/gradient kernels (``linear_loss_grad``,
+``linear_loss_grad_rows``, ``linear_hvp``, dense or CSR chosen at compile time from the
+data tuple, the loss by its run-time code ``kind``) and the fused update kernels of
 :mod:`fastopt.kernels.numba.updates` directly, applies the stopping tests inside the
 loop, keeps the best finite iterate and writes history rows into a preallocated array.
 Its arguments, status codes and history layout are those of the Cython twin,
@@ -23,21 +24,13 @@ from numba.extending import intrinsic, overload
 
 from ..._config import jit
 from ..._stopping import DIVERGED, LINE_SEARCH, stop_status
-from .least_squares import (
-    lsq_hvp,
-    lsq_hvp_csr,
-    lsq_loss_grad,
-    lsq_loss_grad_csr,
-    lsq_loss_grad_rows,
-    lsq_loss_grad_rows_csr,
-)
-from .logistic import (
-    logistic_hvp,
-    logistic_hvp_csr,
-    logistic_loss_grad,
-    logistic_loss_grad_csr,
-    logistic_loss_grad_rows,
-    logistic_loss_grad_rows_csr,
+from .linear import (
+    linear_hvp,
+    linear_hvp_csr,
+    linear_loss_grad,
+    linear_loss_grad_csr,
+    linear_loss_grad_rows,
+    linear_loss_grad_rows_csr,
 )
 from .shuffle import shuffle_
 from .updates import adagrad_, adamw_, gd_, heavy_ball_, nadam_, nesterov_, rmsprop_
@@ -51,7 +44,8 @@ PAUSED = -2
 _stop = jit(stop_status)
 
 
-# --- objective dispatch, resolved at compile time from the data tuple ------------------------
+# --- objective dispatch: dense or CSR at compile time from the data tuple; the loss is the
+# run-time code ``kind`` (fastopt.kernels.losses), passed on to the generic kernels --------
 
 def _loss_grad(kind, data, y, sw, w, lam, g, work):
     raise NotImplementedError
@@ -69,15 +63,11 @@ def _hvp(kind, data, y, sw, w, v, lam, out, work):
 def _loss_grad_impl(kind, data, y, sw, w, lam, g, work):
     if len(data) == 1:
         def impl(kind, data, y, sw, w, lam, g, work):
-            if kind == 0:
-                return logistic_loss_grad(data[0], y, sw, w, lam, g, work)
-            return lsq_loss_grad(data[0], y, sw, w, lam, g, work)
+            return linear_loss_grad(kind, data[0], y, sw, w, lam, g, work)
     else:
         def impl(kind, data, y, sw, w, lam, g, work):
-            if kind == 0:
-                return logistic_loss_grad_csr(data[0], data[1], data[2], data[3], y, sw, w,
-                                              lam, g, work)
-            return lsq_loss_grad_csr(data[0], data[1], data[2], data[3], y, sw, w, lam, g, work)
+            return linear_loss_grad_csr(kind, data[0], data[1], data[2], data[3], y, sw, w,
+                                        lam, g, work)
     return impl
 
 
@@ -85,16 +75,11 @@ def _loss_grad_impl(kind, data, y, sw, w, lam, g, work):
 def _loss_grad_rows_impl(kind, data, y, sw, w, lam, rows, scale, g, work):
     if len(data) == 1:
         def impl(kind, data, y, sw, w, lam, rows, scale, g, work):
-            if kind == 0:
-                return logistic_loss_grad_rows(data[0], y, sw, w, lam, rows, scale, g, work)
-            return lsq_loss_grad_rows(data[0], y, sw, w, lam, rows, scale, g, work)
+            return linear_loss_grad_rows(kind, data[0], y, sw, w, lam, rows, scale, g, work)
     else:
         def impl(kind, data, y, sw, w, lam, rows, scale, g, work):
-            if kind == 0:
-                return logistic_loss_grad_rows_csr(data[0], data[1], data[2], data[3], y, sw,
-                                                   w, lam, rows, scale, g, work)
-            return lsq_loss_grad_rows_csr(data[0], data[1], data[2], data[3], y, sw, w, lam,
-                                          rows, scale, g, work)
+            return linear_loss_grad_rows_csr(kind, data[0], data[1], data[2], data[3], y, sw,
+                                             w, lam, rows, scale, g, work)
     return impl
 
 
@@ -102,16 +87,11 @@ def _loss_grad_rows_impl(kind, data, y, sw, w, lam, rows, scale, g, work):
 def _hvp_impl(kind, data, y, sw, w, v, lam, out, work):
     if len(data) == 1:
         def impl(kind, data, y, sw, w, v, lam, out, work):
-            if kind == 0:
-                logistic_hvp(data[0], y, sw, w, v, lam, out, work)
-            else:
-                lsq_hvp(data[0], y, sw, w, v, lam, out, work)
+            linear_hvp(kind, data[0], y, sw, w, v, lam, out, work)
     else:
         def impl(kind, data, y, sw, w, v, lam, out, work):
-            if kind == 0:
-                logistic_hvp_csr(data[0], data[1], data[2], data[3], y, sw, w, v, lam, out, work)
-            else:
-                lsq_hvp_csr(data[0], data[1], data[2], data[3], y, sw, w, v, lam, out, work)
+            linear_hvp_csr(kind, data[0], data[1], data[2], data[3], y, sw, w, v, lam, out,
+                           work)
     return impl
 
 

@@ -1,16 +1,19 @@
 """Per-chunk cores and their serial/parallel drivers for the linear-model kernels (private).
 
-The public kernels of :mod:`.logistic`, :mod:`.least_squares` and :mod:`.gram` are thin
+The public kernels of :mod:`.linear` and :mod:`.gram` are thin
 ``@jit`` wrappers around two families of cores, so that only four threaded functions
 (dense and CSR, "rows" and "hvp") are compiled instead of one per kernel:
 
 ``_rows_chunk`` (one pass, per row i of the chunk):
-    ``z_i = <a_i, w[:n]> + w[n]``, then by ``kind``
+    ``z_i = <a_i, w[:n]> + w[n]``, then by ``kind`` (a loss code of
+    :mod:`fastopt.kernels.losses`, or ``PREDICT``)
 
     * ``LOGISTIC``: loss ``wt_i log(1 + exp(-y_i z_i))``, coefficient
       ``-wt_i y_i sigma(-y_i z_i)``, Hessian weight ``wt_i sigma (1 - sigma)``;
-    * ``LSQ``: loss ``wt_i (z_i - y_i)^2 / 2``, coefficient ``wt_i (z_i - y_i)``,
+    * ``SQUARED``: loss ``wt_i (z_i - y_i)^2 / 2``, coefficient ``wt_i (z_i - y_i)``,
       Hessian weight ``wt_i``;
+    * ``POISSON``: loss ``wt_i (exp(z_i) - y_i z_i)``, coefficient
+      ``wt_i (exp(z_i) - y_i)``, Hessian weight ``wt_i exp(z_i)``;
     * ``PREDICT``: ``d_out[i] = z_i`` (matvec), nothing else;
 
     with ``wt_i = scale * sw_i``; with ``GRAD`` the chunk's partial gradient
@@ -19,8 +22,10 @@ The public kernels of :mod:`.logistic`, :mod:`.least_squares` and :mod:`.gram` a
 
 ``_hvp_chunk``: ``work[c] = sum_i coef_i a~_i`` with, by ``kind``,
 
-    * ``HVP_LOGISTIC``: ``coef_i = d_i sigma(z_i)(1 - sigma(z_i)) (<a_i, v> + v[n])``;
-    * ``HVP_WEIGHTED``: ``coef_i = d_i (<a_i, v> + v[n])`` (least squares, weighted_hvp);
+    * a loss code: ``coef_i = d_i l''(z_i) (<a_i, v> + v[n])`` (the curvature of the
+      loss, :func:`_curvatures`; only for losses whose curvature depends on z);
+    * ``HVP_WEIGHTED``: ``coef_i = d_i (<a_i, v> + v[n])`` (constant curvature: least
+      squares; weighted_hvp);
     * ``RMATVEC``: ``coef_i = d_i`` (``X^T u``).
 
 Each core handles chunk ``c`` of ``n_chunks`` contiguous chunks (CSR chunks balance nnz;
@@ -43,6 +48,7 @@ from numba import carray, prange
 
 from fastopt._config import jit, jit_parallel
 
+from ..losses import LOGISTIC, LOSSES, POISSON
 from ._rowops import (
     ROW_BLOCK,
     add_l2,
@@ -63,23 +69,24 @@ from ._rowops import (
 from ._stack import chunk_partials, private_row, publish_row, stack_pointer
 from ._vecmath import logistic_curvature, logistic_terms
 
-# ``flags`` of the rows cores: a kind in the low two bits, plus option bits. The public
-# kernels pass ``np.int64(flags)``: a bare constant would be typed as a numba Literal and
-# compile one specialization per flag combination (several seconds each on two cores).
-LOGISTIC = 0
-LSQ = 1
-PREDICT = 2
-GRAD = 4  # reduce coef_i a~_i into work[c]
-HESSW = 8  # write the Hessian weights (PREDICT: z_i) into d_out
-GATHER = 16  # rows are rows[0..k-1] (mini-batch), not 0..m-1
+# ``flags`` of the rows cores: a kind in the low three bits (a loss code of
+# fastopt.kernels.losses, or PREDICT), plus option bits. The public kernels pass
+# ``np.int64(flags)``: a bare constant would be typed as a numba Literal and compile one
+# specialization per flag combination (several seconds each on two cores).
+KIND_MASK = 7
+PREDICT = 7
+GRAD = 8  # reduce coef_i a~_i into work[c]
+HESSW = 16  # write the Hessian weights (PREDICT: z_i) into d_out
+GATHER = 32  # rows are rows[0..k-1] (mini-batch), not 0..m-1
+assert len(LOSSES) <= PREDICT, "loss codes must leave room for PREDICT in KIND_MASK"
 
 #: Scratch of a rows core (stack): margins, loss, slope, curvature and weight of a block.
 _SCRATCH_ROWS = 5
 _SCRATCH_SIZE = _SCRATCH_ROWS * ROW_BLOCK
 
-HVP_LOGISTIC = 0
-HVP_WEIGHTED = 1
-RMATVEC = 2
+# ``kind`` of the HVP cores: a loss code (curvature from z), or one of these.
+HVP_WEIGHTED = 8
+RMATVEC = 9
 
 
 @jit(inline="always")
@@ -97,10 +104,10 @@ def no_work(p):
 @jit
 def _unpack(flags):
     """``(kind, want_grad, want_d, gather)`` from a rows-core ``flags`` value."""
-    return flags & 3, (flags & GRAD) != 0, (flags & HESSW) != 0, (flags & GATHER) != 0
+    return flags & KIND_MASK, (flags & GRAD) != 0, (flags & HESSW) != 0, (flags & GATHER) != 0
 
 
-# --- scalar phases (one block) -----------------------------------------------------------
+# --- scalar phases (one block): the per-row math of every loss lives here, and only here
 
 
 @jit
@@ -134,7 +141,20 @@ def _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out, scratch):
         if want_d:
             for k in range(nb):
                 d_out[idx[k]] = weight[k] * curvature[k]
-    elif kind == LSQ:
+    elif kind == POISSON:
+        # exp overflows to inf for z > ~709: the loss is then inf, as it is
+        for k in range(nb):
+            i = idx[k]
+            wt = scale * sw[i]
+            e = np.exp(z[k])
+            acc += wt * (e - y[i] * z[k])
+            z[k] = wt * (e - y[i])
+            if want_d:
+                d_out[i] = wt * e
+    elif kind == PREDICT:
+        for k in range(nb):
+            d_out[idx[k]] = z[k]
+    else:  # SQUARED
         for k in range(nb):
             i = idx[k]
             wt = scale * sw[i]
@@ -145,25 +165,33 @@ def _rows_scalar(kind, y, sw, idx, nb, z, scale, want_d, d_out, scratch):
             if want_d:
                 d_out[i] = wt
         acc *= 0.5
-    else:
-        for k in range(nb):
-            d_out[idx[k]] = z[k]
     return acc
+
+
+@jit
+def _curvatures(kind, z, nb, curvature):
+    """``curvature[k] = l''(z[k])`` of the loss ``kind`` whose curvature depends on z only
+    (logistic: ``sigma(z)(1 - sigma(z))``, symmetric in y = +-1; Poisson: ``exp(z)``)."""
+    if kind == LOGISTIC:
+        logistic_curvature(z, nb, curvature)
+    else:  # POISSON
+        for k in range(nb):
+            curvature[k] = np.exp(z[k])
 
 
 @jit
 def _hvp_scalar(kind, d, idx, nb, z, u, curvature):
     """Per-row coefficient of one HVP block into ``u[k]`` (see the module docstring)."""
-    if kind == HVP_LOGISTIC:
-        logistic_curvature(z, nb, curvature)
-        for k in range(nb):
-            u[k] = d[idx[k]] * curvature[k] * u[k]
-    elif kind == HVP_WEIGHTED:
+    if kind == HVP_WEIGHTED:
         for k in range(nb):
             u[k] = d[idx[k]] * u[k]
-    else:
+    elif kind == RMATVEC:
         for k in range(nb):
             u[k] = d[idx[k]]
+    else:
+        _curvatures(kind, z, nb, curvature)
+        for k in range(nb):
+            u[k] = d[idx[k]] * curvature[k] * u[k]
 
 
 # --- dense cores -------------------------------------------------------------------------
@@ -250,15 +278,15 @@ def _hvp_chunk(kind, X, d, w, v, work, c, n_chunks):
     # the pipeline of _rows_chunk; RMATVEC needs no dot (its sweeps only do the axpys)
     for r0 in range(lo, hi + ROW_BLOCK, ROW_BLOCK):
         n_ahead = block_index(ahead, prev, False, r0 + ROW_BLOCK, hi)
-        if kind == HVP_LOGISTIC:
-            dense_axpy_dot2(g, r, X, prev, coef, n_prev, cur, nb, w, v, b, vb, z, u, ahead,
-                            n_ahead, has_b)
-        elif kind == HVP_WEIGHTED:
+        if kind == HVP_WEIGHTED:
             dense_axpy_dot(g, r, X, prev, coef, n_prev, cur, nb, v, vb, u, ahead, n_ahead,
                            has_b)
-        else:
+        elif kind == RMATVEC:
             dense_axpy_dot(g, r, X, prev, coef, n_prev, cur, 0, v, vb, u, ahead, n_ahead,
                            has_b)
+        else:
+            dense_axpy_dot2(g, r, X, prev, coef, n_prev, cur, nb, w, v, b, vb, z, u, ahead,
+                            n_ahead, has_b)
         _hvp_scalar(kind, d, cur, nb, z, u, curvature)
         n_prev = nb
         prev, cur, ahead = cur, ahead, prev
@@ -376,10 +404,10 @@ def _hvp_chunk_csr(kind, data, indices, indptr, n, d, w, v, work, c, n_chunks):
     g, r = private_row(work, c)
     for r0 in range(lo, hi, ROW_BLOCK):
         nb = block_index(idx, idx, False, r0, hi)
-        if kind == HVP_LOGISTIC:
-            csr_block_dot2(data, indices, indptr, idx, nb, w, v, b, vb, z, u)
-        elif kind == HVP_WEIGHTED:
+        if kind == HVP_WEIGHTED:
             csr_block_dot(data, indices, indptr, idx, nb, v, vb, u)
+        elif kind != RMATVEC:
+            csr_block_dot2(data, indices, indptr, idx, nb, w, v, b, vb, z, u)
         _hvp_scalar(kind, d, idx, nb, z, u, curvature)
         csr_block_axpy(g, r, n, data, indices, indptr, idx, nb, u, has_b)
     publish_row(g, r, work, c)
@@ -416,8 +444,8 @@ def loss_pass(flags, X, y, sw, w, rows, scale, lam, grad_out, d_out, work):
 
     With ``GRAD`` in ``flags`` the chunk partials are reduced into ``grad_out`` and
     ``lam w[:n]`` added to it; without, ``grad_out`` is never touched (callers pass any
-    float64 vector). ``d_out`` is written only with ``HESSW``. The public logistic and
-    least-squares kernels are one call of this with their ``flags``.
+    float64 vector). ``d_out`` is written only with ``HESSW``. The public kernels of
+    :mod:`.linear` are one call of this with their ``flags``.
     """
     T = work.shape[0]
     partial = chunk_partials(T)
