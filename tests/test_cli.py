@@ -226,7 +226,7 @@ class _FirstCallCompiles:
 def compiling_kernels(monkeypatch):
     """Objectives built from now on, and the first-order solvers' fused updates, get
     kernels that compile at their first call (0.02 s; ``seen.seconds`` changes it)."""
-    import fastopt.problems.base as base
+    import fastopt.problems._linear_data as base
     import fastopt.solvers.first_order as first_order
 
     class Seen(set):
@@ -672,11 +672,13 @@ def test_hostile_file_is_one_line_error_and_left_unchanged(name, write, fragment
 
 def test_huge_svmlight_index_loads_in_bounded_memory(tmp_path):
     # The parser builds CSR arrays (O(nnz)); the refusal comes before any dense array of
-    # n_features. ru_maxrss of the child (kB) stays far below a (2, 10^9) float64 array.
+    # n_features. The child's peak RSS (VmHWM, kB) stays far below a (2, 10^9) float64
+    # array. Not ru_maxrss: Linux carries it over from the parent across fork and exec,
+    # so a large pytest worker would be measured instead of the child.
     (tmp_path / "big.svm").write_text(_svm_lines(stray="1 1000000000:1.0"))
-    code = ("import resource, sys; from fastopt.cli import main; c = main(['fit', "
-            "'big.svm', '-q']); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); "
-            "sys.exit(c)")
+    code = ("import re, sys; from fastopt.cli import main; c = main(['fit', 'big.svm', "
+            "'-q']); print(re.search(r'VmHWM:\\s*(\\d+)', "
+            "open('/proc/self/status').read()).group(1)); sys.exit(c)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60, preexec_fn=_limit_memory)
     _assert_refused(proc, "big.svm, line 3")

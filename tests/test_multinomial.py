@@ -254,7 +254,7 @@ def test_objective_on_cython_matches_numpy(layout, dtype, rng):
 def test_backend_without_multinomial_kernels_is_refused(monkeypatch, rng):
     import types
 
-    from fastopt.problems import base
+    from fastopt.problems import _linear_data as base
 
     monkeypatch.setattr(base, "get_backend", lambda name: types.SimpleNamespace())
     with pytest.raises(ValueError, match="no multinomial kernels; use 'cython', 'numba'"):

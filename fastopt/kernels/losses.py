@@ -81,34 +81,6 @@ class Loss:
     curvature_min: float
     constant_curvature: bool
 
-    def check_targets(self, y, m: int, name: str = "y"):
-        """Validate the targets ``y`` (m,) for this loss.
-
-        Returns
-        -------
-        y : ndarray of shape (m,), float64
-            A new array: the labels mapped to {-1, +1} for ``"binary"``, else the values.
-        classes : ndarray of shape (2,) or None
-            The original two label values (``"binary"`` only).
-
-        Raises
-        ------
-        ValueError
-            One line naming ``name`` and what is wrong (NaN, a negative count, a wrong
-            length, a single class, ...).
-        """
-        # Imported here, not at module level: setup.py executes this file on its own.
-        from fastopt.problems._validation import check_binary_labels, check_real_targets
-
-        if self.targets == "binary":
-            return check_binary_labels(y, m, name)
-        out = check_real_targets(y, m, name)
-        if self.targets == "counts" and out.size and out.min() < 0:
-            i = int(out.argmin())
-            raise ValueError(f"{name} must hold counts >= 0 for the {self.name} loss; got "
-                             f"{name}[{i}] = {float(out[i])!r}")
-        return out, None
-
 
 LOGISTIC = 0
 SQUARED = 1

@@ -14,10 +14,10 @@ evaluation counters.
 =========================== ==========================================================
 """
 
-from .base import LinearObjective as LinearObjective
 from .base import Objective as Objective
 from .function import Function as Function
 from .least_squares import LeastSquares as LeastSquares
+from .linear_objective import LinearObjective as LinearObjective
 from .logistic import Logistic as Logistic
 from .multinomial import Multinomial as Multinomial
 from .piecewise_quadratic import PiecewiseQuadratic as PiecewiseQuadratic

@@ -5,7 +5,7 @@ buffer of the reductions on the device, and evaluates the objective on device ve
 (``loss_grad``, ``hvp``): nothing but an 8- or 16-byte scalar crosses the bus per call.
 The device-resident solver loop (:mod:`fastopt.solvers.cuda_loop`) works on it.
 
-:func:`attach_device` turns a validated :class:`~fastopt.problems.base.LinearObjective`
+:func:`attach_device` turns a validated :class:`~fastopt.problems.linear_objective.LinearObjective`
 into a device-resident one: the data are copied once (or, for an X that already lives on
 the GPU, used without a copy) and every kernel of the objective is routed to the device
 copies, so the Objective protocol (``loss_grad(w)`` on host vectors, Newton's
@@ -216,8 +216,9 @@ def attach_device(objective) -> DeviceLinearData:
     After the call ``objective.device`` is the :class:`DeviceLinearData`, ``objective.backend
     == "cuda"``, ``objective.kernels`` is :mod:`fastopt.kernels.cuda`, and every bound
     kernel (``objective._k_*``) reads the device copies. Called by
-    :class:`~fastopt.problems.base.LinearObjective` for ``backend="cuda"``; the tests call
-    it on an objective built with another backend to run the CUDA path on the simulator.
+    :class:`~fastopt.problems.linear_objective.LinearObjective` for ``backend="cuda"``; the
+    tests call it on an objective built with another backend to run the CUDA path on the
+    simulator.
     """
     from ..kernels import cuda as kernels
 

@@ -464,3 +464,30 @@ def check_vector(x, p: int, name: str = "x") -> np.ndarray:
     if not math.isfinite(x @ x) and not np.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinity")
     return x
+
+
+def check_loss_targets(loss, y, m: int, name: str = "y"):
+    """Validate the targets ``y`` (m,) for ``loss`` (a row of
+    :data:`fastopt.kernels.losses.LOSSES`, whose ``targets`` names the kind).
+
+    Returns
+    -------
+    y : ndarray of shape (m,), float64
+        A new array: the labels mapped to {-1, +1} for ``"binary"``, else the values.
+    classes : ndarray of shape (2,) or None
+        The original two label values (``"binary"`` only).
+
+    Raises
+    ------
+    ValueError
+        One line naming ``name`` and what is wrong (NaN, a negative count, a wrong
+        length, a single class, ...).
+    """
+    if loss.targets == "binary":
+        return check_binary_labels(y, m, name)
+    out = check_real_targets(y, m, name)
+    if loss.targets == "counts" and out.size and out.min() < 0:
+        i = int(out.argmin())
+        raise ValueError(f"{name} must hold counts >= 0 for the {loss.name} loss; got "
+                         f"{name}[{i}] = {float(out[i])!r}")
+    return out, None

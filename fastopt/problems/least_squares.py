@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ..kernels.losses import LOSSES, SQUARED
-from .base import LinearObjective, check_curvature
+from .linear_objective import LinearObjective, check_curvature
 
 __all__ = ["LeastSquares"]
 

@@ -22,7 +22,7 @@ an intercept, ``sw_i = s_i / sum(s)``):
 from __future__ import annotations
 
 from ..kernels.losses import LOGISTIC, LOSSES
-from .base import LinearObjective, check_curvature
+from .linear_objective import LinearObjective, check_curvature
 
 __all__ = ["Logistic"]
 

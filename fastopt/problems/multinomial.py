@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _config
+from ._linear_data import setup_linear_data
 from ._spectral import gram_max_eig
 from ._validation import _as_1d
-from .base import Objective, setup_linear_data
+from .base import Objective
 
 __all__ = ["Multinomial", "encode_labels"]
 

@@ -27,7 +27,7 @@ code ``POISSON`` of :mod:`fastopt.kernels.losses`.
 from __future__ import annotations
 
 from ..kernels.losses import LOSSES, POISSON
-from .base import LinearObjective
+from .linear_objective import LinearObjective
 
 __all__ = ["Poisson", "NoLipschitzConstant"]
 

@@ -2,7 +2,7 @@
 
 The Hessian pieces themselves are methods of the objective (``weighted_gram``,
 ``hessian_diagonal``, ``dloss_from_predictor`` of
-:class:`~fastopt.problems.base.LinearObjective`), which count their passes.
+:class:`~fastopt.problems.linear_objective.LinearObjective`), which count their passes.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def loop_module(backend: str):
 
 
 def _objective_kind(objective):
-    from ..problems.base import LinearObjective
+    from ..problems.linear_objective import LinearObjective
 
     if not isinstance(objective, LinearObjective):
         return None

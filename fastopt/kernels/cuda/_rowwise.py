@@ -1,3 +1,5 @@
+# Over 500 lines: the two row kernels (dense and CSR) with every pass they run and the
+# device functions of the loss table, and their launchers: one unit, always used together.
 """The two row kernels behind every CUDA linear-model kernel (dense and CSR), and their launchers.
 
 Every kernel of ``linear`` and ``gram`` is one pass over the rows of

@@ -1,0 +1,467 @@
+"""The shared machinery of the linear-model objectives.
+
+:class:`LinearObjective` holds validated data ``(X, y, sw)`` and dispatches to the
+kernels of one backend; :class:`~fastopt.problems.Logistic`,
+:class:`~fastopt.problems.LeastSquares` and :class:`~fastopt.problems.Poisson` only name
+their loss (a row of :data:`fastopt.kernels.losses.LOSSES`, whose code every kernel takes)
+and add their constants L and mu. Their data are validated by
+:func:`~fastopt.problems._linear_data.setup_linear_data`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from .. import _config
+from ..kernels.losses import Loss
+from ..kernels.reference.linear import row_dloss, row_loss
+from ._cuda import attach_device, is_device_input, to_host
+from ._linear_data import setup_linear_data
+from ._spectral import gram_max_eig
+from ._validation import check_loss_targets
+from .base import Objective
+
+__all__ = ["LinearObjective", "KernelArguments", "check_curvature"]
+
+
+def check_curvature(objective, L: float) -> float:
+    """``L`` if finite, else a ValueError: the data's entries are too large for float64.
+
+    Products of two entries of X (the Gram matrix behind every curvature bound) overflow
+    once entries pass about 1e154; the bound is then inf or NaN, and a step 1/L would be
+    0 or NaN. The message says what to do instead of letting a solver fail later.
+    """
+    if not math.isfinite(L):
+        raise ValueError(f"the curvature bound L of {type(objective).__name__} is not finite: "
+                         "products of entries of X overflow float64; rescale X (for "
+                         "instance to unit column norms)")
+    return L
+
+
+class KernelArguments(NamedTuple):
+    """What a compiled solver loop passes to a linear objective's kernels.
+
+    ``loss`` is the loss code (:mod:`fastopt.kernels.losses`), the first argument of the
+    generic linear-model kernels; ``data`` is ``(X,)`` (dense) or
+    ``(data, indices, indptr, n_features)`` (CSR); ``work`` the scratch of the parallel
+    reductions, of shape (n_chunks, p).
+    """
+
+    loss: int
+    data: tuple
+    y: np.ndarray
+    sw: np.ndarray
+    lam: float
+    work: np.ndarray
+
+
+class LinearObjective(Objective):
+    """Shared machinery of objectives of a linear predictor ``z = X w[:n] (+ w[n])``.
+
+    f(w) = sum_i sw_i l(z_i, y_i) + lam/2 ||w[:n]||^2, with normalized sample weights
+    ``sw_i = s_i / sum(s)`` (1/m when unweighted) and the intercept ``w[n]`` (present
+    when ``fit_intercept``) never penalized. The data are validated once, here; every
+    evaluation is one call of a backend kernel on them (no copy of X, ever).
+
+    Parameters
+    ----------
+    X : array_like of shape (m, n) or scipy sparse matrix
+        Dense input becomes a C-contiguous float32/float64 array (no copy when it already
+        is one); sparse input becomes canonical CSR (a copy only when it was not).
+    y : array_like of shape (m,)
+        Targets, checked by the subclass (:meth:`_check_targets`).
+    lam : float
+        L2 strength, >= 0.
+    sample_weight : None or array_like of shape (m,)
+        Non-negative weights, not all zero.
+    fit_intercept : bool
+        Add an unpenalized intercept ``w[n]`` (p = n + 1).
+    backend : str
+        ``"auto"``, ``"numpy"``, ``"numba"``, ``"cython"`` or ``"cuda"``.
+    dtype : None, numpy.float32 or numpy.float64
+        Force the floating dtype of X (None: float32 stays float32, the rest float64).
+
+    Attributes
+    ----------
+    X : ndarray of shape (m, n) or scipy.sparse.csr_matrix
+    y, sw : ndarray of shape (m,), float64
+    lam : float
+    fit_intercept : bool
+    n_samples, n_features, n_params : int
+        m, n and p = n + fit_intercept.
+    dtype : numpy.dtype
+        dtype of X (float32 or float64).
+    backend : str
+        Resolved backend name.
+    kernels : module
+        The backend's kernel package.
+    work : ndarray of shape (T, p), float64
+        Scratch of the parallel reductions: one partial row per chunk, with
+        ``T = fastopt._config.n_chunks(work of a pass over X, p)`` fixed by the data's size
+        (never by the thread count, so results are the same for any thread count).
+    """
+
+    #: The loss (a row of :data:`fastopt.kernels.losses.LOSSES`), set by the subclass.
+    loss: Loss
+
+    def __init__(self, X, y, lam, sample_weight=None, fit_intercept=False, backend="auto",
+                 dtype=None) -> None:
+        super().__init__()
+        setup_linear_data(self, X, y, lam, sample_weight, fit_intercept, backend, dtype)
+        self.n_params = self.n_features + int(self.fit_intercept)
+        self._bind_kernels()
+        # The chunk count depends on the data only: allocated once, whatever the threads.
+        self.work = np.zeros((_config.n_chunks(_config.data_work(self.X), self.n_params),
+                              self.n_params))
+        self._lipschitz: float | None = None
+        self._strong_convexity: float | None = None
+        if self.backend == "cuda":
+            # The data move to the device once; every kernel then reads the device copies.
+            attach_device(self)
+
+    def _bind_kernels(self) -> None:
+        """Look the kernels up once: dense or CSR by the ``_csr`` name suffix; the generic
+        linear-model kernels get the loss code bound as their first argument."""
+        suffix = "_csr" if self.is_sparse else ""
+        k = self.kernels
+
+        def kernel(name):
+            try:
+                return getattr(k, name + suffix)
+            except AttributeError:
+                raise NotImplementedError(
+                    f"backend {self.backend!r} has no kernel {name + suffix!r}"
+                ) from None
+
+        code = self.loss.code
+        self._k_loss = functools.partial(kernel("linear_loss"), code)
+        self._k_loss_grad = functools.partial(kernel("linear_loss_grad"), code)
+        self._k_grad_hess_weights = functools.partial(kernel("linear_grad_hess_weights"), code)
+        self._k_hess_weights = functools.partial(kernel("linear_hess_weights"), code)
+        self._k_hvp = functools.partial(kernel("linear_hvp"), code)
+        self._k_loss_grad_rows = functools.partial(kernel("linear_loss_grad_rows"), code)
+        self._k_matvec = kernel("matvec")
+        self._k_rmatvec = kernel("rmatvec")
+        self._k_weighted_hvp = kernel("weighted_hvp")
+        self._k_weighted_gram = kernel("weighted_gram")
+        self._k_max_eig_gram = kernel("max_eig_gram")
+
+    def kernel_arguments(self) -> KernelArguments:
+        """The arguments of this objective's kernels, for loops that call them directly.
+
+        The arrays are the objective's own (no copy); ``work`` has one row per chunk of the
+        reductions, a number fixed by the data's size.
+        """
+        return KernelArguments(self.loss.code, self._data, self.y, self.sw, self.lam,
+                               self.work)
+
+    # --- the loss's hooks (the per-row math is the reference backend's, written once) --
+
+    def _check_targets(self, y, m: int) -> np.ndarray:
+        y, classes = check_loss_targets(self.loss, y, m, "y")
+        if classes is not None:
+            self.classes = classes
+        return y
+
+    def _loss_terms_sum(self, z: np.ndarray) -> float:
+        """sum_i sw_i l(z_i, y_i) from the predictor z (O(m) NumPy)."""
+        # einsum, not a BLAS dot: a threaded m-length ddot competes with the kernels'
+        # threads for nothing.
+        return float(np.einsum("i,i->", self.sw, row_loss(self.loss.code, self.y, z)))
+
+    def _dloss_into(self, z: np.ndarray, out: np.ndarray) -> None:
+        """out_i = sw_i dl/dz (z_i, y_i), shape (m,) (O(m) NumPy, no BLAS)."""
+        np.multiply(self.sw, row_dloss(self.loss.code, self.y, z), out=out)
+
+    # --- Objective hooks -----------------------------------------------------------------
+
+    def _value(self, w: np.ndarray) -> float:
+        self.n_passes += 1
+        return self._k_loss(*self._data, self.y, self.sw, w, self.lam, self.work)
+
+    def _loss_grad_into(self, w: np.ndarray, grad_out: np.ndarray) -> float:
+        self.n_passes += 1
+        return self._k_loss_grad(*self._data, self.y, self.sw, w, self.lam, grad_out,
+                                 self.work)
+
+    def _hvp_into(self, w: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
+        self.n_passes += 1
+        self._k_hvp(*self._data, self.y, self.sw, w, v, self.lam, out, self.work)
+
+    def _hessian(self, w: np.ndarray) -> np.ndarray:
+        d = np.empty(self.n_samples)
+        self._k_hess_weights(*self._data, self.y, self.sw, w, d)
+        self.n_passes += 1 + self._hess_weights_passes
+        return self._gram(d, self.lam)
+
+    @property
+    def _hess_weights_passes(self) -> int:
+        """Passes over X that computing the Hessian weights costs (0: constant curvature)."""
+        return 0 if self.loss.constant_curvature else 1
+
+    def _gram(self, d: np.ndarray, lam: float) -> np.ndarray:
+        """``X~^T diag(d) X~ + lam I_n`` of shape (p, p) (one blocked pass)."""
+        H = np.empty((self.n_params, self.n_params))
+        self._k_weighted_gram(*self._data, d, lam, H)
+        return H
+
+    # --- linear-model methods (docs/contract.md) -----------------------------------------
+
+    def linear_predictor(self, w) -> np.ndarray:
+        """``z = X w[:n] (+ w[n])``, a new array of shape (m,) (one pass over X)."""
+        w = self.check_x(w, "w")
+        z = np.empty(self.n_samples)
+        self._k_matvec(*self._data, w, z)
+        self.n_passes += 1
+        return z
+
+    def grad_hess_weights(self, w) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(f, grad f, d)`` at ``w`` in one pass; ``d`` (m,) are the Hessian weights.
+
+        ``hess f(w) = X~^T diag(d) X~ + lam I_n``, so :meth:`weighted_hvp` with this ``d``
+        gives Hessian-vector products without recomputing the predictor (Newton-CG).
+        """
+        w = self.check_x(w, "w")
+        g = np.empty(self.n_params)
+        d = np.empty(self.n_samples)
+        f = self._k_grad_hess_weights(*self._data, self.y, self.sw, w, self.lam, g, d,
+                                      self.work)
+        self.nfev += 1
+        self.njev += 1
+        self.n_passes += 1
+        return f, g, d
+
+    def weighted_hvp(self, d, v) -> np.ndarray:
+        """``X~^T diag(d) X~ v + lam v[:n]``, a new array of shape (p,) (one pass)."""
+        d = self._check_row_vector(d, "d")
+        v = self.check_x(v, "v")
+        out = np.empty(self.n_params)
+        self._k_weighted_hvp(*self._data, d, v, self.lam, out, self.work)
+        self.nhev += 1
+        self.n_passes += 1
+        return out
+
+    def weighted_hvp_into(self, d: np.ndarray, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Solver fast path of :meth:`weighted_hvp` writing into ``out`` (p,)."""
+        v = self._fast_x(v)
+        self._check_out(out, "out")
+        self._k_weighted_hvp(*self._data, d, v, self.lam, out, self.work)
+        self.nhev += 1
+        self.n_passes += 1
+        return out
+
+    def weighted_gram(self, d) -> np.ndarray:
+        """The Hessian ``X~^T diag(d) X~ + lam I_n`` from row weights ``d`` (one pass).
+
+        With ``d`` the Hessian weights of :meth:`grad_hess_weights` this is the exact
+        Hessian at that point (the intercept column of ones included, lam not applied to
+        it), assembled by the blocked ``weighted_gram`` kernel: no m x n temporary.
+        Counted as one Hessian evaluation and one pass over X.
+
+        Parameters
+        ----------
+        d : array_like of shape (m,)
+            Per-row weights (any real values; the result is symmetric, PSD when d >= 0).
+
+        Returns
+        -------
+        ndarray of shape (p, p), a new array
+        """
+        d = self._check_row_vector(d, "d")
+        H = self._gram(d, self.lam)
+        self.nhev += 1
+        self.n_passes += 1
+        return H
+
+    def hessian_diagonal(self, d) -> np.ndarray:
+        """``diag(X~^T diag(d) X~) + lam`` (lam not on the intercept), shape (p,): the
+        Jacobi preconditioner of Newton-CG. One pass over X (counted).
+
+        Entry j is ``sum_i d_i a_ij^2 + lam``; the intercept entry is ``sum_i d_i``.
+        Dense X is squared block by block (a few MB at a time, no m x n temporary);
+        for CSR X the squared nonzeros are computed once, on the first call (one more
+        pass, counted then), and kept (nnz floats, sharing X's index arrays).
+
+        Parameters
+        ----------
+        d : array_like of shape (m,)
+
+        Returns
+        -------
+        ndarray of shape (p,), a new array
+        """
+        d = self._check_row_vector(d, "d")
+        n = self.n_features
+        out = np.empty(self.n_params)
+        X = self._host_X()
+        if self.is_sparse:
+            out[:n] = self._squared_csr().T @ d
+        else:
+            block = max(1, (1 << 19) // max(n, 1))  # 4 MB of squares per block
+            acc = np.zeros(n)
+            sq = None
+            for start in range(0, X.shape[0], block):
+                Xb = X[start:start + block]
+                if sq is None or sq.shape != Xb.shape:
+                    sq = np.empty(Xb.shape)
+                np.square(Xb, out=sq, dtype=np.float64)
+                acc += d[start:start + block] @ sq
+            out[:n] = acc
+        out[:n] += self.lam
+        if self.n_params > n:
+            out[n] = float(np.einsum("i->", d))
+        self.n_passes += 1
+        return out
+
+    def _host_X(self):
+        """X on the host (a CUDA objective may hold a device array; copied once)."""
+        if is_device_input(self.X):
+            if getattr(self, "_X_host", None) is None:
+                self._X_host = to_host(self.X)
+            return self._X_host
+        return self.X
+
+    def _squared_csr(self):
+        """CSR matrix of the squared entries of X (computed once, counted as a pass)."""
+        if getattr(self, "_X_squared", None) is None:
+            X = self._host_X()
+            data = np.square(X.data, dtype=np.float64)
+            self._X_squared = sp.csr_matrix((data, X.indices, X.indptr), shape=X.shape,
+                                            copy=False)
+            self.n_passes += 1
+        return self._X_squared
+
+    def dloss_from_predictor(self, z, out=None) -> np.ndarray:
+        """``u_i = sw_i dl/dz (z_i, y_i)``, shape (m,), from the predictor ``z`` in O(m).
+
+        ``grad f(w) = X~^T u + lam w[:n]``, and along a line w + t v the slope is
+        ``<u(z + t X v), X v> + lam <w[:n] + t v[:n], v[:n]>``: a line search gets it
+        without a pass over X. No evaluation is counted (no pass, not a full gradient).
+
+        Parameters
+        ----------
+        z : array_like of shape (m,)
+        out : ndarray of shape (m,), float64, optional
+            Written and returned instead of a new array.
+        """
+        z = self._check_row_vector(z, "z")
+        if out is None:
+            out = np.empty(self.n_samples)
+        elif not (type(out) is np.ndarray and out.dtype == np.float64
+                  and out.shape == (self.n_samples,)):
+            raise ValueError(f"out must be a float64 array of shape ({self.n_samples},)")
+        self._dloss_into(z, out)
+        return out
+
+    def loss_from_predictor(self, z, w) -> float:
+        """f(w) from its predictor ``z = linear_predictor(w)`` in O(m), no pass over X.
+
+        A line search along d needs f(w + t d) for several t: with ``zw`` and ``zd`` the
+        predictors of w and d, ``z = zw + t zd`` (the predictor is linear in w), so each
+        trial costs O(m) instead of a pass over X.
+        """
+        z = self._check_row_vector(z, "z")
+        w = self.check_x(w, "w")
+        self.nfev += 1
+        n = self.n_features
+        return self._loss_terms_sum(z) + 0.5 * self.lam * float(np.dot(w[:n], w[:n]))
+
+    def grad_from_predictor(self, z, w) -> np.ndarray:
+        """grad f(w) from its predictor ``z``: one pass over X (``X~^T u + lam w[:n]``)."""
+        z = self._check_row_vector(z, "z")
+        w = self.check_x(w, "w")
+        g = np.empty(self.n_params)
+        self._k_rmatvec(*self._data, self.dloss_from_predictor(z), g, self.work)
+        n = self.n_features
+        g[:n] += self.lam * w[:n]
+        self.njev += 1
+        self.n_passes += 1
+        return g
+
+    def batch_loss_grad(self, w, rows) -> tuple[float, np.ndarray]:
+        """Mini-batch estimate of ``(f(w), grad f(w))`` from the rows ``rows`` (no copy of X).
+
+        With k = len(rows) rows drawn uniformly, each term ``sw_i l_i`` is scaled by m / k,
+        so the estimate is unbiased for the full objective; the L2 term is exact.
+
+        Parameters
+        ----------
+        w : array_like of shape (p,)
+        rows : array_like of int, shape (k,), k >= 1
+            Row indices in [0, m) (repetitions allowed).
+
+        Returns
+        -------
+        f : float
+        g : ndarray of shape (p,), a new array
+        """
+        w = self.check_x(w, "w")
+        g = np.empty(self.n_params)
+        return self.batch_loss_grad_into(w, rows, g), g
+
+    def batch_loss_grad_into(self, w: np.ndarray, rows, grad_out: np.ndarray) -> float:
+        """Solver fast path of :meth:`batch_loss_grad`; the gradient goes into ``grad_out``."""
+        w = self._fast_x(w)
+        self._check_out(grad_out, "grad_out")
+        rows = self._check_rows(rows)
+        k = rows.shape[0]
+        f = self._k_loss_grad_rows(*self._data, self.y, self.sw, w, self.lam, rows,
+                                   self.n_samples / k, grad_out, self.work)
+        self.nfev += 1
+        self.njev += 1
+        self.n_passes += k / self.n_samples
+        return f
+
+    def _check_rows(self, rows) -> np.ndarray:
+        if not (type(rows) is np.ndarray and rows.dtype == np.int64 and rows.ndim == 1
+                and rows.flags.c_contiguous):
+            arr = np.asarray(rows)
+            if arr.size == 0:
+                raise ValueError("rows is empty; a mini-batch needs at least one row")
+            if arr.dtype.kind not in "iu":
+                raise TypeError(f"rows must be integer row indices; got dtype {arr.dtype}")
+            if arr.ndim != 1:
+                raise ValueError(f"rows must be 1-D; got shape {arr.shape}")
+            rows = np.ascontiguousarray(arr, dtype=np.int64)
+        if rows.shape[0] == 0:
+            raise ValueError("rows is empty; a mini-batch needs at least one row")
+        if rows.min() < 0 or rows.max() >= self.n_samples:
+            raise ValueError(f"rows must lie in [0, {self.n_samples}); got "
+                             f"[{rows.min()}, {rows.max()}]")
+        return rows
+
+    def _check_row_vector(self, a, name: str) -> np.ndarray:
+        if not (type(a) is np.ndarray and a.dtype == np.float64 and a.flags.c_contiguous):
+            arr = np.asarray(a)
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
+            a = np.ascontiguousarray(arr, dtype=np.float64)
+        if a.shape != (self.n_samples,):
+            raise ValueError(f"{name} must have shape ({self.n_samples},); got {a.shape}")
+        return a
+
+    # --- constants -----------------------------------------------------------------------
+
+    def _max_eig_gram(self, d: np.ndarray, max_iter: int = 1000, tol: float = 1e-10) -> float:
+        """lambda_max(X~^T diag(d) X~) by power iteration (one pass per product).
+
+        Without an intercept this is the ``max_eig_gram`` kernel. With one, the column of
+        ones is part of X~ (p = n + 1), so the same iteration runs here over the
+        ``weighted_hvp`` kernel with lam = 0 (X is never copied to append the column).
+        The start vector is fixed (seeded), so the result is reproducible. Power
+        iteration approaches lambda_max from below; it stops when the Rayleigh quotient
+        changes by at most ``tol`` relatively (:mod:`fastopt.problems._spectral`).
+        """
+        return gram_max_eig(self._k_max_eig_gram, self._k_weighted_hvp, self._data, d,
+                            self.n_features, self.fit_intercept, self.work, max_iter, tol)
+
+    def __repr__(self) -> str:
+        kind = "CSR" if self.is_sparse else "dense"
+        return (f"{type(self).__name__}(m={self.n_samples}, n={self.n_features}, {kind} "
+                f"{self.dtype}, lam={self.lam:g}, fit_intercept={self.fit_intercept}, "
+                f"backend={self.backend!r})")
