@@ -226,16 +226,16 @@ class _FirstCallCompiles:
 def compiling_kernels(monkeypatch):
     """Objectives built from now on, and the first-order solvers' fused updates, get
     kernels that compile at their first call (0.02 s; ``seen.seconds`` changes it)."""
-    import fastopt.problems._linear_data as base
+    import fastopt.problems.linear_data as linear_data
     import fastopt.solvers.first_order as first_order
 
     class Seen(set):
         seconds = 0.02
 
     seen = Seen()
-    for module in (base, first_order):
-        real = module.get_backend
-        monkeypatch.setattr(module, "get_backend", lambda name, real=real: _FirstCallCompiles(
+    for module, attr in ((linear_data, "backend_package"), (first_order, "get_backend")):
+        real = getattr(module, attr)
+        monkeypatch.setattr(module, attr, lambda name, real=real: _FirstCallCompiles(
             real(name), seen, seen.seconds))
     return seen
 

@@ -254,9 +254,9 @@ def test_objective_on_cython_matches_numpy(layout, dtype, rng):
 def test_backend_without_multinomial_kernels_is_refused(monkeypatch, rng):
     import types
 
-    from fastopt.problems import _linear_data as base
+    from fastopt.problems import linear_data
 
-    monkeypatch.setattr(base, "get_backend", lambda name: types.SimpleNamespace())
+    monkeypatch.setattr(linear_data, "backend_package", lambda name: types.SimpleNamespace())
     with pytest.raises(ValueError, match="no multinomial kernels; use 'cython', 'numba'"):
         Multinomial(rng.standard_normal((6, 2)), [0, 1, 2, 0, 1, 2], backend="numpy")
 

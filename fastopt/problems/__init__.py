@@ -12,11 +12,17 @@ evaluation counters.
 :class:`PiecewiseQuadratic` the 1-D function with mu = 1, L = 25 (Lessard et al. 2016)
 :class:`Function`           user callables, finite differences for what is missing
 =========================== ==========================================================
+
+The linear models hold their data as one value, :class:`LinearData` (validated X, y,
+normalized sample weights and the backend reading them; :class:`DeviceLinearData` is its
+GPU variant).
 """
 
 from .base import Objective as Objective
 from .function import Function as Function
 from .least_squares import LeastSquares as LeastSquares
+from .linear_data import DeviceLinearData as DeviceLinearData
+from .linear_data import LinearData as LinearData
 from .linear_objective import LinearObjective as LinearObjective
 from .logistic import Logistic as Logistic
 from .multinomial import Multinomial as Multinomial

@@ -4,8 +4,9 @@
 kernels of one backend; :class:`~fastopt.problems.Logistic`,
 :class:`~fastopt.problems.LeastSquares` and :class:`~fastopt.problems.Poisson` only name
 their loss (a row of :data:`fastopt.kernels.losses.LOSSES`, whose code every kernel takes)
-and add their constants L and mu. Their data are validated by
-:func:`~fastopt.problems._linear_data.setup_linear_data`.
+and add their constants L and mu. Their data are one value,
+:class:`~fastopt.problems.linear_data.LinearData` (or its device variant), validated
+once when the objective is built.
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from .. import _config
 from ..kernels.losses import Loss
 from ..kernels.reference.linear import row_dloss, row_loss
-from ._cuda import attach_device, is_device_input, to_host
-from ._linear_data import setup_linear_data
 from ._spectral import gram_max_eig
-from ._validation import check_loss_targets
+from ._validation import check_lam, check_loss_targets
 from .base import Objective
+from .linear_data import HoldsLinearData, LinearData
 
 __all__ = ["LinearObjective", "KernelArguments", "check_curvature"]
 
@@ -60,7 +59,7 @@ class KernelArguments(NamedTuple):
     work: np.ndarray
 
 
-class LinearObjective(Objective):
+class LinearObjective(HoldsLinearData, Objective):
     """Shared machinery of objectives of a linear predictor ``z = X w[:n] (+ w[n])``.
 
     f(w) = sum_i sw_i l(z_i, y_i) + lam/2 ||w[:n]||^2, with normalized sample weights
@@ -88,6 +87,10 @@ class LinearObjective(Objective):
 
     Attributes
     ----------
+    data : LinearData
+        The validated data and the backend reading them (the device variant for a GPU
+        backend); the attributes X, y, sw, n_samples, n_features, dtype, is_sparse,
+        backend and kernels are views of it.
     X : ndarray of shape (m, n) or scipy.sparse.csr_matrix
     y, sw : ndarray of shape (m,), float64
     lam : float
@@ -112,44 +115,53 @@ class LinearObjective(Objective):
     def __init__(self, X, y, lam, sample_weight=None, fit_intercept=False, backend="auto",
                  dtype=None) -> None:
         super().__init__()
-        setup_linear_data(self, X, y, lam, sample_weight, fit_intercept, backend, dtype)
-        self.n_params = self.n_features + int(self.fit_intercept)
-        self._bind_kernels()
-        # The chunk count depends on the data only: allocated once, whatever the threads.
-        self.work = np.zeros((_config.n_chunks(_config.data_work(self.X), self.n_params),
-                              self.n_params))
+        data = LinearData.from_input(X, y, sample_weight, check_targets=self._check_targets,
+                                     backend=backend, dtype=dtype)
+        self.lam = check_lam(lam)
+        if not isinstance(fit_intercept, (bool, np.bool_)):
+            raise TypeError(f"fit_intercept must be a bool; got {fit_intercept!r}")
+        self.fit_intercept = bool(fit_intercept)
         self._lipschitz: float | None = None
         self._strong_convexity: float | None = None
-        if self.backend == "cuda":
-            # The data move to the device once; every kernel then reads the device copies.
-            attach_device(self)
+        self._use_data(data)
 
-    def _bind_kernels(self) -> None:
-        """Look the kernels up once: dense or CSR by the ``_csr`` name suffix; the generic
-        linear-model kernels get the loss code bound as their first argument."""
-        suffix = "_csr" if self.is_sparse else ""
-        k = self.kernels
+    def _use_data(self, data: LinearData) -> None:
+        """Hold ``data``: bind the kernels to its arrays and allocate the scratch.
 
-        def kernel(name):
-            try:
-                return getattr(k, name + suffix)
-            except AttributeError:
-                raise NotImplementedError(
-                    f"backend {self.backend!r} has no kernel {name + suffix!r}"
-                ) from None
-
+        The kernels are looked up once (dense or CSR by the ``_csr`` suffix) with the loss
+        code and the data's arrays bound as their leading arguments, so an evaluation
+        passes only vectors of length p (and the scratch). The scratch's chunk count
+        depends on the data only, never on the thread count.
+        """
+        self.data = data
+        self.n_params = data.n_features + int(self.fit_intercept)
         code = self.loss.code
-        self._k_loss = functools.partial(kernel("linear_loss"), code)
-        self._k_loss_grad = functools.partial(kernel("linear_loss_grad"), code)
-        self._k_grad_hess_weights = functools.partial(kernel("linear_grad_hess_weights"), code)
-        self._k_hess_weights = functools.partial(kernel("linear_hess_weights"), code)
-        self._k_hvp = functools.partial(kernel("linear_hvp"), code)
-        self._k_loss_grad_rows = functools.partial(kernel("linear_loss_grad_rows"), code)
-        self._k_matvec = kernel("matvec")
-        self._k_rmatvec = kernel("rmatvec")
-        self._k_weighted_hvp = kernel("weighted_hvp")
-        self._k_weighted_gram = kernel("weighted_gram")
-        self._k_max_eig_gram = kernel("max_eig_gram")
+        rows = (*data.args, data.kernel_y, data.kernel_sw)
+
+        def bound(name, *leading):
+            return functools.partial(data.kernel(name), *leading)
+
+        self._k_loss = bound("linear_loss", code, *rows)
+        self._k_loss_grad = bound("linear_loss_grad", code, *rows)
+        self._k_grad_hess_weights = bound("linear_grad_hess_weights", code, *rows)
+        self._k_hess_weights = bound("linear_hess_weights", code, *rows)
+        self._k_hvp = bound("linear_hvp", code, *rows)
+        self._k_loss_grad_rows = bound("linear_loss_grad_rows", code, *rows)
+        self._k_matvec = bound("matvec", *data.args)
+        self._k_rmatvec = bound("rmatvec", *data.args)
+        self._k_weighted_hvp = bound("weighted_hvp", *data.args)
+        self._k_weighted_gram = bound("weighted_gram", *data.args)
+        self.work = data.make_work(self.n_params)
+
+    def move_to_device(self) -> LinearObjective:
+        """Copy the data to the GPU once and evaluate there from now on; returns self.
+
+        What ``backend="cuda"`` does when the objective is built; the counters and the
+        cached constants stay (the data's values do not change).
+        """
+        if not self.data.on_device:
+            self._use_data(self.data.to_device())
+        return self
 
     def kernel_arguments(self) -> KernelArguments:
         """The arguments of this objective's kernels, for loops that call them directly.
@@ -157,7 +169,8 @@ class LinearObjective(Objective):
         The arrays are the objective's own (no copy); ``work`` has one row per chunk of the
         reductions, a number fixed by the data's size.
         """
-        return KernelArguments(self.loss.code, self._data, self.y, self.sw, self.lam,
+        data = self.data
+        return KernelArguments(self.loss.code, data.args, data.y, data.sw, self.lam,
                                self.work)
 
     # --- the loss's hooks (the per-row math is the reference backend's, written once) --
@@ -182,20 +195,19 @@ class LinearObjective(Objective):
 
     def _value(self, w: np.ndarray) -> float:
         self.n_passes += 1
-        return self._k_loss(*self._data, self.y, self.sw, w, self.lam, self.work)
+        return self._k_loss(w, self.lam, self.work)
 
     def _loss_grad_into(self, w: np.ndarray, grad_out: np.ndarray) -> float:
         self.n_passes += 1
-        return self._k_loss_grad(*self._data, self.y, self.sw, w, self.lam, grad_out,
-                                 self.work)
+        return self._k_loss_grad(w, self.lam, grad_out, self.work)
 
     def _hvp_into(self, w: np.ndarray, v: np.ndarray, out: np.ndarray) -> None:
         self.n_passes += 1
-        self._k_hvp(*self._data, self.y, self.sw, w, v, self.lam, out, self.work)
+        self._k_hvp(w, v, self.lam, out, self.work)
 
     def _hessian(self, w: np.ndarray) -> np.ndarray:
         d = np.empty(self.n_samples)
-        self._k_hess_weights(*self._data, self.y, self.sw, w, d)
+        self._k_hess_weights(w, d)
         self.n_passes += 1 + self._hess_weights_passes
         return self._gram(d, self.lam)
 
@@ -207,7 +219,7 @@ class LinearObjective(Objective):
     def _gram(self, d: np.ndarray, lam: float) -> np.ndarray:
         """``X~^T diag(d) X~ + lam I_n`` of shape (p, p) (one blocked pass)."""
         H = np.empty((self.n_params, self.n_params))
-        self._k_weighted_gram(*self._data, d, lam, H)
+        self._k_weighted_gram(d, lam, H)
         return H
 
     # --- linear-model methods (docs/contract.md) -----------------------------------------
@@ -216,7 +228,7 @@ class LinearObjective(Objective):
         """``z = X w[:n] (+ w[n])``, a new array of shape (m,) (one pass over X)."""
         w = self.check_x(w, "w")
         z = np.empty(self.n_samples)
-        self._k_matvec(*self._data, w, z)
+        self._k_matvec(w, z)
         self.n_passes += 1
         return z
 
@@ -229,8 +241,7 @@ class LinearObjective(Objective):
         w = self.check_x(w, "w")
         g = np.empty(self.n_params)
         d = np.empty(self.n_samples)
-        f = self._k_grad_hess_weights(*self._data, self.y, self.sw, w, self.lam, g, d,
-                                      self.work)
+        f = self._k_grad_hess_weights(w, self.lam, g, d, self.work)
         self.nfev += 1
         self.njev += 1
         self.n_passes += 1
@@ -241,7 +252,7 @@ class LinearObjective(Objective):
         d = self._check_row_vector(d, "d")
         v = self.check_x(v, "v")
         out = np.empty(self.n_params)
-        self._k_weighted_hvp(*self._data, d, v, self.lam, out, self.work)
+        self._k_weighted_hvp(d, v, self.lam, out, self.work)
         self.nhev += 1
         self.n_passes += 1
         return out
@@ -250,7 +261,7 @@ class LinearObjective(Objective):
         """Solver fast path of :meth:`weighted_hvp` writing into ``out`` (p,)."""
         v = self._fast_x(v)
         self._check_out(out, "out")
-        self._k_weighted_hvp(*self._data, d, v, self.lam, out, self.work)
+        self._k_weighted_hvp(d, v, self.lam, out, self.work)
         self.nhev += 1
         self.n_passes += 1
         return out
@@ -298,7 +309,7 @@ class LinearObjective(Objective):
         d = self._check_row_vector(d, "d")
         n = self.n_features
         out = np.empty(self.n_params)
-        X = self._host_X()
+        X = self.data.host_X()
         if self.is_sparse:
             out[:n] = self._squared_csr().T @ d
         else:
@@ -318,18 +329,10 @@ class LinearObjective(Objective):
         self.n_passes += 1
         return out
 
-    def _host_X(self):
-        """X on the host (a CUDA objective may hold a device array; copied once)."""
-        if is_device_input(self.X):
-            if getattr(self, "_X_host", None) is None:
-                self._X_host = to_host(self.X)
-            return self._X_host
-        return self.X
-
     def _squared_csr(self):
         """CSR matrix of the squared entries of X (computed once, counted as a pass)."""
         if getattr(self, "_X_squared", None) is None:
-            X = self._host_X()
+            X = self.data.host_X()
             data = np.square(X.data, dtype=np.float64)
             self._X_squared = sp.csr_matrix((data, X.indices, X.indptr), shape=X.shape,
                                             copy=False)
@@ -376,7 +379,7 @@ class LinearObjective(Objective):
         z = self._check_row_vector(z, "z")
         w = self.check_x(w, "w")
         g = np.empty(self.n_params)
-        self._k_rmatvec(*self._data, self.dloss_from_predictor(z), g, self.work)
+        self._k_rmatvec(self.dloss_from_predictor(z), g, self.work)
         n = self.n_features
         g[:n] += self.lam * w[:n]
         self.njev += 1
@@ -410,8 +413,8 @@ class LinearObjective(Objective):
         self._check_out(grad_out, "grad_out")
         rows = self._check_rows(rows)
         k = rows.shape[0]
-        f = self._k_loss_grad_rows(*self._data, self.y, self.sw, w, self.lam, rows,
-                                   self.n_samples / k, grad_out, self.work)
+        f = self._k_loss_grad_rows(w, self.lam, rows, self.n_samples / k, grad_out,
+                                   self.work)
         self.nfev += 1
         self.njev += 1
         self.n_passes += k / self.n_samples
@@ -457,8 +460,10 @@ class LinearObjective(Objective):
         iteration approaches lambda_max from below; it stops when the Rayleigh quotient
         changes by at most ``tol`` relatively (:mod:`fastopt.problems._spectral`).
         """
-        return gram_max_eig(self._k_max_eig_gram, self._k_weighted_hvp, self._data, d,
-                            self.n_features, self.fit_intercept, self.work, max_iter, tol)
+        data = self.data
+        return gram_max_eig(data.kernel("max_eig_gram"), data.kernel("weighted_hvp"),
+                            data.args, d, self.n_features, self.fit_intercept, self.work,
+                            max_iter, tol)
 
     def __repr__(self) -> str:
         kind = "CSR" if self.is_sparse else "dense"

@@ -17,13 +17,14 @@ NumPy, numba and Cython backends.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from .. import _config
-from ._linear_data import setup_linear_data
 from ._spectral import gram_max_eig
-from ._validation import _as_1d
+from ._validation import _as_1d, check_lam
 from .base import Objective
+from .linear_data import HoldsLinearData, LinearData
 
 __all__ = ["Multinomial", "encode_labels"]
 
@@ -58,7 +59,7 @@ def encode_labels(y, m: int, name: str = "y") -> tuple[np.ndarray, np.ndarray]:
     return classes, np.ascontiguousarray(c.reshape(-1), dtype=np.int64)
 
 
-class Multinomial(Objective):
+class Multinomial(HoldsLinearData, Objective):
     """L2-regularized softmax cross-entropy over K classes.
 
     Parameters
@@ -83,6 +84,9 @@ class Multinomial(Objective):
 
     Attributes
     ----------
+    data : LinearData
+        The validated data and their backend (X, y, sw, n_samples, n_features, dtype,
+        is_sparse, backend and kernels are views of it).
     classes : ndarray of shape (K,)
         The sorted labels; class k is ``classes[k]``.
     n_classes : int
@@ -106,24 +110,30 @@ class Multinomial(Objective):
         super().__init__()
         # The data checks and backend choice of every linear model (host data only: there
         # are no CUDA multinomial kernels).
-        setup_linear_data(self, X, y, lam, sample_weight, fit_intercept, backend, dtype,
-                          allow_device=False)
+        self.data = LinearData.from_input(X, y, sample_weight,
+                                          check_targets=self._check_targets,
+                                          backend=backend, dtype=dtype, allow_device=False)
+        self.lam = check_lam(lam)
+        if not isinstance(fit_intercept, (bool, np.bool_)):
+            raise TypeError(f"fit_intercept must be a bool; got {fit_intercept!r}")
+        self.fit_intercept = bool(fit_intercept)
         if not hasattr(self.kernels, "multinomial_loss_grad"):
             raise ValueError(f"backend {self.backend!r} has no multinomial kernels; "
                              "use 'cython', 'numba' or 'numpy'")
         self.n_classes = int(self.classes.size)
         self.n_params = self.n_classes * (self.n_features + int(self.fit_intercept))
-        suffix = "_csr" if self.is_sparse else ""
-        k = self.kernels
-        self._k_loss = getattr(k, "multinomial_loss" + suffix)
-        self._k_loss_grad = getattr(k, "multinomial_loss_grad" + suffix)
-        self._k_loss_grad_proba = getattr(k, "multinomial_loss_grad_proba" + suffix)
-        self._k_hvp = getattr(k, "multinomial_hvp" + suffix)
-        self._k_hvp_proba = getattr(k, "multinomial_hvp_proba" + suffix)
+        data = self.data
+        rows = (*data.args, data.kernel_y, data.kernel_sw)
+        self._k_loss = functools.partial(data.kernel("multinomial_loss"), *rows)
+        self._k_loss_grad = functools.partial(data.kernel("multinomial_loss_grad"), *rows)
+        self._k_loss_grad_proba = functools.partial(
+            data.kernel("multinomial_loss_grad_proba"), *rows)
+        self._k_hvp = functools.partial(data.kernel("multinomial_hvp"), *rows)
+        self._k_hvp_proba = functools.partial(data.kernel("multinomial_hvp_proba"),
+                                              *data.args, data.kernel_sw)
         # One partial row per chunk; the chunk count depends on the data only (m, n or nnz,
         # K), so the result is the same for any thread count.
-        amount = _config.data_work(self.X) * self.n_classes
-        self.work = np.zeros((_config.n_chunks(amount, self._work_cols()), self._work_cols()))
+        self.work = data.make_work(self._work_cols(), work_factor=self.n_classes)
         # Probabilities of the latest gradient evaluation, kept once an HVP was asked for.
         self._keep_proba = False
         self._proba = None
@@ -162,19 +172,18 @@ class Multinomial(Objective):
 
     def _value(self, x: np.ndarray) -> float:
         self.n_passes += 1
-        return float(self._k_loss(*self._data, self.y, self.sw, x, self.lam, self.n_classes,
-                                  self.work))
+        return float(self._k_loss(x, self.lam, self.n_classes, self.work))
 
     def _loss_grad_into(self, x: np.ndarray, grad_out: np.ndarray) -> float:
         self.n_passes += 1
         if not self._keep_proba:
-            return float(self._k_loss_grad(*self._data, self.y, self.sw, x, self.lam,
-                                           self.n_classes, grad_out, self.work))
+            return float(self._k_loss_grad(x, self.lam, self.n_classes, grad_out,
+                                           self.work))
         if self._proba is None:
             self._proba = np.empty((self.n_samples, self.n_classes))
             self._proba_at = np.empty(self.n_params)
-        f = self._k_loss_grad_proba(*self._data, self.y, self.sw, x, self.lam, self.n_classes,
-                                    grad_out, self._proba, self.work)
+        f = self._k_loss_grad_proba(x, self.lam, self.n_classes, grad_out, self._proba,
+                                    self.work)
         self._proba_at[:] = x
         return float(f)
 
@@ -182,11 +191,9 @@ class Multinomial(Objective):
         self.n_passes += 1
         self._keep_proba = True
         if self._proba_at is not None and np.array_equal(self._proba_at, x):
-            self._k_hvp_proba(*self._data, self.sw, self._proba, v, self.lam, out,
-                              self.work)
+            self._k_hvp_proba(self._proba, v, self.lam, out, self.work)
         else:
-            self._k_hvp(*self._data, self.y, self.sw, x, v, self.lam, self.n_classes, out,
-                        self.work)
+            self._k_hvp(x, v, self.lam, self.n_classes, out, self.work)
 
     # --- constants ------------------------------------------------------------------------
 
@@ -220,14 +227,11 @@ class Multinomial(Objective):
         upcast to an m x n float64 temporary). The scratch is the (T, p) one of the Gram
         kernels, allocated once here (the multinomial scratch has another layout).
         """
-        suffix = "_csr" if self.is_sparse else ""
-        k = self.kernels
+        data = self.data
         p = self.n_features + int(self.fit_intercept)
-        return gram_max_eig(getattr(k, "max_eig_gram" + suffix),
-                            getattr(k, "weighted_hvp" + suffix), self._data, self.sw,
-                            self.n_features, self.fit_intercept,
-                            np.zeros((_config.n_chunks(_config.data_work(self.X), p), p)),
-                            max_iter, tol)
+        return gram_max_eig(data.kernel("max_eig_gram"), data.kernel("weighted_hvp"),
+                            data.args, self.sw, self.n_features, self.fit_intercept,
+                            data.make_work(p), max_iter, tol)
 
     # --- predictions ----------------------------------------------------------------------
 

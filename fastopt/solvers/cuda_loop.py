@@ -2,7 +2,7 @@
 
 The iterate x, the gradient g and the optimizer state (momentum s, AdaGrad/RMSProp r,
 Adam m and v) live on the GPU for the whole run; the data were moved there once when the
-objective was built (:class:`fastopt.problems._cuda.DeviceLinearData`). One iteration is
+objective was built (:class:`fastopt.problems.linear_data.DeviceLinearData`). One iteration is
 
 1. the loss+gradient kernel at x (one pass over X, two-stage reduction on the device);
 2. one single-block kernel that gathers ``[f, ||g||^2, ||x - x_prev||^2]`` and one
@@ -40,7 +40,7 @@ def unsupported(objective, opt, run, batch_size=None, method=None) -> str | None
     """None if the device loop can run ``opt`` (of first-order ``method``) on
     ``objective``; otherwise why not."""
     if not is_device(getattr(objective, "backend", None)) or \
-            getattr(objective, "device", None) is None:
+            not getattr(getattr(objective, "data", None), "on_device", False):
         return "the objective is not a device-resident (backend='cuda') linear model"
     if batch_size is not None:
         return "mini-batches run in the Python loop"
@@ -97,7 +97,9 @@ def solve(objective, x0, opt, run, method: str):
 
     device_kernels = backend_package(objective.backend)
     iteration_stats = device_kernels.iteration_stats
-    dev = objective.device
+    dev = objective.data
+    loss, lam, work = objective.loss.code, objective.lam, objective.work
+    intercept = objective.fit_intercept
     p = objective.n_params
     x_host0 = np.array(x0, dtype=np.float64, copy=True)
     x = cuda.to_device(x_host0)
@@ -112,12 +114,12 @@ def solve(objective, x0, opt, run, method: str):
     k = 0
     alpha = math.nan
     while True:
-        dev.launch_loss_grad(x, g)
+        dev.launch_loss_grad(loss, x, lam, g, work, intercept)
         objective.nfev += 1
         objective.njev += 1
         objective.n_passes += 1
         with_step = need_step and k > 0
-        f, gg, ss = iteration_stats(dev.work, g, stats, x if with_step else None, x_prev)
+        f, gg, ss = iteration_stats(work, g, stats, x if with_step else None, x_prev)
         step_norm = math.sqrt(ss) if with_step else math.nan
         status = run.observe(k, iterate, f, g_norm=math.sqrt(gg), step_norm=step_norm,
                              step_size=alpha)
