@@ -201,6 +201,7 @@ def loop_overhead(iters=20_000, m=1000, n=10, repeats=5, include_tiny=True, back
         out["gradient (us)"] = tg * 1e6
         out[f"loop, history every {every} (us)"] = tl * 1e6
         out[f"overhead, history every {every} (us)"] = (tl - tg) * 1e6
+        out[f"loop / gradient alone, history every {every}"] = tl / tg
     if include_tiny:
         # The loop's own work depends on p, not m: with m = 2 rows the gradient is nearly
         # free, so this difference isolates the overhead from the noise of a long gradient.

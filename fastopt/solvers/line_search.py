@@ -115,13 +115,20 @@ class LineSearchResult:
     Attributes
     ----------
     step : float
-        Accepted step t (the last trial when ``success`` is False).
+        The accepted step t when ``success``. Otherwise: for :func:`backtracking`, the
+        last step tried (``t0 / shrink`` when the first trial's predicted decrease was
+        already below the roundoff of f and nothing was tried); for :func:`strong_wolfe`, the
+        largest step known to satisfy sufficient decrease (0 when there is none).
     fun : float
-        phi(step).
+        phi(step); NaN when no value was computed, phi(0) when ``step`` is 0.
     n_trials : int
-        Number of values phi(t) computed.
+        Trials of the search: values phi(t) computed, or, in the Wolfe search's
+        slope-only phase (steps whose change of f is roundoff), slopes phi'(t).
     success : bool
-        Whether the step satisfies the search's conditions.
+        :func:`backtracking`: sufficient decrease holds at ``step``. :func:`strong_wolfe`: the
+        strong-Wolfe conditions hold at ``step``, or the zoom interval shrank to roundoff
+        width around a step with sufficient decrease and phi(step) < phi(0) (the best
+        point the search can certify).
     """
 
     step: float
