@@ -1,4 +1,4 @@
-"""Device-resident first-order loop for ``backend="cuda"`` Logistic and LeastSquares objectives.
+"""Device-resident first-order loop for linear-model objectives on ``backend="cuda"``.
 
 The iterate x, the gradient g and the optimizer state (momentum s, AdaGrad/RMSProp r,
 Adam m and v) live on the GPU for the whole run; the data were moved there once when the
