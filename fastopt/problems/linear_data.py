@@ -99,8 +99,11 @@ class LinearData:
         dtype : None, numpy.float32 or numpy.float64
             Force the floating dtype of X.
         allow_device : bool
-            Accept a GPU array X. When False it goes through the host checks like any
-            other input (objectives without device kernels).
+            Accept a GPU array X and return the device variant for a device backend.
+            When False (objectives without device kernels) a GPU array goes through the
+            host checks like any other input, and the data stay on the host whatever the
+            backend, so the objective can refuse a backend that lacks its kernels before
+            anything is copied to a device.
 
         Returns
         -------
@@ -124,7 +127,7 @@ class LinearData:
         if on_gpu and not is_device(resolved):
             raise ValueError(f"X is a GPU array; it needs a GPU backend ('cuda'), not "
                              f"{backend!r}")
-        if is_device(resolved):
+        if allow_device and is_device(resolved):
             return DeviceLinearData(Xc, yc, sw, resolved)
         return cls(Xc, yc, sw, resolved)
 

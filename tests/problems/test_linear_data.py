@@ -122,3 +122,21 @@ def test_device_variant_on_the_simulator(problem):
     w = np.linspace(-1, 1, 6)
     np.testing.assert_allclose(obj.grad(w), ref.grad(w), rtol=1e-10)
     assert obj.move_to_device() is obj and obj.data is dev
+
+
+def test_objective_without_device_kernels_refuses_a_device_backend_before_copying(
+        problem, monkeypatch):
+    # Multinomial has no CUDA kernels: its data stay on the host (nothing is copied to a
+    # device) and the backend is refused by name. resolve_backend is patched because the
+    # simulator is not a backend this machine offers.
+    pytest.importorskip("numba.cuda")
+    from fastopt.problems import linear_data
+
+    monkeypatch.setattr(linear_data, "resolve_backend", lambda name: "cuda")
+    X, y = problem
+    labels = (y > 0).astype(int) + (y > 1)
+    data = LinearData.from_input(X, labels, check_targets=lambda y, m: np.asarray(y),
+                                 backend="cuda", allow_device=False)
+    assert not data.on_device and data.backend == "cuda" and data.args[0] is X
+    with pytest.raises(ValueError, match="backend 'cuda' has no multinomial kernels"):
+        fo.problems.Multinomial(X, labels, backend="cuda")
