@@ -317,6 +317,31 @@ def test_demo_compiles_in_the_warm_up(tmp_path, capsys, compiling_kernels):
     assert "warm-up (s)" in out
 
 
+def test_warm_up_keeps_solver_warnings_to_itself():
+    # Three iterations of sketch-newton on the warm-up rows of a9a stop far from the
+    # optimum, and the solver says so; that is not the timed run's business.
+    import warnings
+
+    import fastopt as fo
+    from fastopt._timing import warm_up_rows
+    from fastopt.cli import runs
+
+    X, y = datasets.load("a9a")
+
+    def make(A, b):
+        return fo.problems.Logistic(A, b, lam=3e-5, backend="numpy")
+
+    rows = warm_up_rows(y)
+    small = make(X[rows], y[rows])
+    with pytest.warns(UserWarning, match="stopped without converging"):
+        fo.minimize(small, np.zeros(small.n_params), method="sketch-newton", max_iter=3,
+                    tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        seconds, _ = runs._warm_up_method(make, X, y, "sketch-newton", quiet=True)
+    assert seconds > 0
+
+
 def test_fit_reports_its_warm_up(tmp_path, capsys, monkeypatch, compiling_kernels):
     monkeypatch.chdir(tmp_path)
     assert main(["fit", "mushrooms", "--quiet", "--method", "lbfgs"]) == 0

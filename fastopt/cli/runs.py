@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 
 import numpy as np
 
@@ -60,7 +61,11 @@ def _warm_up_method(make_objective, X, y, method, quiet, **options) -> tuple[flo
         opts["max_time"] = 1e9
     callback = _noop_callback if wanted(quiet) else None
     t0 = time.perf_counter()
-    with Progress(None, desc=f"{method}: warm-up", quiet=quiet), CompileClock() as clock:
+    with Progress(None, desc=f"{method}: warm-up", quiet=quiet), CompileClock() as clock, \
+            warnings.catch_warnings():
+        # Three iterations on a few rows are not a fit: what a solver would warn about
+        # here (stopped before converging) says nothing about the timed run.
+        warnings.simplefilter("ignore")
         small = make_objective(X[rows], y[rows])
         minimize(small, np.zeros(small.n_params), method=method, callback=callback, **opts)
         touch_objective(small)
