@@ -5,29 +5,23 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.base import ClassifierMixin
 from sklearn.utils.extmath import softmax
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .. import _config
 from .._checks import check_flag
-from .._solver_choice import (
-    auto_solver,
-    gram_work_ratio,
-)
+from .._solver_choice import auto_solver, gram_work_ratio
 from .._solver_choice import encode_labels as _encode_labels
-from ._input import _check_structure, _one_line_errors
+from ._base import LinearEstimator, check_real
 
 __all__ = ["LogisticRegression"]
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
+class LogisticRegression(ClassifierMixin, LinearEstimator):
     """L2-regularized logistic regression (binary and multinomial), fitted by fastopt.
 
     Minimizes scikit-learn's objective
@@ -139,47 +133,25 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.callback = callback
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
-
     # ------------------------------------------------------------------ validation
 
     def _check_params(self) -> None:
-        def real(name, value, low, low_open):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name} must be a real number; got {value!r}")
-            if not math.isfinite(value) or value < low or (low_open and value == low):
-                rel = ">" if low_open else ">="
-                raise ValueError(f"{name} must be finite and {rel} {low}; got {value!r}")
-
         if self.alpha is None:
-            real("C", self.C, 0.0, True)
+            check_real("C", self.C, 0.0, low_open=True)
         else:
-            real("alpha", self.alpha, 0.0, False)
-        real("tol", self.tol, 0.0, False)
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral) \
-                or self.max_iter < 0:
-            raise ValueError(f"max_iter must be an integer >= 0; got {self.max_iter!r}")
+            check_real("alpha", self.alpha)
+        self._check_common_params()
         if self.n_threads is not None and (
                 isinstance(self.n_threads, bool)
                 or not isinstance(self.n_threads, numbers.Integral) or self.n_threads < 1):
             raise ValueError(f"n_threads must be None or an integer >= 1; got "
                              f"{self.n_threads!r}")
-        check_flag("fit_intercept", self.fit_intercept)
         check_flag("warm_start", self.warm_start)
         if isinstance(self.verbose, bool) or not isinstance(self.verbose, numbers.Integral) \
                 or self.verbose < 0:
             raise ValueError(f"verbose must be an integer >= 0; got {self.verbose!r}")
         if self.callback is not None and not callable(self.callback):
             raise TypeError(f"callback must be None or callable; got {self.callback!r}")
-        if not isinstance(self.solver, str):
-            raise TypeError(f"solver must be a string; got {self.solver!r}")
-        if self.solver != "auto":
-            from ..solvers import registry
-
-            registry.get(self.solver)  # ValueError naming the known methods
 
     # ------------------------------------------------------------------ fitting
 
@@ -201,20 +173,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self
         """
         self._check_params()
-        X = _check_structure(X)
-        with _one_line_errors("X, y"):
-            X, y = validate_data(self, X, y, accept_sparse="csr",
-                                 dtype=[np.float64, np.float32], order="C",
-                                 accept_large_sparse=True)
+        X, y = self._fit_data(X, y)
         classes, y_index = _encode_labels(y)
         if not (classes.size == 2 and classes.dtype.kind in "biuf"
                 and np.all(np.equal(np.mod(classes, 1), 0))):
             # Two integral numeric classes are "binary" for scikit-learn; anything else
             # (continuous floats, strings, several classes) goes through its check.
             check_classification_targets(y)
-        with _one_line_errors("sample_weight"):
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                                 ensure_non_negative=True)
+        sample_weight = self._fit_sample_weight(sample_weight, X)
         self.classes_ = classes
         weighted = np.bincount(y_index, weights=sample_weight, minlength=classes.size)
         if classes.size < 2 or np.count_nonzero(weighted > 0) < 2:
@@ -252,10 +218,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             print(f"fastopt LogisticRegression: {self.solver_} {res.message} after {res.nit} "
                   f"iterations ({res.get('n_passes', 0)} passes over X, {res.time:.3g} s), "
                   f"f = {res.fun:.10g}", file=sys.stdout)
-        if not res.success:
-            warnings.warn(f"fastopt solver {self.solver_!r} did not converge: {res.message} "
-                          f"(iterations: {res.nit}); increase max_iter or tol, or use "
-                          "another solver", ConvergenceWarning, stacklevel=2)
+        self._warn_if_not_converged(res)
         return self
 
     def _objective(self, X, y_index, n_classes, lam, sample_weight):
@@ -326,11 +289,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,) for two classes (the score of ``classes_[1]``),
         (n_samples, K) otherwise.
         """
-        check_is_fitted(self)
-        X = _check_structure(X)
-        with _one_line_errors("X"):
-            X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                              reset=False)
+        X = self._predict_data(X)
         # Float32 X is multiplied by float32 coefficients, so NumPy does not make an
         # upcast copy of X; the scores are returned in float64.
         coef = self.coef_.astype(X.dtype, copy=False)

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import math
-import numbers
-import warnings
-
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.base import RegressorMixin
 
-from .._checks import check_flag
-from .._solver_choice import (
-    auto_solver,
-    gram_work_ratio,
-)
-from ._input import _check_structure, _one_line_errors
+from .._solver_choice import auto_solver, gram_work_ratio
+from ._base import LinearEstimator, check_real
 
 __all__ = ["PoissonRegressor"]
 
 
-class PoissonRegressor(RegressorMixin, BaseEstimator):
+class PoissonRegressor(RegressorMixin, LinearEstimator):
     """L2-regularized Poisson regression (log link) for counts, fitted by fastopt.
 
     Minimizes scikit-learn's objective (``sklearn.linear_model.PoissonRegressor``)
@@ -90,27 +80,9 @@ class PoissonRegressor(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.backend = backend
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
-
     def _check_params(self) -> None:
-        for name, value in (("alpha", self.alpha), ("tol", self.tol)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name} must be a real number; got {value!r}")
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be finite and >= 0; got {value!r}")
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral) \
-                or self.max_iter < 0:
-            raise ValueError(f"max_iter must be an integer >= 0; got {self.max_iter!r}")
-        check_flag("fit_intercept", self.fit_intercept)
-        if not isinstance(self.solver, str):
-            raise TypeError(f"solver must be a string; got {self.solver!r}")
-        if self.solver != "auto":
-            from ..solvers import registry
-
-            registry.get(self.solver)  # ValueError naming the known methods
+        check_real("alpha", self.alpha)
+        self._check_common_params()
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model.
@@ -128,14 +100,8 @@ class PoissonRegressor(RegressorMixin, BaseEstimator):
         self
         """
         self._check_params()
-        X = _check_structure(X)
-        with _one_line_errors("X, y"):
-            X, y = validate_data(self, X, y, accept_sparse="csr",
-                                 dtype=[np.float64, np.float32], order="C",
-                                 accept_large_sparse=True, y_numeric=True)
-        with _one_line_errors("sample_weight"):
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
-                                                 ensure_non_negative=True)
+        X, y = self._fit_data(X, y, y_numeric=True)
+        sample_weight = self._fit_sample_weight(sample_weight, X)
         from ..minimize import minimize
         from ..problems import Poisson
 
@@ -152,18 +118,11 @@ class PoissonRegressor(RegressorMixin, BaseEstimator):
         self.intercept_ = float(x[n]) if self.fit_intercept else 0.0
         self.n_iter_ = int(res.nit)
         self.result_ = res
-        if not res.success:
-            warnings.warn(f"fastopt solver {self.solver_!r} did not converge: {res.message} "
-                          f"(iterations: {res.nit}); increase max_iter or tol, or use "
-                          "another solver", ConvergenceWarning, stacklevel=2)
+        self._warn_if_not_converged(res)
         return self
 
     def _linear_predictor(self, X):
-        check_is_fitted(self)
-        X = _check_structure(X)
-        with _one_line_errors("X"):
-            X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32],
-                              reset=False)
+        X = self._predict_data(X)
         z = X @ self.coef_.astype(X.dtype, copy=False)
         return np.asarray(z, dtype=np.float64).reshape(-1) + self.intercept_
 
