@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from .._checks import check_flag
 from ..kernels.losses import Loss
 from ..kernels.reference.linear import row_dloss, row_loss
 from ._spectral import gram_max_eig
@@ -118,9 +119,7 @@ class LinearObjective(HoldsLinearData, Objective):
         data = LinearData.from_input(X, y, sample_weight, check_targets=self._check_targets,
                                      backend=backend, dtype=dtype)
         self.lam = check_lam(lam)
-        if not isinstance(fit_intercept, (bool, np.bool_)):
-            raise TypeError(f"fit_intercept must be a bool; got {fit_intercept!r}")
-        self.fit_intercept = bool(fit_intercept)
+        self.fit_intercept = check_flag("fit_intercept", fit_intercept)
         self._lipschitz: float | None = None
         self._strong_convexity: float | None = None
         self._use_data(data)

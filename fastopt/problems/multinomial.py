@@ -21,6 +21,7 @@ import functools
 
 import numpy as np
 
+from .._checks import check_flag
 from ._spectral import gram_max_eig
 from ._validation import _as_1d, check_lam
 from .base import Objective
@@ -114,9 +115,7 @@ class Multinomial(HoldsLinearData, Objective):
                                           check_targets=self._check_targets,
                                           backend=backend, dtype=dtype, allow_device=False)
         self.lam = check_lam(lam)
-        if not isinstance(fit_intercept, (bool, np.bool_)):
-            raise TypeError(f"fit_intercept must be a bool; got {fit_intercept!r}")
-        self.fit_intercept = bool(fit_intercept)
+        self.fit_intercept = check_flag("fit_intercept", fit_intercept)
         if not hasattr(self.kernels, "multinomial_loss_grad"):
             raise ValueError(f"backend {self.backend!r} has no multinomial kernels; "
                              "use 'cython', 'numba' or 'numpy'")
