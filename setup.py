@@ -4,9 +4,10 @@ Each .pyx becomes an extension module of the same name; ``_common.pxd`` (inline 
 ``_simd.h`` (vectorized row primitives), ``_fused.h`` (the fused axpy-and-dot sweeps and row
 prefetch of the dense loops) and ``_vecmath.h`` (vectorized exp and log1p for the per-row
 logistic terms) are compiled into every module that uses them; ``_loss_codes.pxd`` (the
-loss codes) is generated from ``fastopt/kernels/losses.py`` before cythonize runs. ``gram.pyx``
-cimports BLAS from ``scipy.linalg.cython_blas``, so scipy is a build requirement. Build in
-place with ``python setup.py build_ext --inplace -j 2``.
+loss codes) is generated from ``fastopt/kernels/losses.py``, and ``_step_table.h`` (the
+codes and layouts of the optimizer steps) from ``fastopt/kernels/steps.py``, before
+cythonize runs. ``gram.pyx`` cimports BLAS from ``scipy.linalg.cython_blas``, so scipy is
+a build requirement. Build in place with ``python setup.py build_ext --inplace -j 2``.
 """
 
 import glob
@@ -35,28 +36,35 @@ else:
 # "-DFASTOPT_NO_TARGET_CLONES" to drop the AVX2/baseline clones of _simd.h.
 extra_compile += os.environ.get("FASTOPT_CFLAGS", "").split()
 
-# The Cython loss codes are generated from the one table of losses, never retyped. The
-# table is executed on its own (runpy), not imported: importing fastopt here would need
-# the extensions being built. Written only when the text changes, so that an unchanged
-# table does not make cythonize rebuild every module that cimports it.
-_LOSS_TABLE = os.path.join("fastopt", "kernels", "losses.py")
-_LOSS_CODES = os.path.join("fastopt", "kernels", "cython", "_loss_codes.pxd")
+# The Cython loss codes and step codes are generated from the tables of losses and of
+# optimizer steps, never retyped. Each table is executed on its own (runpy), not imported:
+# importing fastopt here would need the extensions being built. Written only when the
+# text changes, so that an unchanged table does not make cythonize rebuild every module
+# that uses it.
+_KERNELS = os.path.join("fastopt", "kernels")
+_GENERATED = [
+    (os.path.join(_KERNELS, "losses.py"), "cython_constants",
+     os.path.join(_KERNELS, "cython", "_loss_codes.pxd")),
+    (os.path.join(_KERNELS, "steps.py"), "c_header",
+     os.path.join(_KERNELS, "cython", "_step_table.h")),
+]
 
 
-def write_loss_codes() -> None:
-    """Write ``_loss_codes.pxd`` (the ``cdef enum`` of the loss codes) from losses.py."""
-    text = runpy.run_path(_LOSS_TABLE, run_name="fastopt_loss_table")["cython_constants"]()
-    try:
-        with open(_LOSS_CODES) as f:
-            if f.read() == text:
-                return
-    except FileNotFoundError:
-        pass
-    with open(_LOSS_CODES, "w") as f:
-        f.write(text)
+def write_generated() -> None:
+    """Write ``_loss_codes.pxd`` from losses.py and ``_step_table.h`` from steps.py."""
+    for table, function, target in _GENERATED:
+        text = runpy.run_path(table, run_name="fastopt_table")[function]()
+        try:
+            with open(target) as f:
+                if f.read() == text:
+                    continue
+        except FileNotFoundError:
+            pass
+        with open(target, "w") as f:
+            f.write(text)
 
 
-write_loss_codes()
+write_generated()
 
 extensions = [
     Extension(
@@ -66,6 +74,8 @@ extensions = [
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=extra_compile,
         extra_link_args=openmp_link,
+        # the headers, so that a changed step or row primitive rebuilds its users
+        depends=sorted(glob.glob(os.path.join(_KERNELS, "cython", "*.h"))),
     )
     for path in sorted(glob.glob(os.path.join("fastopt", "kernels", "cython", "*.pyx")))
 ]

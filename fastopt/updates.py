@@ -43,9 +43,11 @@ import numpy as np
 
 from ._checks import check_interval, check_nonnegative, check_positive
 from .kernels import get_backend
+from .kernels import steps as _steps
 
-__all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_",
-           "nadam_"]
+# gd_, nesterov_, adam_ and adamw_ are written below; the other steps' functions are
+# generated from the table (see the end of this module).
+__all__ = _steps.exported()
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -98,7 +100,6 @@ _ARRAY_NAMES = {
     "adam_": ("x", "m", "v", "g", "t", "lr", "beta1", "beta2", "eps", "v_max"),
     "adamw_": ("x", "m", "v", "g", "t", "lr", "beta1", "beta2", "eps", "weight_decay",
                "v_max"),
-    "nadam_": ("x", "m", "v", "g"),
 }
 
 
@@ -186,30 +187,6 @@ def gd_(x, g, lr, *, backend="auto"):
     _kernels(backend).gd_(x, g, lr)
 
 
-def heavy_ball_(x, s, g, lr, momentum, *, backend="auto"):
-    """Polyak heavy-ball step, in place: s <- rho s - lr g; x <- x + s.
-
-    Parameters
-    ----------
-    x, s : ndarray of shape (p,)
-        Parameters and the previous step s_k = x_k - x_{k-1} (zeros at the start).
-    g : ndarray of shape (p,)
-        grad f(x).
-    lr : float
-        alpha > 0.
-    momentum : float
-        rho in [0, 1).
-    backend : {"auto", "cython", "numba", "numpy"}
-        Kernels to use (see :func:`gd_`).
-    """
-    if not (_arrays_ok(x, g, s) and _positive_ok(lr) and _unit_ok(momentum)):
-        _check_arrays(x, {"s": s}, g)
-        _check_positive(lr=lr)
-        _check_unit(momentum=momentum)
-        lr, momentum = float(lr), float(momentum)
-    _kernels(backend).heavy_ball_(x, s, g, lr, momentum)
-
-
 def nesterov_(x, s, g, lr, momentum, momentum_next=None, *, backend="auto"):
     """Nesterov step in look-ahead form, in place.
 
@@ -245,31 +222,6 @@ def nesterov_(x, s, g, lr, momentum, momentum_next=None, *, backend="auto"):
         _check_unit(momentum=momentum, momentum_next=momentum_next)
         lr, momentum, momentum_next = float(lr), float(momentum), float(momentum_next)
     _kernels(backend).nesterov_(x, s, g, lr, momentum, momentum_next)
-
-
-def adagrad_(x, r, g, lr, eps=1e-10, *, backend="auto"):
-    """AdaGrad step, in place: r <- r + g o g; x <- x - lr g / (sqrt(r) + eps).
-
-    ``backend``: ``"auto"`` (Cython), ``"cython"``, ``"numba"`` or ``"numpy"``.
-    """
-    if not (_arrays_ok(x, g, r) and _positive_ok(lr, eps)):
-        _check_arrays(x, {"r": r}, g)
-        _check_positive(lr=lr, eps=eps)
-        lr, eps = float(lr), float(eps)
-    _kernels(backend).adagrad_(x, r, g, lr, eps)
-
-
-def rmsprop_(x, r, g, lr, rho=0.9, eps=1e-8, *, backend="auto"):
-    """RMSProp step, in place: r <- rho r + (1 - rho) g o g; x <- x - lr g / (sqrt(r) + eps).
-
-    ``backend``: ``"auto"`` (Cython), ``"cython"``, ``"numba"`` or ``"numpy"``.
-    """
-    if not (_arrays_ok(x, g, r) and _positive_ok(lr, eps) and _unit_ok(rho)):
-        _check_arrays(x, {"r": r}, g)
-        _check_positive(lr=lr, eps=eps)
-        _check_unit(rho=rho)
-        lr, rho, eps = float(lr), float(rho), float(eps)
-    _kernels(backend).rmsprop_(x, r, g, lr, rho, eps)
 
 
 def _adam_checks(x, m, v, g, t, lr, beta1, beta2, eps, v_max):
@@ -338,58 +290,117 @@ def adamw_(x, m, v, g, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_deca
     _kernels(backend).adamw_(x, m, v, g, t, lr, beta1, beta2, eps, weight_decay, vm)
 
 
-#: (beta1, momentum_decay) -> (t, prod_{s <= t} mu_s) of the last step asked for, so that
-#: a run that calls t = 1, 2, 3, ... computes each product with one multiplication.
-_MU_PRODUCTS: dict = {}
+# --- the functions generated from the table of steps -------------------------------------
+
+_CHECK_OK = {"positive": "_positive_ok({})", "unit": "_unit_ok({})",
+             "nonnegative": "_nonnegative_ok({})"}
+_CHECK_FULL = {"positive": check_positive, "nonnegative": check_nonnegative,
+               "unit": lambda name, v: check_interval(name, v, 0.0, 1.0)}
+_CHECK_DOC = {"positive": "finite, > 0", "unit": "in [0, 1)", "nonnegative": "finite, >= 0"}
 
 
-def _mu_product(t: int, beta1: float, momentum_decay: float) -> float:
-    """prod_{s < t} mu_s, multiplied in step order as torch.optim.NAdam does (the product
-    reaches 0 within a few thousand steps for beta1 <= 0.99; it stops there)."""
-    key = (beta1, momentum_decay)
-    s, prod = _MU_PRODUCTS.get(key, (0, 1.0))
+def _nonnegative_ok(a) -> bool:
+    return isinstance(a, float) and 0.0 <= a < _INF
+
+
+def _check_step_count(t):
+    # An integral float (3.0) is a step count; a bool is not (True would be step 1).
+    if (isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer, float))
+            or not (t >= 1 and int(t) == t)):
+        raise ValueError(f"t (the step count, from 1) must be an integer >= 1, got {t!r}")
+    return int(t)
+
+
+def _checked(step, x, state, g, t, lr, params):
+    """Every check of a generated update; returns ``(t, lr, *params)`` converted for the
+    kernels (``ValueError``/``TypeError`` naming what is wrong otherwise)."""
+    _check_arrays(x, dict(zip(step.state, state, strict=True)), g)
+    if step.uses_t:
+        t = _check_step_count(t)
+    lr = check_positive("lr", lr)
+    return (t, lr, *(_CHECK_FULL[p.check](p.name, value)
+                     for p, value in zip(step.params, params, strict=True)))
+
+
+#: step name -> {hyper-parameters: (t, carry before step t + 1)} of the last step asked for,
+#: so that a run calling t = 1, 2, 3, ... advances each carry once per call.
+_CARRIES: dict = {}
+
+
+def _carry(step, t: int, params: tuple) -> float:
+    """The carry before step ``t`` (NAdam: prod_{s < t} mu_s), advanced in step order."""
+    cache = _CARRIES.setdefault(step.name, {})
+    s, carry = cache.get(params, (0, step.carry0))
     if s > t - 1:
-        s, prod = 0, 1.0
-    while s < t - 1 and prod != 0.0:
+        s, carry = 0, step.carry0
+    while s < t - 1:
         s += 1
-        prod *= beta1 * (1.0 - 0.5 * (0.96 ** (s * momentum_decay)))
-    if len(_MU_PRODUCTS) > 64:
-        _MU_PRODUCTS.clear()
-    _MU_PRODUCTS[key] = (t - 1, prod)
-    return prod
+        nxt = step.coefs(float(s), 1.0, params, carry)[1]
+        if nxt == carry:  # a fixed point (NAdam's product reaches 0 and stays there)
+            s = t - 1
+            break
+        carry = nxt
+    if len(cache) > 64:
+        cache.clear()
+    cache[params] = (t - 1, carry)
+    return carry
 
 
-def nadam_(x, m, v, g, t, lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, momentum_decay=4e-3, *,
-           backend="auto"):
-    """NAdam step (Adam with Nesterov momentum, ``torch.optim.NAdam``), in place.
+def _public_source(step) -> str:
+    state = [*step.state]
+    params = [p.name for p in step.params]
+    lr = "lr" if step.lr_default is None else f"lr={step.lr_default!r}"
+    sig = ", ".join(["x", *state, "g", *(["t"] if step.uses_t else []), lr,
+                     *(p.name if p.default is None else f"{p.name}={p.default!r}"
+                       for p in step.params)])
+    fast = [f"_arrays_ok(x, g{''.join(', ' + s for s in state)})", "_positive_ok(lr)"]
+    if step.uses_t:
+        fast.insert(1, "type(t) is int and t >= 1")
+    fast += [_CHECK_OK[p.check].format(p.name) for p in step.params]
+    targets = ", ".join(["t", "lr", *params])
+    ptuple = "(" + "".join(f"{p}, " for p in params) + ")"
+    call = ", ".join(["x", *state, "g", *(["t"] if step.uses_t else []), "lr", *params])
+    carry = f", _carry(_STEP, t, {ptuple})" if step.carry0 is not None else ""
+    return (f"def {step.kernel}({sig}, *, backend='auto'):\n"
+            f"    if not ({' and '.join(fast)}):\n"
+            f"        {targets}, = _checked(_STEP, x, ({''.join(s + ', ' for s in state)}), g, "
+            f"{'t' if step.uses_t else 'None'}, lr, {ptuple})\n"
+            f"    _kernels(backend).{step.kernel}({call}{carry})\n")
 
-    With psi = ``momentum_decay`` and the momentum schedule
-    mu_t = beta1 (1 - 0.5 * 0.96^(t psi)):
 
-        m <- beta1 m + (1 - beta1) g;  v <- beta2 v + (1 - beta2) g o g
-        d = sqrt(v / (1 - beta2^t)) + eps
-        x <- x - lr (1 - mu_t) / (1 - prod_{s<=t} mu_s) g / d
-               - lr mu_{t+1} / (1 - prod_{s<=t+1} mu_s) m / d
+def _public_doc(step) -> str:
+    lines = [f"Fused {step.name.replace('_', '-')} step, in place: {step.math}.", "",
+             "Parameters", "----------",
+             "x : ndarray of shape (p,), float32 or float64", "    Parameters, updated in place."]
+    for s in step.state:
+        lines += [f"{s} : ndarray of shape (p,), same dtype",
+                  "    State, updated in place (zeros at the start)."]
+    lines += ["g : ndarray of shape (p,), same dtype", "    Gradient at ``x``."]
+    if step.uses_t:
+        lines += ["t : int", "    Step number, from 1."]
+    if step.carry0 is not None:
+        lines[0] += " The running scalar of step t is recomputed from t (once per step "
+        lines[0] += "when the steps come in order)."
+    lines += ["lr : float", "    Step size, finite, > 0."]
+    lines += [f"{p.name} : float\n    {_CHECK_DOC[p.check]}." for p in step.params]
+    lines += ['backend : {"auto", "cython", "numba", "numpy"}',
+              "    Kernels to use (see :func:`gd_`)."]
+    return "\n".join(lines) + "\n"
 
-    Parameters
-    ----------
-    x, m, v : ndarray of shape (p,)
-        Parameters, first and second moment estimates (zeros at the start).
-    g : ndarray of shape (p,)
-        Gradient at ``x``.
-    t : int
-        Step number, from 1. The product of the mu_s is recomputed from t (once per
-        step when the steps come in order).
-    lr, beta1, beta2, eps : float
-        alpha > 0, b1 and b2 in [0, 1), eps > 0.
-    momentum_decay : float
-        psi >= 0.
-    backend : {"auto", "cython", "numba", "numpy"}
-        Kernels to use (see :func:`gd_`).
-    """
-    if not (_adam_ok(x, m, v, g, t, lr, beta1, beta2, eps, None)
-            and isinstance(momentum_decay, float) and 0.0 <= momentum_decay < _INF):
-        t, lr, beta1, beta2, eps, _ = _adam_checks(x, m, v, g, t, lr, beta1, beta2, eps, None)
-        momentum_decay = check_nonnegative("momentum_decay", momentum_decay)
-    _kernels(backend).nadam_(x, m, v, g, t, lr, beta1, beta2, eps, momentum_decay,
-                             _mu_product(t, beta1, momentum_decay))
+
+def _generate() -> dict:
+    out = {}
+    for step in _steps.STEPS:
+        if not step.export or step.kernel in globals():
+            continue  # written by hand above (gd_, nesterov_, the Adam family)
+        ns = {**globals(), "_STEP": step}
+        exec(_public_source(step), ns)  # noqa: S102 (our own text)
+        fn = ns[step.kernel]
+        fn.__doc__ = _public_doc(step)
+        fn.__module__ = __name__
+        out[step.kernel] = fn
+        _ARRAY_NAMES[step.kernel] = ("x", *step.state, "g")
+    return out
+
+
+globals().update(_generate())

@@ -107,7 +107,12 @@ def test_kernel_matches_reference_and_recurrence(backend, dtype, name, n_state, 
     xb, sb = x.copy(), [s.copy() for s in state]
     vb = v_max0.copy() if amsgrad else np.empty(0, dtype)
     g_before = g.copy()
-    assert _call(kernels, name, xb, sb, g, hp, vb) is None
+    returned = _call(kernels, name, xb, sb, g, hp, vb)
+    if name == "nadam_":  # a step with a running scalar returns its next value
+        mu_t = hp["beta1"] * (1 - 0.5 * 0.96 ** (hp["t"] * hp["momentum_decay"]))
+        assert returned == pytest.approx(hp["mu_product"] * mu_t, rel=1e-15)
+    else:
+        assert returned is None
     xr, sr = x.copy(), [s.copy() for s in state]
     vr = v_max0.copy() if amsgrad else np.empty(0, dtype)
     _call(get_backend("numpy"), name, xr, sr, g, hp, vr)

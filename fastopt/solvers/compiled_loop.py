@@ -74,7 +74,7 @@ def _objective_kind(objective):
 def unsupported(objective, opt, run, backend, method=None) -> str | None:
     """None if the compiled loop can run first-order ``method`` (optimizer ``opt``) here;
     otherwise why not (the Python loop runs)."""
-    if method is not None and fo_methods.get(method).code is None:
+    if method is not None and not fo_methods.get(method).compiled:
         return f"{method!r} has no compiled-loop step"
     if _objective_kind(objective) is None:
         return "the objective is not a built-in linear model (Logistic, LeastSquares, Poisson)"
@@ -100,11 +100,12 @@ def unsupported(objective, opt, run, backend, method=None) -> str | None:
     return None
 
 
-def fresh_state() -> np.ndarray:
+def fresh_state(step=None) -> np.ndarray:
     """The loop's scalars at the start of a run (k, k_restart, pos, f, f0, f_prev, best_f,
-    step_norm, alpha, and the method's running product: NAdam's prod mu_t): the
-    ``state`` argument of ``fo_loop``."""
-    return np.array([0.0, 0.0, 0.0, np.nan, np.nan, np.nan, np.inf, np.nan, np.nan, 1.0])
+    step_norm, alpha, and the carry of ``step``, a :class:`fastopt.kernels.steps.Step`:
+    NAdam's prod mu_t): the ``state`` argument of ``fo_loop``."""
+    carry = step.carry0 if step is not None and step.carry0 is not None else 0.0
+    return np.array([0.0, 0.0, 0.0, np.nan, np.nan, np.nan, np.inf, np.nan, np.nan, carry])
 
 
 def _is_constant(sched):
@@ -143,7 +144,7 @@ def solve(objective, x, opt, run, batch, seed, method):
     p = x.shape[0]
     n = run.max_iter + 2
     entry = fo_methods.get(method)
-    code = entry.code
+    step = entry.step_of(opt)
     # Steps are taken at k = 0..max_iter-1; Nesterov also reads the momentum at k + 1.
     lr_tab = _tab(None if (isinstance(opt, GD) and opt.step == "exact") else opt.lr, n, "lr",
                   run.max_iter)
@@ -168,7 +169,7 @@ def solve(objective, x, opt, run, batch, seed, method):
     best_x, best_g = x.copy(), np.full(p, np.nan)
     g, gb, x_prev, hv = np.empty(p), np.empty(p), np.empty(p), np.empty(p)
     counts = np.zeros(5)
-    state = fresh_state()
+    state = fresh_state(step)
     args = objective.kernel_arguments()
     pieces = []
     size = min(rows_left, FIRST_HISTORY_ROWS)
@@ -177,7 +178,7 @@ def solve(objective, x, opt, run, batch, seed, method):
         hist = np.full((size, 6), np.nan)
         status, nit, f, best_f, n_hist = loop.fo_loop(
             kind, args.data, args.y, args.sw, args.lam, args.work, x, g, gb, x_prev, hv,
-            s1, s2, s3, code, exact, lr_tab, mom_tab, restart, fparams,
+            s1, s2, s3, step.code, exact, lr_tab, mom_tab, restart, fparams,
             run.tol, run.xtol, run.ftol, run.max_iter, run.divergence_factor, every, hist,
             perm, int(batch or 0), rng, best_x, best_g, counts, state)
         pieces.append(hist[:n_hist])

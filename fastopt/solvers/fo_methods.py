@@ -6,24 +6,22 @@ An entry (:class:`FirstOrderMethod`) is the whole definition of a method:
 - ``build(objective, options, kernels)``: the optimizer (:mod:`.optimizers`) with its
   hyper-parameters checked and its defaults resolved (some depend on the objective's
   L and mu);
-- ``code``: the method's number in the compiled loops (the Cython and numba ``fo_loop``
-  switch on it to call the method's fused update), or None for a method that only the
-  Python loop runs;
-- ``state``: the names of its per-parameter state arrays, in the order the compiled
-  loops hold them (slots ``s1``, ``s2``, ``s3``);
-- ``loop_params(opt)``: its hyper-parameters packed into the loops' ``fparams`` vector
-  (:data:`FPARAMS`);
-- ``kernel``: the name of its fused update kernel in every backend package;
-- ``device``: whether the CUDA loop runs it.
+- ``step``: the fused update it runs, a step of the table :mod:`fastopt.kernels.steps`
+  (or a function of the optimizer choosing one: Adam with or without AMSGrad). The step
+  fixes the update kernel of every backend, the state layout and the hyper-parameters the
+  compiled loops take;
+- ``compiled``: whether the compiled CPU loops run it; ``device``: whether the CUDA loop
+  does.
 
 The Python loop (:func:`fastopt.solvers.first_order.python_loop`), the compiled CPU loop
 (:mod:`fastopt.solvers.compiled_loop`) and the device loop
 (:mod:`fastopt.solvers.cuda_loop`) all start from :func:`get`; nothing else in the
 solvers names a method.
 
-Adding a method: its optimizer class (:mod:`.optimizers`), its entry here, its fused
-kernel in each backend's ``updates`` module, and its case in the compiled loops' update
-switch.
+Adding a method whose update is element-wise: its step in :mod:`fastopt.kernels.steps`
+(with its C twin in ``kernels/cython/_updates.h`` and its NumPy twin in
+``kernels/reference/updates.py``) and one line here, ``_elementwise(name)``, whose
+options are the step's hyper-parameters with their defaults.
 """
 
 from __future__ import annotations
@@ -35,58 +33,60 @@ import numpy as np
 
 from .. import schedules as _sched
 from .._checks import check_flag, check_interval, check_nonnegative, check_positive
+from ..kernels import steps as _steps
 from ._parameters import heavy_ball_parameters, nesterov_parameters
 from .optimizers import (
     GD,
-    AdaGrad,
     Adam,
-    HeavyBall,
-    NAdam,
+    Elementwise,
     Nesterov,
-    RMSProp,
     _known,
     _lr_schedule,
     _momentum_schedule,
     _unit,
 )
 
-__all__ = ["FirstOrderMethod", "METHODS", "FPARAMS", "get", "make_optimizer"]
-
-#: Slots of the compiled loops' ``fparams`` vector (unused slots are 0).
-FPARAMS = ("eps", "rho", "beta1", "beta2", "weight_decay", "momentum_decay")
+__all__ = ["FirstOrderMethod", "METHODS", "get", "make_optimizer"]
 
 #: Options every first-order method accepts.
 _COMMON = {"loop": "auto"}
 
+#: The hyper-parameter checks named in the table of steps.
+_CHECKS = {"unit": _unit, "positive": check_positive,
+           "nonnegative": check_nonnegative}
+
+#: Hyper-parameters the loops take from the momentum schedule, not from ``fparams``.
+_SCHEDULED = ("momentum", "momentum_next")
+
 
 @dataclass(frozen=True)
 class FirstOrderMethod:
-    """One first-order method: its options, optimizer, state and compiled-loop step."""
+    """One first-order method: its options, optimizer and fused step."""
 
     name: str
-    code: int | None
     options: dict
     build: Callable
-    state: tuple
-    kernel: str
-    loop_params: Callable = lambda opt: {}
+    step: str | Callable
+    compiled: bool = True
     device: bool = True
 
+    def step_of(self, opt) -> _steps.Step:
+        """The step that optimizer ``opt`` (built by this entry) runs."""
+        return _steps.get(self.step(opt) if callable(self.step) else self.step)
+
     def fparams(self, opt) -> np.ndarray:
-        """The optimizer's hyper-parameters as the compiled loops' ``fparams`` vector."""
-        out = np.zeros(len(FPARAMS))
-        for name, value in self.loop_params(opt).items():
-            out[FPARAMS.index(name)] = value
+        """The step's hyper-parameters, in its ``params`` order, as the compiled loops'
+        ``fparams`` vector (the scheduled momentum slots 0: the loops fill them)."""
+        out = np.zeros(_steps.MAX_PARAMS)
+        for i, name in enumerate(self.step_of(opt).param_names):
+            if name not in _SCHEDULED:
+                out[i] = getattr(opt, name)
         return out
 
     def loop_state(self, opt, p: int) -> tuple:
-        """Zeroed state arrays ``(s1, s2, s3)`` for the compiled loops (empty when unused;
-        Adam's ``s3`` is AMSGrad's running max)."""
-        slots = [np.zeros(p) for _ in self.state]
-        if getattr(opt, "amsgrad", False):
-            slots.append(np.zeros(p))
-        slots += [np.zeros(0)] * (3 - len(slots))
-        return tuple(slots)
+        """Zeroed state arrays ``(s1, s2, s3)`` for the compiled loops (empty when unused)."""
+        n = len(self.step_of(opt).state)
+        return tuple(np.zeros(p) if i < n else np.zeros(0) for i in range(3))
 
 
 # --- building each optimizer from its options --------------------------------------------
@@ -142,7 +142,7 @@ def _build_heavy_ball(method):
             # With momentum rho the terminal speed is alpha ||g|| / (1 - rho): this default
             # moves as fast as gradient descent with step 1/L.
             lr = (1.0 - mom(0)) / L if not callable(given) else 1.0 / L
-        return HeavyBall(_lr_schedule(lr), mom, kernels)
+        return Elementwise("heavy_ball", _lr_schedule(lr), kernels, momentum=mom)
 
     return build
 
@@ -168,15 +168,6 @@ def _build_nesterov(objective, o, kernels):
     return Nesterov(_lr_schedule(lr), _momentum_schedule(mom), kernels)
 
 
-def _build_adagrad(objective, o, kernels):
-    return AdaGrad(_lr_schedule(o["lr"]), check_positive("eps", o["eps"]), kernels)
-
-
-def _build_rmsprop(objective, o, kernels):
-    return RMSProp(_lr_schedule(o["lr"]), _unit("rho", o["rho"]),
-                   check_positive("eps", o["eps"]), kernels)
-
-
 def _build_adam(objective, o, kernels):
     wd = check_nonnegative("weight_decay", o.get("weight_decay", 0.0))
     return Adam(_lr_schedule(o["lr"]), _unit("beta1", o["beta1"]), _unit("beta2", o["beta2"]),
@@ -184,15 +175,21 @@ def _build_adam(objective, o, kernels):
                 kernels)
 
 
-def _build_nadam(objective, o, kernels):
-    return NAdam(_lr_schedule(o["lr"]), _unit("beta1", o["beta1"]), _unit("beta2", o["beta2"]),
-                 check_positive("eps", o["eps"]),
-                 check_nonnegative("momentum_decay", o["momentum_decay"]), kernels)
+def _elementwise(name, **defaults):
+    """The entry of a method that is the table's step ``name`` with fixed hyper-parameters:
+    its options are the step's, with their defaults (``defaults`` overrides some)."""
+    step = _steps.get(name)
+    options = {"lr": step.lr_default, **{p.name: p.default for p in step.params}, **defaults}
+
+    def build(objective, o, kernels):
+        params = {p.name: _CHECKS[p.check](p.name, o[p.name]) for p in step.params}
+        return Elementwise(name, _lr_schedule(o["lr"]), kernels, **params)
+
+    return FirstOrderMethod(name, options, build, name)
 
 
-def _adam_params(opt):
-    return {"eps": opt.eps, "beta1": opt.beta1, "beta2": opt.beta2,
-            "weight_decay": opt.weight_decay}
+def _adam_step(opt):
+    return "amsgrad_moments" if opt.amsgrad else "adam_moments"
 
 
 # --- the registry -----------------------------------------------------------------------------
@@ -200,26 +197,19 @@ def _adam_params(opt):
 _ADAM = {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "amsgrad": False}
 
 METHODS: dict[str, FirstOrderMethod] = {e.name: e for e in (
-    FirstOrderMethod("gd", 0, {"lr": None, "step": "auto", "c1": 1e-4, "shrink": 0.5},
-                     _build_gd, (), "gd_"),
-    FirstOrderMethod("heavy-ball", 1, {"lr": None, "momentum": None},
-                     _build_heavy_ball("heavy-ball"), ("s",), "heavy_ball_"),
-    FirstOrderMethod("momentum", 1, {"lr": None, "momentum": 0.9},
-                     _build_heavy_ball("momentum"), ("s",), "heavy_ball_"),
-    FirstOrderMethod("nesterov", 2, {"lr": None, "momentum": None, "restart": None},
-                     _build_nesterov, ("s",), "nesterov_"),
-    FirstOrderMethod("adagrad", 3, {"lr": 0.1, "eps": 1e-10}, _build_adagrad, ("r",),
-                     "adagrad_", lambda opt: {"eps": opt.eps}),
-    FirstOrderMethod("rmsprop", 4, {"lr": 1e-2, "rho": 0.9, "eps": 1e-8}, _build_rmsprop,
-                     ("r",), "rmsprop_", lambda opt: {"eps": opt.eps, "rho": opt.rho}),
-    FirstOrderMethod("adam", 5, dict(_ADAM), _build_adam, ("m", "v"), "adamw_", _adam_params),
-    FirstOrderMethod("adamw", 5, {**_ADAM, "weight_decay": 1e-2}, _build_adam, ("m", "v"),
-                     "adamw_", _adam_params),
-    FirstOrderMethod("nadam", 6, {"lr": 2e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
-                                  "momentum_decay": 4e-3},
-                     _build_nadam, ("m", "v"), "nadam_",
-                     lambda opt: {"eps": opt.eps, "beta1": opt.beta1, "beta2": opt.beta2,
-                                  "momentum_decay": opt.momentum_decay}),
+    FirstOrderMethod("gd", {"lr": None, "step": "auto", "c1": 1e-4, "shrink": 0.5},
+                     _build_gd, "gd"),
+    FirstOrderMethod("heavy-ball", {"lr": None, "momentum": None},
+                     _build_heavy_ball("heavy-ball"), "heavy_ball"),
+    FirstOrderMethod("momentum", {"lr": None, "momentum": 0.9},
+                     _build_heavy_ball("momentum"), "heavy_ball"),
+    FirstOrderMethod("nesterov", {"lr": None, "momentum": None, "restart": None},
+                     _build_nesterov, "nesterov"),
+    _elementwise("adagrad", lr=0.1),
+    _elementwise("rmsprop", lr=1e-2),
+    FirstOrderMethod("adam", dict(_ADAM), _build_adam, _adam_step),
+    FirstOrderMethod("adamw", {**_ADAM, "weight_decay": 1e-2}, _build_adam, _adam_step),
+    _elementwise("nadam"),
 )}
 
 

@@ -1,11 +1,13 @@
 """The first-order optimizers: the state and the step of each method, for the Python loop.
 
 Each optimizer follows the optax pattern: ``init(x) -> state`` and
-``update_(x, state, g, k, f) -> step_size``, where the state is a small dataclass of
+``update_(x, state, g, k, f) -> step_size``, where the state is a small object of
 preallocated arrays that the method's fused kernel (``kernels.<name>_``, one per backend,
-:mod:`fastopt.updates` for the math) updates in place. Which optimizer a method name
-builds, with which defaults, and how the compiled loops run it, is the method's entry in
-:mod:`fastopt.solvers.fo_methods`.
+:mod:`fastopt.updates` for the math) updates in place. :class:`Elementwise` runs any step
+of the table (:mod:`fastopt.kernels.steps`); gradient descent (line searches, exact step),
+Nesterov (restarts) and Adam (AMSGrad's optional state) have their own classes. Which
+optimizer a method name builds, with which defaults, and how the compiled loops run it, is
+the method's entry in :mod:`fastopt.solvers.fo_methods`.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import numpy as np
 
 from .. import schedules as _sched
 from .._checks import check_interval, check_nonnegative, check_positive
+from ..kernels import steps as _steps
 
-__all__ = ["GD", "HeavyBall", "Nesterov", "AdaGrad", "RMSProp", "Adam", "NAdam",
-           "check_schedule_value", "nadam_mu"]
+__all__ = ["GD", "Elementwise", "Nesterov", "Adam", "check_schedule_value"]
 
 
 # --- hyper-parameter checks -------------------------------------------------------------
@@ -77,13 +79,6 @@ class MomentumState:
     """s: the previous step x_k - x_{k-1} (heavy ball) or s_k (Nesterov)."""
 
     s: np.ndarray
-
-
-@dataclass
-class ScaleState:
-    """r: running (AdaGrad) or exponential (RMSProp) average of g o g."""
-
-    r: np.ndarray
 
 
 @dataclass
@@ -148,20 +143,62 @@ class GD:
             return math.inf
 
 
-class HeavyBall:
-    """s <- rho s - alpha g; x <- x + s."""
+class StepState:
+    """The state arrays of a step, as attributes named after the step's ``state``."""
+
+    def __init__(self, **arrays):
+        self.__dict__.update(arrays)
 
 
-    def __init__(self, lr, momentum, kernels):
+class Elementwise:
+    """A method that is one step of the table (:mod:`fastopt.kernels.steps`).
+
+    ``lr`` is a schedule; ``momentum`` a schedule for a step that takes ``momentum``
+    (rho_k) and ``momentum_next`` (rho_{k+1}); ``params`` the other hyper-parameters,
+    fixed. The step's carry (NAdam's product of momentum coefficients) is kept here,
+    from the value each kernel call returns.
+    """
+
+    def __init__(self, step, lr, kernels, momentum=None, **params):
+        self.step = _steps.get(step)
         self.lr, self.momentum, self.k = lr, momentum, kernels
+        self.params = params
+        self.carry = self.step.carry0
+
+    def __getattr__(self, name):
+        # the hyper-parameters read as attributes (opt.eps, opt.beta1, ...)
+        params = self.__dict__.get("params", {})
+        if name in params:
+            return params[name]
+        raise AttributeError(name)
 
     def init(self, x):
-        return MomentumState(np.zeros_like(x))
+        self.carry = self.step.carry0
+        return StepState(**{name: np.zeros_like(x) for name in self.step.state})
+
+    def hyper_parameters(self, k) -> list:
+        """The step's hyper-parameters at iteration k, in its ``params`` order."""
+        out = []
+        for name in self.step.param_names:
+            if name == "momentum":
+                out.append(_value_at(self.momentum, k, "momentum"))
+            elif name == "momentum_next":
+                out.append(_value_at(self.momentum, k + 1, "momentum"))
+            else:
+                out.append(self.params[name])
+        return out
 
     def update_(self, x, state, g, k, f=None):
+        step = self.step
         alpha = _value_at(self.lr, k, "lr")
-        rho = _value_at(self.momentum, k, "momentum")
-        self.k.heavy_ball_(x, state.s, g, alpha, rho)
+        args = [x, *(getattr(state, name) for name in step.state), g]
+        if step.uses_t:
+            args.append(k + 1)
+        args += [alpha, *self.hyper_parameters(k)]
+        if step.carry0 is not None:
+            self.carry = getattr(self.k, step.kernel)(*args, self.carry)
+        else:
+            getattr(self.k, step.kernel)(*args)
         return alpha
 
 
@@ -199,36 +236,6 @@ class Nesterov:
     _f_prev = None
 
 
-class AdaGrad:
-    """r <- r + g o g; x <- x - alpha g / (sqrt(r) + eps)."""
-
-    def __init__(self, lr, eps, kernels):
-        self.lr, self.eps, self.k = lr, eps, kernels
-
-    def init(self, x):
-        return ScaleState(np.zeros_like(x))
-
-    def update_(self, x, state, g, k, f=None):
-        alpha = _value_at(self.lr, k, "lr")
-        self.k.adagrad_(x, state.r, g, alpha, self.eps)
-        return alpha
-
-
-class RMSProp:
-    """r <- rho r + (1 - rho) g o g; x <- x - alpha g / (sqrt(r) + eps)."""
-
-    def __init__(self, lr, rho, eps, kernels):
-        self.lr, self.rho, self.eps, self.k = lr, rho, eps, kernels
-
-    def init(self, x):
-        return ScaleState(np.zeros_like(x))
-
-    def update_(self, x, state, g, k, f=None):
-        alpha = _value_at(self.lr, k, "lr")
-        self.k.rmsprop_(x, state.r, g, alpha, self.rho, self.eps)
-        return alpha
-
-
 class Adam:
     """Adam / AdamW (``weight_decay > 0``) / AMSGrad (``amsgrad=True``)."""
 
@@ -246,34 +253,4 @@ class Adam:
         alpha = _value_at(self.lr, k, "lr")
         self.k.adamw_(x, state.m, state.v, g, k + 1, alpha, self.beta1, self.beta2, self.eps,
                       self.weight_decay, state.v_max)
-        return alpha
-
-
-def nadam_mu(t, beta1, momentum_decay) -> float:
-    """NAdam's momentum coefficient at step t: beta1 (1 - 0.5 * 0.96^(t psi)).
-
-    The expression and its order of operations are those of ``torch.optim.NAdam``.
-    """
-    return beta1 * (1.0 - 0.5 * (0.96 ** (t * momentum_decay)))
-
-
-class NAdam:
-    """Adam with Nesterov momentum and a warming momentum schedule (Dozat 2016, the
-    ``torch.optim.NAdam`` variant); the running product of the mu_t is kept here."""
-
-
-    def __init__(self, lr, beta1, beta2, eps, momentum_decay, kernels):
-        self.lr, self.k = lr, kernels
-        self.beta1, self.beta2, self.eps = beta1, beta2, eps
-        self.momentum_decay = momentum_decay
-
-    def init(self, x):
-        self.mu_product = 1.0
-        return AdamState(np.zeros_like(x), np.zeros_like(x), np.empty(0, x.dtype))
-
-    def update_(self, x, state, g, k, f=None):
-        alpha = _value_at(self.lr, k, "lr")
-        self.k.nadam_(x, state.m, state.v, g, k + 1, alpha, self.beta1, self.beta2, self.eps,
-                      self.momentum_decay, self.mu_product)
-        self.mu_product *= nadam_mu(k + 1, self.beta1, self.momentum_decay)
         return alpha

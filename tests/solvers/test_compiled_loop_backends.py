@@ -23,7 +23,7 @@ import pytest
 import scipy.sparse as sp
 
 import fastopt as fo
-from fastopt.kernels import available_backends
+from fastopt.kernels import available_backends, steps
 from fastopt.solvers import compiled_loop, fo_methods
 
 pytestmark = pytest.mark.skipif(
@@ -221,7 +221,7 @@ def test_cython_loop_checks_its_buffers():
               work=args.work, x=np.zeros(p), g=np.empty(p), gb=np.empty(p), x_prev=np.empty(p),
               hv=np.empty(p), s1=np.zeros(p), s2=np.zeros(0), s3=np.zeros(0), method=1,
               exact=False, lr_tab=np.full(1, 0.1), mom_tab=np.zeros(1), restart=False,
-              fparams=np.zeros(6), tol=0.0, xtol=0.0, ftol=0.0, max_iter=3,
+              fparams=np.full(8, 0.5), tol=0.0, xtol=0.0, ftol=0.0, max_iter=3,
               div_factor=1e10, every=1, hist=np.full((5, 6), np.nan),
               perm=np.zeros(0, np.int64), batch=0, rng=np.zeros(1, np.uint64),
               best_x=np.zeros(p), best_g=np.zeros(p), counts=np.zeros(5),
@@ -231,7 +231,7 @@ def test_cython_loop_checks_its_buffers():
     bad = [("x", np.zeros(p + 2)), ("s1", np.zeros(p - 1)), ("work", np.empty((2, p - 1))),
            ("hist", np.empty((5, 5))), ("lr_tab", np.zeros(0)), ("state", np.zeros(8)),
            ("data", (np.ascontiguousarray(args.data[0][:, :-2]),)), ("y", args.y[:-1]),
-           ("method", 7), ("fparams", np.zeros(5)),
+           ("method", len(steps.STEPS)), ("method", -1), ("fparams", np.zeros(7)),
            ("kind", -1), ("kind", 3)]  # loss codes are 0, 1, 2 (fastopt.kernels.losses)
     for name, value in bad:
         with pytest.raises(ValueError):
@@ -257,8 +257,9 @@ def test_cython_loop_takes_int32_and_int64_csr_indices():
         res = loop.fo_loop(
             args.loss, (data, indices.astype(itype), indptr.astype(itype), n), args.y, args.sw,
             args.lam, args.work, x, np.empty(p), np.empty(p), np.empty(p), np.empty(p),
-            np.zeros(p), np.zeros(p), np.zeros(0), 5, False, np.full(1, 0.05), np.zeros(1),
-            False, np.array([1e-8, 0.0, 0.9, 0.999, 0.0, 0.0]), 0.0, 0.0, 0.0, 40, 1e10, 4,
+            np.zeros(p), np.zeros(p), np.zeros(0), steps.CODES["adam_moments"], False,
+            np.full(1, 0.05), np.zeros(1), False,
+            np.array([0.9, 0.999, 1e-8, 0.0, 0.0, 0.0, 0.0, 0.0]), 0.0, 0.0, 0.0, 40, 1e10, 4,
             hist,
             perm, 16, np.array([7], np.uint64), np.zeros(p), np.zeros(p), counts,
             compiled_loop.fresh_state())

@@ -16,7 +16,7 @@ import pytest
 import fastopt as fo
 from fastopt import _stopping
 from fastopt._result import Status
-from fastopt.kernels import available_backends
+from fastopt.kernels import available_backends, get_backend, steps
 from fastopt.solvers import fo_methods
 from fastopt.solvers.registry import get as get_solver
 
@@ -37,9 +37,13 @@ def test_entry_is_the_method_minimize_knows(method):
     assert entry.name == method
     spec = get_solver(method)
     assert set(spec.options) == set(entry.options) | {"loop"}
-    for name in entry.loop_params(entry.build(_logistic(), dict(spec.options),
-                                              fo.kernels.get_backend("numpy"))):
-        assert name in fo_methods.FPARAMS
+    opt = entry.build(_logistic(), dict(spec.options), fo.kernels.get_backend("numpy"))
+    step = entry.step_of(opt)
+    # every hyper-parameter of the step is the optimizer's (what the loops' fparams read),
+    # or comes from the momentum schedule
+    for name in step.param_names:
+        if name not in ("momentum", "momentum_next"):
+            assert isinstance(getattr(opt, name), float), name
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -49,8 +53,9 @@ def test_entry_state_layout(method):
                       fo.kernels.get_backend("numpy"))
     slots = entry.loop_state(opt, 5)
     assert len(slots) == 3
-    assert [s.shape[0] for s in slots[:len(entry.state)]] == [5] * len(entry.state)
-    assert entry.fparams(opt).shape == (len(fo_methods.FPARAMS),)
+    n = len(entry.step_of(opt).state)
+    assert [s.shape[0] for s in slots] == [5] * n + [0] * (3 - n)
+    assert entry.fparams(opt).shape == (steps.MAX_PARAMS,)
 
 
 def test_unknown_method_is_refused():
@@ -58,13 +63,41 @@ def test_unknown_method_is_refused():
         fo_methods.get("nadamw")
 
 
-def test_codes_are_distinct_per_kernel():
-    """Two names share a code only when they share the update kernel (adam/adamw,
-    heavy-ball/momentum)."""
-    by_code = {}
-    for entry in fo_methods.METHODS.values():
-        by_code.setdefault(entry.code, set()).add(entry.kernel)
-    assert all(len(kernels) == 1 for kernels in by_code.values())
+@pytest.mark.parametrize("method", METHODS)
+def test_entry_runs_a_step_of_the_table(method):
+    """Every method is a step of the table; two names share a step only when they share
+    the update (adam/adamw, heavy-ball/momentum)."""
+    entry = fo_methods.get(method)
+    opt = entry.build(_logistic(), dict(get_solver(method).options),
+                      fo.kernels.get_backend("numpy"))
+    step = entry.step_of(opt)
+    assert steps.STEPS[step.code] is step
+
+
+@pytest.mark.parametrize("backend", available_backends())
+def test_every_backend_has_every_step_with_its_signature(backend):
+    import inspect
+
+    kernels = get_backend(backend)
+    for step in steps.STEPS:
+        if step.export:
+            kernel = getattr(kernels, step.kernel)
+            names = list(inspect.signature(getattr(kernel, "py_func", kernel)).parameters)
+            # the NumPy twin is written by hand: its carry has the step's own name
+            assert names[:-1] == step.signature()[:-1], (backend, step.name)
+            assert len(names) == len(step.signature())
+
+
+def test_step_table_header_is_generated_from_the_table():
+    # setup.py writes _step_table.h from steps.py (run on its own, as for the loss codes)
+    import runpy
+    from pathlib import Path
+
+    assert runpy.run_path(steps.__file__)["c_header"]() == steps.c_header()
+    path = Path(steps.__file__).parent / "cython" / "_step_table.h"
+    if "cython" not in available_backends():
+        pytest.skip("no Cython build")
+    assert path.read_text() == steps.c_header()
 
 
 @pytest.mark.parametrize("backend", LOOPS)
@@ -133,12 +166,3 @@ def test_stop_status_without_gradient_ignores_gnorm():
                                  0.0, 10, 1e10) == _stopping.CONTINUE
     assert _stopping.stop_status(0, 1.0, 1.0, math.nan, math.nan, True, math.nan, 1e-6, 0.0,
                                  0.0, 10, 1e10) == int(Status.DIVERGED)
-
-
-@pytest.mark.parametrize("backend", [b for b in ("numpy", "cython", "numba")
-                                     if b in available_backends()])
-def test_every_entry_has_its_kernel_on_every_backend(backend):
-    kernels = fo.kernels.get_backend(backend)
-    for entry in fo_methods.METHODS.values():
-        assert callable(getattr(kernels, entry.kernel)), (entry.name, backend)
-        assert callable(getattr(fo.updates, entry.kernel)), entry.name

@@ -26,11 +26,11 @@ Iteration k (x: the iterate; g: the full gradient, evaluated where the run is ob
     m / (rows); x <- update(x, gs) with alpha = lr_tab[min(k, end)] (gd: or the exact
     step ||gs||^2 / <gs, H gs>).
 
-Methods (``method``, the ``code`` of each entry of
-:mod:`fastopt.solvers.fo_methods`): 0 gd, 1 heavy ball, 2 nesterov (look-ahead form,
-optional gradient restart: when <gs, s> > 0 the momentum is dropped), 3 adagrad,
-4 rmsprop, 5 adam(w) (AMSGrad when ``s3`` is non-empty), 6 nadam. ``fparams``: eps, rho
-(rmsprop), beta1, beta2, weight decay, momentum decay (``fo_methods.FPARAMS``). The
+Methods (``method``): the code of a step of :mod:`fastopt.kernels.steps`, whose per-call
+scalars and element loop are those of ``_updates.h``; gd may take the exact step and
+Nesterov (look-ahead form) restarts when ``restart`` and <gs, s> > 0 (the momentum is
+dropped). ``fparams``: the step's hyper-parameters in its ``params`` order, its momentum
+slots filled at each step from ``mom_tab``; the step's carry is ``state[9]``. The
 stopping tests are :func:`fastopt._stopping.stop_status`, written again in C here
 (:func:`stop_status`, compared with the Python function by the tests); the status values
 are those of :class:`fastopt._result.Status`, read from it when this module is imported,
@@ -60,29 +60,18 @@ from ._loss_codes cimport N_LOSSES
 from ._rng cimport shuffle_span
 
 from ._updates cimport (
-    fo_adam_f64,
-    fo_amsgrad_f64,
-    fo_gd_f64,
-    fo_hb_f64,
-    fo_nadam_f64,
-    fo_nag_f64,
-    fo_scaled_f64,
+    FO_MAX_COEFS,
+    FO_MAX_PARAMS,
+    FO_N_STEPS,
+    FO_STEP_GD,
+    FO_STEP_MOMENTUM_NEXT_SLOT,
+    FO_STEP_MOMENTUM_SLOT,
+    FO_STEP_NESTEROV,
+    FO_STEP_NSTATE,
+    FO_STEPS,
+    fo_step,
 )
 
-
-cdef inline double int_power(double a, long long t) noexcept nogil:
-    """a^t for t >= 0 by binary exponentiation, the algorithm numba uses for a float
-    raised to an integer up to 2^16 (so the bias corrections of the numba and Cython
-    loops agree to the last bit); pow beyond that, as numba."""
-    cdef double r = 1.0
-    if t > 0x10000:
-        return a ** <double> t
-    while t != 0:
-        if t & 1:
-            r *= a
-        t >>= 1
-        a *= a
-    return r
 
 # The status values of fastopt._result.Status, read from the enum (not retyped).
 cdef int ST_GTOL = Status.GTOL
@@ -128,10 +117,8 @@ cdef enum:
     # and the same ``state``, it goes on with the very iterates it would have computed.
     PAUSED = -2
     # Entries of ``state``: k, k_restart, pos, f, f0, f_prev, best_f, step_norm, alpha,
-    # the method's running product (NAdam: prod of mu_t).
+    # the step's carry (NAdam: prod of mu_t).
     STATE_LEN = 10
-    N_FPARAMS = 6
-    N_METHODS = 7
 
 
 # --- the objective's passes, one C function per data layout ------------------------------
@@ -351,55 +338,19 @@ cdef class _Bound:
 
 # --- the updates ---------------------------------------------------------------------------
 
-cdef struct Update:
-    int method
-    double* x
-    const double* g
-    double* s1
-    double* s2
-    double* s3
-    double lr
-    double a1    # heavy ball / nesterov: rho; adagrad/rmsprop: c_r; adam: step
-    double a2    # nesterov: rho_next; adagrad/rmsprop: c_g; adam: isb
-    double eps
-    double b1
-    double b2
-    double c1
-    double c2
-    double keep
-    double a3    # nadam: coefficient of m
-
-
-cdef inline void update_span(const Update* U, Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    cdef Py_ssize_t n = hi - lo
-    if U.method == 0:
-        fo_gd_f64(U.x + lo, U.g + lo, U.lr, n)
-    elif U.method == 1:
-        fo_hb_f64(U.x + lo, U.s1 + lo, U.g + lo, U.lr, U.a1, n)
-    elif U.method == 2:
-        fo_nag_f64(U.x + lo, U.s1 + lo, U.g + lo, U.lr, U.a1, U.a2, n)
-    elif U.method == 3 or U.method == 4:
-        fo_scaled_f64(U.x + lo, U.s1 + lo, U.g + lo, U.lr, U.a1, U.a2, U.eps, n)
-    elif U.method == 5 and U.s3 == NULL:
-        fo_adam_f64(U.x + lo, U.s1 + lo, U.s2 + lo, U.g + lo, U.a1, U.b1, U.b2, U.c1, U.c2,
-                    U.a2, U.eps, U.keep, n)
-    elif U.method == 5:
-        fo_amsgrad_f64(U.x + lo, U.s1 + lo, U.s2 + lo, U.s3 + lo, U.g + lo, U.a1, U.b1, U.b2,
-                       U.c1, U.c2, U.a2, U.eps, U.keep, n)
-    else:
-        fo_nadam_f64(U.x + lo, U.s1 + lo, U.s2 + lo, U.g + lo, U.a1, U.a3, U.b1, U.b2, U.c1,
-                     U.c2, U.a2, U.eps, n)
-
-
-cdef void apply_update(const Update* U, Py_ssize_t p, int nt) noexcept nogil:
-    """The update on nt threads (element-wise: the result does not depend on nt)."""
-    cdef Py_ssize_t c, lo
+cdef void apply_update(const fo_step* st, double* x, double* s1, double* s2, double* s3,
+                       const double* g, const double* c, Py_ssize_t p,
+                       int nt) noexcept nogil:
+    """The step's element loop on nt threads (element-wise: the result does not depend
+    on nt)."""
+    cdef Py_ssize_t k, lo
     if p < PARALLEL_MIN or nt <= 1:
-        update_span(U, 0, p)
+        st.f64(x, s1, s2, s3, g, c, p)
         return
-    for c in prange((p + CHUNK - 1) // CHUNK, schedule="dynamic", num_threads=nt):
-        lo = c * CHUNK
-        update_span(U, lo, min(p, lo + CHUNK))
+    for k in prange((p + CHUNK - 1) // CHUNK, schedule="dynamic", num_threads=nt):
+        lo = k * CHUNK
+        st.f64(x + lo, (s1 + lo) if s1 != NULL else NULL, (s2 + lo) if s2 != NULL else NULL,
+               (s3 + lo) if s3 != NULL else NULL, g + lo, c, min(p, lo + CHUNK) - lo)
 
 
 # --- the loop ------------------------------------------------------------------------------
@@ -433,11 +384,6 @@ def stop_status(Py_ssize_t k, double f, double f0, double f_prev, double gnorm,
     return _stop(k, f, f0, f_prev, gnorm, step_norm, tol, xtol, ftol, max_iter, div_factor)
 
 
-cdef inline double nadam_mu(double beta1, double psi, double t) noexcept nogil:
-    # fastopt.solvers.optimizers.nadam_mu, operation for operation
-    return beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))
-
-
 cdef struct Outcome:
     int status
     Py_ssize_t nit
@@ -461,31 +407,23 @@ cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
     cdef Py_ssize_t m = P.m, p = P.p, i, hi
     cdef Py_ssize_t k = <Py_ssize_t> state[0], k_restart = <Py_ssize_t> state[1]
     cdef Py_ssize_t pos = <Py_ssize_t> state[2]
-    cdef double eps = fparams[0], rms_rho = fparams[1], beta1 = fparams[2]
-    cdef double beta2 = fparams[3], wd = fparams[4], psi = fparams[5]
-    cdef double mu_product = state[9], mu, mu_next
+    cdef const fo_step* st = &FO_STEPS[method]
+    cdef int mom_slot = FO_STEP_MOMENTUM_SLOT[method]
+    cdef int next_slot = FO_STEP_MOMENTUM_NEXT_SLOT[method]
+    cdef double pv[FO_MAX_PARAMS]
+    cdef double c[FO_MAX_COEFS]
+    cdef double carry = state[9]
     cdef double nfev = counts[0], njev = counts[1], nhev = counts[2], passes = counts[3]
     cdef double n_restarts = counts[4]
     cdef double f = state[3], f0 = state[4], f_prev = state[5], best_f = state[6]
-    cdef double step_norm = state[7], alpha = state[8], gnorm, ghg, rho, rho_next = 0.0
+    cdef double step_norm = state[7], alpha = state[8], gnorm, ghg, rho_next
     cdef double acc, d
-    cdef double bc1, bc2
     cdef int status = -1
     cdef bint observe = True
     cdef const double* gs
     cdef double* row
     cdef Outcome out
-    cdef Update U
-    U.method = method
-    U.x = x
-    U.s1 = s1
-    U.s2 = s2
-    U.s3 = s3
-    U.eps = eps
-    U.b1 = beta1
-    U.b2 = beta2
-    U.c1 = 1.0 - beta1
-    U.c2 = 1.0 - beta2
+    memcpy(pv, fparams, FO_MAX_PARAMS * sizeof(double))
     out.n_hist = 0
     while True:
         if observe:
@@ -533,52 +471,25 @@ cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
         else:
             gs = g
         memcpy(x_prev, x, p * sizeof(double))
-        U.g = gs
-        if method == 0:
-            if exact:
-                hvp(P, x, gs, hv)
-                nhev += 1.0
-                passes += 1.0
-                ghg = fo_dot_f64(gs, hv, p)
-                alpha = fo_dot_f64(gs, gs, p) / ghg if ghg > 0 else NAN
-                if not isfinite(alpha):
-                    status = ST_LINE_SEARCH
-                    break
-            else:
-                alpha = table(lr_tab, n_lr, k)
+        if method == FO_STEP_GD and exact:
+            hvp(P, x, gs, hv)
+            nhev += 1.0
+            passes += 1.0
+            ghg = fo_dot_f64(gs, hv, p)
+            alpha = fo_dot_f64(gs, gs, p) / ghg if ghg > 0 else NAN
+            if not isfinite(alpha):
+                status = ST_LINE_SEARCH
+                break
         else:
             alpha = table(lr_tab, n_lr, k)
-        U.lr = alpha
-        if method == 1:
-            U.a1 = table(mom_tab, n_mom, k)
-        elif method == 2:
-            rho = table(mom_tab, n_mom, k - k_restart)
-            rho_next = table(mom_tab, n_mom, k + 1 - k_restart)
-            U.a1 = rho
-            U.a2 = rho_next
-        elif method == 3:
-            U.a1 = 1.0
-            U.a2 = 1.0
-        elif method == 4:
-            U.a1 = rms_rho
-            U.a2 = 1.0 - rms_rho
-        elif method == 5:
-            # the bias corrections of step t = k + 1, folded into two scalars
-            bc1 = 1.0 - int_power(beta1, k + 1)
-            bc2 = 1.0 - int_power(beta2, k + 1)
-            U.a1 = alpha / bc1
-            U.a2 = 1.0 / sqrt(bc2)
-            U.keep = 1.0 - alpha * wd
-        elif method == 6:
-            # torch.optim.NAdam's scalars of step t = k + 1, in its order of operations
-            mu = nadam_mu(beta1, psi, <double> (k + 1))
-            mu_next = nadam_mu(beta1, psi, <double> (k + 2))
-            mu_product = mu_product * mu
-            U.a1 = alpha * (1.0 - mu) / (1.0 - mu_product)
-            U.a3 = alpha * mu_next / (1.0 - mu_product * mu_next)
-            U.a2 = 1.0 - beta2 ** <double> (k + 1)
-        apply_update(&U, p, P.nt)
-        if method == 2 and restart and fo_dot_f64(gs, s1, p) > 0.0:
+        if mom_slot >= 0:
+            pv[mom_slot] = table(mom_tab, n_mom, k - k_restart)
+        if next_slot >= 0:
+            pv[next_slot] = table(mom_tab, n_mom, k + 1 - k_restart)
+        st.coefs(<double> (k + 1), alpha, pv, &carry, c)
+        apply_update(st, x, s1, s2, s3, gs, c, p, P.nt)
+        if method == FO_STEP_NESTEROV and restart and fo_dot_f64(gs, s1, p) > 0.0:
+            rho_next = pv[next_slot]
             for i in range(p):
                 x[i] -= rho_next * s1[i]
                 s1[i] = 0.0
@@ -605,7 +516,7 @@ cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
     state[6] = best_f
     state[7] = step_norm
     state[8] = alpha
-    state[9] = mu_product
+    state[9] = carry
     out.status = status
     out.nit = k
     out.f = f
@@ -643,16 +554,13 @@ def fo_loop(int kind, tuple data, const double[::1] y, const double[::1] sw, dou
     g : ndarray of shape (p,), receives the full gradient at the last observed iterate
     gb, x_prev, hv : ndarray of shape (p,), scratch (batch gradient, previous iterate,
         Hessian-vector product)
-    s1, s2, s3 : ndarray, optimizer state: momentum (1, 2) or squares (3, 4) in ``s1``;
-        Adam's and NAdam's moments in ``s1``, ``s2`` and AMSGrad's running max in ``s3`` (shape (p,),
-        or (0,) when unused)
-    method : int, 0 gd, 1 heavy ball, 2 nesterov, 3 adagrad, 4 rmsprop, 5 adam(w),
-        6 nadam (``s1``: unused by gd, may be empty)
+    s1, s2, s3 : ndarray, the step's state arrays in its order (shape (p,), or (0,) when
+        unused)
+    method : int, the code of a step of :mod:`fastopt.kernels.steps`
     exact : bool, gd with the exact step ``||g||^2 / <g, H g>`` (one HVP per step)
     lr_tab, mom_tab : ndarray, float64, schedule tables (entry ``min(k, len - 1)`` at k)
     restart : bool, Nesterov gradient restart
-    fparams : ndarray of shape (6,), eps, rho (rmsprop), beta1, beta2, weight decay,
-        momentum decay
+    fparams : ndarray of shape (8,), the step's hyper-parameters in its order
     tol, xtol, ftol, max_iter, div_factor : stopping tests (see the module docstring)
     every : int, history row every ``every`` iterations (0: none)
     hist : ndarray of shape (rows, 6), float64: iteration, f, ||g||, step norm, step size,
@@ -681,28 +589,29 @@ def fo_loop(int kind, tuple data, const double[::1] y, const double[::1] sw, dou
     cdef double* pxp
     cdef double* phv
     cdef double* ps1
-    cdef double* ps2 = NULL
-    cdef double* ps3 = NULL
+    cdef double* ps2
+    cdef double* ps3
+    cdef int ns
     cdef double* pbx
     cdef double* pbg
     cdef long long* pperm = NULL
     B.bind(kind, data, y, sw, lam, work, p)
     if p == 0:
         raise ValueError("x must not be empty")
-    if not 0 <= method < N_METHODS:
-        raise ValueError(f"method must be 0..{N_METHODS - 1}; got {method}")
+    if not 0 <= method < FO_N_STEPS or FO_STEPS[method].coefs == NULL:
+        raise ValueError(f"method must be a step code in [0, {FO_N_STEPS}) "
+                         f"(fastopt.kernels.steps); got {method}")
     px, pg, pgb = _ptr(x, p, "x"), _ptr(g, p, "g"), _ptr(gb, p, "gb")
     pxp, phv = _ptr(x_prev, p, "x_prev"), _ptr(hv, p, "hv")
     pbx, pbg = _ptr(best_x, p, "best_x"), _ptr(best_g, p, "best_g")
-    ps1 = _ptr(s1, p, "s1") if method != 0 else NULL
-    if method >= 5:
-        ps2 = _ptr(s2, p, "s2")
-        if method == 5 and s3.shape[0] > 0:
-            ps3 = _ptr(s3, p, "s3")
+    ns = FO_STEP_NSTATE[method]
+    ps1 = _ptr(s1, p, "s1") if ns >= 1 else NULL
+    ps2 = _ptr(s2, p, "s2") if ns >= 2 else NULL
+    ps3 = _ptr(s3, p, "s3") if ns >= 3 else NULL
     if lr_tab.shape[0] < 1 or mom_tab.shape[0] < 1:
         raise ValueError("lr_tab and mom_tab need at least one entry")
-    if fparams.shape[0] < N_FPARAMS or counts.shape[0] < 5:
-        raise ValueError(f"fparams needs {N_FPARAMS} entries and counts 5")
+    if fparams.shape[0] < FO_MAX_PARAMS or counts.shape[0] < 5:
+        raise ValueError(f"fparams needs {FO_MAX_PARAMS} entries and counts 5")
     if state.shape[0] != STATE_LEN:
         raise ValueError(f"state must have {STATE_LEN} entries; got {state.shape[0]}")
     if hist.shape[1] != HIST_COLS:

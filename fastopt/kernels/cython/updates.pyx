@@ -2,55 +2,49 @@
 """Fused optimizer updates, Cython (OpenMP) twin: one pass over memory, in place, no allocation.
 
 Same names, signatures and recurrences as :mod:`fastopt.kernels.reference.updates`
-(see its docstring for the math). float32 arrays are updated in float32 arithmetic.
+(see its docstring for the math), built from the table of steps
+(:mod:`fastopt.kernels.steps`). float32 arrays are updated in float32 arithmetic.
 
 Layers:
 
-* the element loops, in ``_updates.h`` (C, compiled for AVX2 + FMA and for the baseline,
-  the CPU picks at load time: see that file);
-* a driver per update, a fused ``cdef`` specialized at compile time for float32 and
-  float64: arrays shorter than ``PARALLEL_MIN`` are updated on the calling thread;
-  longer ones are split into chunks of ``CHUNK`` elements shared among
-  ``fo.get_num_threads()`` OpenMP threads (dynamic schedule: a busy core does not hold
-  the others back). The updates are element-wise, so the result does not depend on the
-  thread count;
-* one thin ``def`` per update taking ndarrays. A fused-type ``def`` with typed
-  memoryviews costs microseconds per call (a Python-level dispatch on the dtypes, then
-  one buffer acquisition per array), several times the whole update of a thousand
-  parameters; here the ``def`` reads the dtype number of ``x`` and the data pointers
-  (``PyArray_DATA``) and calls the float32 or float64 driver. Its checks are C-level
-  tests (ndarray, dtype, 1-D, length, C-contiguity, writeability of what it writes):
-  the kernel reads raw pointers, so a wrong array is a ``ValueError``, not a crash.
+* each step's per-call scalars and element loops, in ``_updates.h`` (C, the loops
+  compiled for AVX2 + FMA and for the baseline, the CPU picks at load time: see that
+  file), in a table indexed by the step's code;
+* one driver, a fused ``cdef`` specialized at compile time for float32 and float64:
+  arrays shorter than ``PARALLEL_MIN`` are updated on the calling thread; longer ones
+  are split into chunks of ``CHUNK`` elements shared among ``fo.get_num_threads()``
+  OpenMP threads (dynamic schedule: a busy core does not hold the others back). The
+  updates are element-wise, so the result does not depend on the thread count;
+* one thin ``def``, :func:`step_`, taking the step's code and ndarrays. A fused-type
+  ``def`` with typed memoryviews costs microseconds per call (a Python-level dispatch on
+  the dtypes, then one buffer acquisition per array), several times the whole update of
+  a thousand parameters; here the ``def`` reads the dtype number of ``x`` and the data
+  pointers (``PyArray_DATA``). Its checks are C-level tests (ndarray, dtype, 1-D,
+  length, C-contiguity, writeability of what it writes): the kernel reads raw pointers,
+  so a wrong array is a ``ValueError``, not a crash;
+* the named kernels (``nadam_(x, m, v, g, t, lr, ...)``), generated from the table,
+  each a call of :func:`step_`.
 """
 
 cimport numpy as cnp
 from cython.parallel import prange
 
-from libc.math cimport sqrt
-
 from ._updates cimport (
-    fo_adam_f32,
-    fo_adam_f64,
-    fo_amsgrad_f32,
-    fo_amsgrad_f64,
-    fo_gd_f32,
-    fo_gd_f64,
-    fo_hb_f32,
-    fo_hb_f64,
-    fo_nadam_f32,
-    fo_nadam_f64,
-    fo_nag_f32,
-    fo_nag_f64,
-    fo_scaled_f32,
-    fo_scaled_f64,
+    FO_MAX_COEFS,
+    FO_MAX_PARAMS,
+    FO_N_STEPS,
+    FO_STEP_NPARAMS,
+    FO_STEP_NSTATE,
+    FO_STEPS,
+    fo_step,
 )
 
 from fastopt._config import get_num_threads as _get_num_threads
+from fastopt.kernels import steps as _steps
 
 cnp.import_array()
 
-__all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_",
-           "nadam_"]
+__all__ = _steps.exported()
 
 ctypedef fused floating:
     float
@@ -111,315 +105,100 @@ cdef inline void* _data(object a) noexcept:
     return cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
-cdef inline int _check_apart(str name, tuple names, Py_ssize_t nbytes, void* p0, void* p1,
-                             void* p2=NULL, void* p3=NULL, void* p4=NULL,
-                             bint x_is_g_ok=False) except -1:
-    """ValueError unless the arrays at p0.. (each ``nbytes`` long; NULL: absent) are
-    pairwise disjoint. The kernels read and write them element by element in SIMD blocks,
-    so an array passed twice (``adam_(x, x, v, g, t)``) or two overlapping views would
-    give garbage, silently. ``x_is_g_ok`` (gd_ only): g may be x itself, x <- x - lr x,
-    exact on every backend. Ten pointer comparisons at most."""
+cdef inline bint _overlap(Py_ssize_t nbytes, void** ptrs, int* first, int* second,
+                          bint x_is_g_ok) noexcept:
+    """Whether two of the arrays at ptrs[0..4] (x, s1, s2, s3, g; each ``nbytes`` long;
+    NULL: absent) overlap, and which. The kernels read and write them element by element
+    in SIMD blocks, so an array passed twice (``adam_(x, x, v, g, t)``) or two overlapping
+    views would give garbage, silently. ``x_is_g_ok`` (steps without state, gd_): g may
+    be x itself, x <- x - lr x, exact on every backend. Ten pointer comparisons at most."""
     cdef char* p[5]
     cdef int i, j
-    p[0], p[1], p[2], p[3], p[4] = <char*>p0, <char*>p1, <char*>p2, <char*>p3, <char*>p4
+    for i in range(5):
+        p[i] = <char*>ptrs[i]
     for i in range(5):
         for j in range(i + 1, 5):
             if (p[i] != NULL and p[j] != NULL and p[i] < p[j] + nbytes
                     and p[j] < p[i] + nbytes and not (x_is_g_ok and p[j] == p[0])):
-                raise ValueError(f"{name}: {names[i]} and {names[j]} overlap in memory; "
-                                 f"each must be a separate array")
-    return 0
+                first[0], second[0] = i, j
+                return True
+    return False
 
 
-# --- drivers: one thread (nt = 1), or chunks shared by nt OpenMP threads --------------
+# --- the driver: one thread (nt = 1), or chunks shared by nt OpenMP threads ----------------
 
-cdef void _gd(floating* x, const floating* g, floating lr, Py_ssize_t n,
-              int nt) noexcept nogil:
-    cdef Py_ssize_t c, lo
+cdef inline floating* _off(floating* a, Py_ssize_t lo) noexcept nogil:
+    return (a + lo) if a != NULL else NULL
+
+
+cdef void _run(const fo_step* st, floating* x, floating* s1, floating* s2, floating* s3,
+               const floating* g, const double* c, Py_ssize_t n, int nt) noexcept nogil:
+    cdef Py_ssize_t k, lo
     if nt <= 1:
         if floating is float:
-            fo_gd_f32(x, g, lr, n)
+            st.f32(x, s1, s2, s3, g, c, n)
         else:
-            fo_gd_f64(x, g, lr, n)
+            st.f64(x, s1, s2, s3, g, c, n)
         return
-    for c in prange(_n_chunks(n), schedule="dynamic", num_threads=nt):
-        lo = c * CHUNK
+    for k in prange(_n_chunks(n), schedule="dynamic", num_threads=nt):
+        lo = k * CHUNK
         if floating is float:
-            fo_gd_f32(x + lo, g + lo, lr, min(n, lo + CHUNK) - lo)
+            st.f32(x + lo, _off(s1, lo), _off(s2, lo), _off(s3, lo), g + lo, c,
+                   min(n, lo + CHUNK) - lo)
         else:
-            fo_gd_f64(x + lo, g + lo, lr, min(n, lo + CHUNK) - lo)
+            st.f64(x + lo, _off(s1, lo), _off(s2, lo), _off(s3, lo), g + lo, c,
+                   min(n, lo + CHUNK) - lo)
 
 
-cdef void _hb(floating* x, floating* s, const floating* g, floating lr, floating rho,
-              Py_ssize_t n, int nt) noexcept nogil:
-    cdef Py_ssize_t c, lo
-    if nt <= 1:
-        if floating is float:
-            fo_hb_f32(x, s, g, lr, rho, n)
-        else:
-            fo_hb_f64(x, s, g, lr, rho, n)
-        return
-    for c in prange(_n_chunks(n), schedule="dynamic", num_threads=nt):
-        lo = c * CHUNK
-        if floating is float:
-            fo_hb_f32(x + lo, s + lo, g + lo, lr, rho, min(n, lo + CHUNK) - lo)
-        else:
-            fo_hb_f64(x + lo, s + lo, g + lo, lr, rho, min(n, lo + CHUNK) - lo)
+# --- the one def ------------------------------------------------------------------------
 
+def step_(int code, x, tuple state, g, double t, double lr, tuple params, double carry):
+    """The fused update of the step with this code (:mod:`fastopt.kernels.steps`), in place.
 
-cdef void _nag(floating* x, floating* s, const floating* g, floating lr, floating rho,
-               floating rho_next, Py_ssize_t n, int nt) noexcept nogil:
-    cdef Py_ssize_t c, lo
-    if nt <= 1:
-        if floating is float:
-            fo_nag_f32(x, s, g, lr, rho, rho_next, n)
-        else:
-            fo_nag_f64(x, s, g, lr, rho, rho_next, n)
-        return
-    for c in prange(_n_chunks(n), schedule="dynamic", num_threads=nt):
-        lo = c * CHUNK
-        if floating is float:
-            fo_nag_f32(x + lo, s + lo, g + lo, lr, rho, rho_next, min(n, lo + CHUNK) - lo)
-        else:
-            fo_nag_f64(x + lo, s + lo, g + lo, lr, rho, rho_next, min(n, lo + CHUNK) - lo)
-
-
-cdef void _scaled(floating* x, floating* r, const floating* g, floating lr, floating c_r,
-                  floating c_g, floating eps, Py_ssize_t n, int nt) noexcept nogil:
-    cdef Py_ssize_t c, lo
-    if nt <= 1:
-        if floating is float:
-            fo_scaled_f32(x, r, g, lr, c_r, c_g, eps, n)
-        else:
-            fo_scaled_f64(x, r, g, lr, c_r, c_g, eps, n)
-        return
-    for c in prange(_n_chunks(n), schedule="dynamic", num_threads=nt):
-        lo = c * CHUNK
-        if floating is float:
-            fo_scaled_f32(x + lo, r + lo, g + lo, lr, c_r, c_g, eps, min(n, lo + CHUNK) - lo)
-        else:
-            fo_scaled_f64(x + lo, r + lo, g + lo, lr, c_r, c_g, eps, min(n, lo + CHUNK) - lo)
-
-
-cdef inline void _adam_span(floating* x, floating* m, floating* v, floating* v_max,
-                            const floating* g, floating step, floating b1, floating b2,
-                            floating c1, floating c2, floating isb, floating eps,
-                            floating keep, Py_ssize_t n) noexcept nogil:
-    if v_max == NULL:
-        if floating is float:
-            fo_adam_f32(x, m, v, g, step, b1, b2, c1, c2, isb, eps, keep, n)
-        else:
-            fo_adam_f64(x, m, v, g, step, b1, b2, c1, c2, isb, eps, keep, n)
-    else:
-        if floating is float:
-            fo_amsgrad_f32(x, m, v, v_max, g, step, b1, b2, c1, c2, isb, eps, keep, n)
-        else:
-            fo_amsgrad_f64(x, m, v, v_max, g, step, b1, b2, c1, c2, isb, eps, keep, n)
-
-
-cdef void _adam(floating* x, floating* m, floating* v, floating* v_max, const floating* g,
-                double t, double lr, double beta1, double beta2, double eps, double wd,
-                Py_ssize_t n, int nt) noexcept nogil:
-    # x <- keep x - step m / (sqrt(v) / sqrt(bc2) + eps): the bias corrections folded into
-    # step = lr / bc1 and isb = 1 / sqrt(bc2), computed once in float64; keep = 1 - lr wd.
-    cdef Py_ssize_t c, lo
-    cdef double bc1 = 1.0 - beta1 ** t
-    cdef double bc2 = 1.0 - beta2 ** t
-    cdef floating step = <floating>(lr / bc1), isb = <floating>(1.0 / sqrt(bc2))
-    cdef floating b1 = <floating>beta1, b2 = <floating>beta2
-    cdef floating c1 = <floating>(1.0 - beta1), c2 = <floating>(1.0 - beta2)
-    cdef floating e = <floating>eps, keep = <floating>(1.0 - lr * wd)
-    if nt <= 1:
-        _adam_span(x, m, v, v_max, g, step, b1, b2, c1, c2, isb, e, keep, n)
-        return
-    for c in prange(_n_chunks(n), schedule="dynamic", num_threads=nt):
-        lo = c * CHUNK
-        _adam_span(x + lo, m + lo, v + lo, (v_max + lo) if v_max != NULL else NULL, g + lo,
-                   step, b1, b2, c1, c2, isb, e, keep, min(n, lo + CHUNK) - lo)
-
-
-cdef inline void _nadam_span(floating* x, floating* m, floating* v, const floating* g,
-                             floating c_g, floating c_m, floating b1, floating b2,
-                             floating c1, floating c2, floating bc2, floating eps,
-                             Py_ssize_t n) noexcept nogil:
-    if floating is float:
-        fo_nadam_f32(x, m, v, g, c_g, c_m, b1, b2, c1, c2, bc2, eps, n)
-    else:
-        fo_nadam_f64(x, m, v, g, c_g, c_m, b1, b2, c1, c2, bc2, eps, n)
-
-
-cdef void _nadam(floating* x, floating* m, floating* v, const floating* g, double t,
-                 double lr, double beta1, double beta2, double eps, double psi,
-                 double mu_product, Py_ssize_t n, int nt) noexcept nogil:
-    # torch.optim.NAdam's scalars of step t, once per call in float64:
-    # mu_t = beta1 (1 - 0.5 0.96^(t psi)); c_g = lr (1 - mu_t) / (1 - prod_{s<=t} mu_s);
-    # c_m = lr mu_{t+1} / (1 - prod_{s<=t+1} mu_s); bc2 = 1 - beta2^t.
-    cdef Py_ssize_t c, lo
-    cdef double mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))
-    cdef double mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1.0) * psi)))
-    cdef double prod = mu_product * mu
-    cdef floating c_g = <floating>(lr * (1.0 - mu) / (1.0 - prod))
-    cdef floating c_m = <floating>(lr * mu_next / (1.0 - prod * mu_next))
-    cdef floating bc2 = <floating>(1.0 - beta2 ** t)
-    cdef floating b1 = <floating>beta1, b2 = <floating>beta2
-    cdef floating c1 = <floating>(1.0 - beta1), c2 = <floating>(1.0 - beta2)
-    cdef floating e = <floating>eps
-    if nt <= 1:
-        _nadam_span(x, m, v, g, c_g, c_m, b1, b2, c1, c2, bc2, e, n)
-        return
-    for c in prange(_n_chunks(n), schedule="dynamic", num_threads=nt):
-        lo = c * CHUNK
-        _nadam_span(x + lo, m + lo, v + lo, g + lo, c_g, c_m, b1, b2, c1, c2, bc2, e,
-                    min(n, lo + CHUNK) - lo)
-
-
-# --- the kernels ----------------------------------------------------------------------
-
-def gd_(x, g, double lr):
-    """x <- x - lr g (in place)."""
+    ``state``: the step's state arrays, in its order; ``t``: the step number (from 1);
+    ``params``: its hyper-parameters, in its order; ``carry``: its running scalar.
+    Returns the next carry.
+    """
+    cdef double pv[FO_MAX_PARAMS]
+    cdef double c[FO_MAX_COEFS]
+    cdef void* ptrs[5]
+    cdef int i, j, ns
+    if code < 0 or code >= FO_N_STEPS or FO_STEPS[code].coefs == NULL:
+        raise ValueError(f"no Cython kernel for step code {code}")
+    ns = FO_STEP_NSTATE[code]
+    if len(state) != ns or len(params) != FO_STEP_NPARAMS[code]:
+        raise ValueError(f"{_steps.STEPS[code].kernel}: takes {ns} state arrays and "
+                         f"{FO_STEP_NPARAMS[code]} hyper-parameters")
     cdef int typ = _dtype_of(x)
     cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
     cdef int nt = _threads(n)
     if not (_ok(x, typ, n, True) and _ok(g, typ, n, False)):
-        _bad("gd_")
-    cdef void* px = _data(x)
-    cdef void* pg = _data(g)
-    _check_apart("gd_", ("x", "g"), n * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x), px, pg,
-                 NULL, NULL, NULL, True)
+        _bad(_steps.STEPS[code].kernel)
+    ptrs[0] = _data(x)
+    ptrs[1] = ptrs[2] = ptrs[3] = NULL
+    ptrs[4] = _data(g)
+    for i in range(ns):
+        if not _ok(state[i], typ, n, True):
+            _bad(_steps.STEPS[code].kernel)
+        ptrs[1 + i] = _data(state[i])
+    for i in range(FO_STEP_NPARAMS[code]):
+        pv[i] = params[i]
+    if _overlap(n * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x), ptrs, &i, &j, ns == 0):
+        step = _steps.STEPS[code]
+        names = ("x", *step.state, *[""] * (3 - ns), "g")
+        raise ValueError(f"{step.kernel}: {names[i]} and {names[j]} overlap in memory; "
+                         f"each must be a separate array")
+    cdef const fo_step* st = &FO_STEPS[code]
     with nogil:
+        st.coefs(t, lr, pv, &carry, c)
         if typ == cnp.NPY_FLOAT:
-            _gd(<float*>px, <const float*>pg, <float>lr, n, nt)
+            _run(st, <float*>ptrs[0], <float*>ptrs[1], <float*>ptrs[2], <float*>ptrs[3],
+                 <const float*>ptrs[4], c, n, nt)
         else:
-            _gd(<double*>px, <const double*>pg, lr, n, nt)
+            _run(st, <double*>ptrs[0], <double*>ptrs[1], <double*>ptrs[2], <double*>ptrs[3],
+                 <const double*>ptrs[4], c, n, nt)
+    return carry
 
 
-def heavy_ball_(x, s, g, double lr, double momentum):
-    """s <- rho s - lr g; x <- x + s (in place)."""
-    cdef int typ = _dtype_of(x)
-    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
-    cdef int nt = _threads(n)
-    if not (_ok(x, typ, n, True) and _ok(s, typ, n, True) and _ok(g, typ, n, False)):
-        _bad("heavy_ball_")
-    cdef void* px = _data(x)
-    cdef void* ps = _data(s)
-    cdef void* pg = _data(g)
-    _check_apart("heavy_ball_", ("x", "s", "g"), n * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x),
-                 px, ps, pg)
-    with nogil:
-        if typ == cnp.NPY_FLOAT:
-            _hb(<float*>px, <float*>ps, <const float*>pg, <float>lr, <float>momentum, n, nt)
-        else:
-            _hb(<double*>px, <double*>ps, <const double*>pg, lr, momentum, n, nt)
-
-
-def nesterov_(x, s, g, double lr, double momentum, double momentum_next):
-    """Look-ahead Nesterov step: y <- y - rho s + (1 + rho_next) s+, s+ = rho s - lr g."""
-    cdef int typ = _dtype_of(x)
-    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
-    cdef int nt = _threads(n)
-    if not (_ok(x, typ, n, True) and _ok(s, typ, n, True) and _ok(g, typ, n, False)):
-        _bad("nesterov_")
-    cdef void* px = _data(x)
-    cdef void* ps = _data(s)
-    cdef void* pg = _data(g)
-    _check_apart("nesterov_", ("x", "s", "g"), n * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x),
-                 px, ps, pg)
-    with nogil:
-        if typ == cnp.NPY_FLOAT:
-            _nag(<float*>px, <float*>ps, <const float*>pg, <float>lr, <float>momentum,
-                 <float>momentum_next, n, nt)
-        else:
-            _nag(<double*>px, <double*>ps, <const double*>pg, lr, momentum, momentum_next, n,
-                 nt)
-
-
-cdef _scaled_update(str name, x, r, g, double lr, double c_r, double c_g, double eps):
-    cdef int typ = _dtype_of(x)
-    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
-    cdef int nt = _threads(n)
-    if not (_ok(x, typ, n, True) and _ok(r, typ, n, True) and _ok(g, typ, n, False)):
-        _bad(name)
-    cdef void* px = _data(x)
-    cdef void* pr = _data(r)
-    cdef void* pg = _data(g)
-    _check_apart(name, ("x", "r", "g"), n * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x), px, pr, pg)
-    with nogil:
-        if typ == cnp.NPY_FLOAT:
-            _scaled(<float*>px, <float*>pr, <const float*>pg, <float>lr, <float>c_r,
-                    <float>c_g, <float>eps, n, nt)
-        else:
-            _scaled(<double*>px, <double*>pr, <const double*>pg, lr, c_r, c_g, eps, n, nt)
-
-
-def adagrad_(x, r, g, double lr, double eps):
-    """r <- r + g o g; x <- x - lr g / (sqrt(r) + eps) (in place)."""
-    _scaled_update("adagrad_", x, r, g, lr, 1.0, 1.0, eps)
-
-
-def rmsprop_(x, r, g, double lr, double rho, double eps):
-    """r <- rho r + (1 - rho) g o g; x <- x - lr g / (sqrt(r) + eps) (in place)."""
-    _scaled_update("rmsprop_", x, r, g, lr, rho, 1.0 - rho, eps)
-
-
-cdef _adamw(str name, x, m, v, g, double t, double lr, double beta1, double beta2,
-            double eps, double weight_decay, v_max):
-    cdef int typ = _dtype_of(x)
-    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
-    cdef int nt = _threads(n)
-    if not (_ok(x, typ, n, True) and _ok(m, typ, n, True) and _ok(v, typ, n, True)
-            and _ok(g, typ, n, False)):
-        _bad(name)
-    # v_max: an empty array of the dtype switches AMSGrad off, else one of length n.
-    cdef void* pvm = NULL
-    if not _ok(v_max, typ, 0, False):
-        if not _ok(v_max, typ, n, True):
-            _bad(name + " (v_max: empty, or writeable of length n)")
-        pvm = _data(v_max)
-    cdef void* px = _data(x)
-    cdef void* pm = _data(m)
-    cdef void* pv = _data(v)
-    cdef void* pg = _data(g)
-    _check_apart(name, ("x", "m", "v", "g", "v_max"),
-                 n * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x), px, pm, pv, pg, pvm)
-    with nogil:
-        if typ == cnp.NPY_FLOAT:
-            _adam(<float*>px, <float*>pm, <float*>pv, <float*>pvm, <const float*>pg, t, lr,
-                  beta1, beta2, eps, weight_decay, n, nt)
-        else:
-            _adam(<double*>px, <double*>pm, <double*>pv, <double*>pvm, <const double*>pg, t,
-                  lr, beta1, beta2, eps, weight_decay, n, nt)
-
-
-def adamw_(x, m, v, g, double t, double lr, double beta1, double beta2, double eps,
-           double weight_decay, v_max):
-    """Fused AdamW step (Adam when ``weight_decay == 0``; AMSGrad when ``v_max`` is non-empty)."""
-    _adamw("adamw_", x, m, v, g, t, lr, beta1, beta2, eps, weight_decay, v_max)
-
-
-def adam_(x, m, v, g, double t, double lr, double beta1, double beta2, double eps, v_max):
-    """Fused Adam step (bias-corrected; AMSGrad when ``v_max`` is non-empty)."""
-    _adamw("adam_", x, m, v, g, t, lr, beta1, beta2, eps, 0.0, v_max)
-
-
-def nadam_(x, m, v, g, double t, double lr, double beta1, double beta2, double eps,
-           double momentum_decay, double mu_product):
-    """Fused NAdam step t; ``mu_product`` is prod_{s < t} mu_s (1.0 at t = 1)."""
-    cdef int typ = _dtype_of(x)
-    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
-    cdef int nt = _threads(n)
-    if not (_ok(x, typ, n, True) and _ok(m, typ, n, True) and _ok(v, typ, n, True)
-            and _ok(g, typ, n, False)):
-        _bad("nadam_")
-    cdef void* px = _data(x)
-    cdef void* pm = _data(m)
-    cdef void* pv = _data(v)
-    cdef void* pg = _data(g)
-    _check_apart("nadam_", ("x", "m", "v", "g"), n * cnp.PyArray_ITEMSIZE(<cnp.ndarray>x),
-                 px, pm, pv, pg, NULL)
-    with nogil:
-        if typ == cnp.NPY_FLOAT:
-            _nadam(<float*>px, <float*>pm, <float*>pv, <const float*>pg, t, lr, beta1, beta2,
-                   eps, momentum_decay, mu_product, n, nt)
-        else:
-            _nadam(<double*>px, <double*>pm, <double*>pv, <const double*>pg, t, lr, beta1,
-                   beta2, eps, momentum_decay, mu_product, n, nt)
+# The named kernels (gd_, heavy_ball_, ..., adam_, adamw_), each a call of step_.
+globals().update(_steps.make_kernels(__name__, lambda step: step_))

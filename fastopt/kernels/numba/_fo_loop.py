@@ -24,6 +24,7 @@ from numba.extending import intrinsic, overload
 
 from ..._config import jit
 from ..._stopping import DIVERGED, LINE_SEARCH, stop_status
+from .. import steps as _steps
 from .linear import (
     linear_hvp,
     linear_hvp_csr,
@@ -33,12 +34,20 @@ from .linear import (
     linear_loss_grad_rows_csr,
 )
 from .shuffle import shuffle_
-from .updates import adagrad_, adamw_, gd_, heavy_ball_, nadam_, nesterov_, rmsprop_
+from .updates import step_update
 
 __all__ = ["fo_loop", "gradient_loop", "clock"]
 
 #: Status of a run stopped on a full history buffer (see :func:`fo_loop`).
 PAUSED = -2
+
+#: The codes of the two steps the loop treats specially (exact step, restart), and where
+#: each step takes its scheduled momentum rho_k and rho_{k+1} (-1: it takes none).
+GD = _steps.CODES["gd"]
+NESTEROV = _steps.CODES["nesterov"]
+_MOMENTUM_SLOT = np.array([s.slot("momentum") for s in _steps.STEPS], dtype=np.int64)
+_MOMENTUM_NEXT_SLOT = np.array([s.slot("momentum_next") for s in _steps.STEPS],
+                               dtype=np.int64)
 
 #: The stopping tests of every loop (:mod:`fastopt._stopping`), compiled.
 _stop = jit(stop_status)
@@ -134,16 +143,18 @@ def fo_loop(kind, data, y, sw, lam, work, x, g, gb, x_prev, hv, s1, s2, s3,
     state (float64[9]): k, k_restart, pos, f, f0, f_prev, best_f, step_norm, alpha, read at
     the start and written at the end, so that a run paused on a full ``hist`` (status -2)
     goes on, called again with a new ``hist``, with the iterates it would have computed.
-    method: 0 gd, 1 heavy ball, 2 nesterov, 3 adagrad, 4 rmsprop, 5 adam(w), 6 nadam (the
-    ``code`` of the method's entry in :mod:`fastopt.solvers.fo_methods`).
-    fparams: eps, rho (rmsprop), beta1, beta2, weight_decay, momentum_decay.
-    state[9]: the method's running product (NAdam: prod of mu_t).
+    method: the code of a step of :mod:`fastopt.kernels.steps` (its update; gd may take the
+    exact step, Nesterov restarts when ``restart``).
+    fparams: the step's hyper-parameters in its ``params`` order (the momentum slots are
+    filled from ``mom_tab``).
+    state[9]: the step's carry (NAdam: prod of mu_t).
     """
     m = y.shape[0]
     p = x.shape[0]
-    eps, rms_rho, beta1, beta2, wd = fparams[0], fparams[1], fparams[2], fparams[3], fparams[4]
-    psi = fparams[5]
-    mu_product = state[9]
+    pv = fparams.copy()
+    mom_slot = _MOMENTUM_SLOT[method]
+    next_slot = _MOMENTUM_NEXT_SLOT[method]
+    carry = state[9]
     nfev = counts[0]
     njev = counts[1]
     nhev = counts[2]
@@ -208,46 +219,29 @@ def fo_loop(kind, data, y, sw, lam, work, x, g, gb, x_prev, hv, s1, s2, s3,
         else:
             gs = g
         x_prev[:] = x
-        if method == 0:
-            if exact:
-                _hvp(kind, data, y, sw, x, gs, lam, hv, work)
-                nhev += 1.0
-                passes += 1.0
-                ghg = _dot(gs, hv)
-                alpha = _dot(gs, gs) / ghg if ghg > 0 else np.nan
-                if not np.isfinite(alpha):
-                    status = LINE_SEARCH
-                    break
-            else:
-                alpha = _table(lr_tab, k)
-            gd_(x, gs, alpha)
-        elif method == 1:
-            alpha = _table(lr_tab, k)
-            heavy_ball_(x, s1, gs, alpha, _table(mom_tab, k))
-        elif method == 2:
-            alpha = _table(lr_tab, k)
-            rho = _table(mom_tab, k - k_restart)
-            rho_next = _table(mom_tab, k + 1 - k_restart)
-            nesterov_(x, s1, gs, alpha, rho, rho_next)
-            if restart and _dot(gs, s1) > 0.0:
-                for i in range(p):
-                    x[i] -= rho_next * s1[i]
-                    s1[i] = 0.0
-                k_restart = k + 1
-                n_restarts += 1.0
-        elif method == 3:
-            alpha = _table(lr_tab, k)
-            adagrad_(x, s1, gs, alpha, eps)
-        elif method == 4:
-            alpha = _table(lr_tab, k)
-            rmsprop_(x, s1, gs, alpha, rms_rho, eps)
-        elif method == 5:
-            alpha = _table(lr_tab, k)
-            adamw_(x, s1, s2, gs, k + 1, alpha, beta1, beta2, eps, wd, s3)
+        if method == GD and exact:
+            _hvp(kind, data, y, sw, x, gs, lam, hv, work)
+            nhev += 1.0
+            passes += 1.0
+            ghg = _dot(gs, hv)
+            alpha = _dot(gs, gs) / ghg if ghg > 0 else np.nan
+            if not np.isfinite(alpha):
+                status = LINE_SEARCH
+                break
         else:
             alpha = _table(lr_tab, k)
-            nadam_(x, s1, s2, gs, k + 1, alpha, beta1, beta2, eps, psi, mu_product)
-            mu_product *= beta1 * (1.0 - 0.5 * (0.96 ** ((k + 1.0) * psi)))
+        if mom_slot >= 0:
+            pv[mom_slot] = _table(mom_tab, k - k_restart)
+        if next_slot >= 0:
+            pv[next_slot] = _table(mom_tab, k + 1 - k_restart)
+        carry = step_update(method, x, s1, s2, s3, gs, k + 1, alpha, pv, carry)
+        if method == NESTEROV and restart and _dot(gs, s1) > 0.0:
+            rho_next = pv[next_slot]
+            for i in range(p):
+                x[i] -= rho_next * s1[i]
+                s1[i] = 0.0
+            k_restart = k + 1
+            n_restarts += 1.0
         acc = 0.0
         for i in range(p):
             d = x[i] - x_prev[i]
@@ -269,7 +263,7 @@ def fo_loop(kind, data, y, sw, lam, work, x, g, gb, x_prev, hv, s1, s2, s3,
     state[6] = best_f
     state[7] = step_norm
     state[8] = alpha
-    state[9] = mu_product
+    state[9] = carry
     return status, k, f, best_f, n_hist
 
 

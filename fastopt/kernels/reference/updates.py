@@ -23,7 +23,9 @@ Recurrences (alpha = ``lr``, rho = ``momentum``, element-wise operations):
                  (torch.optim.NAdam; ``mu_product`` = prod_{s < t} mu_s, 1 at t = 1)
 
 ``v_max`` is an array of shape (p,) for AMSGrad, or an empty array (shape (0,)) to
-switch AMSGrad off; ``t`` is the 1-based step count used for the bias corrections.
+switch AMSGrad off; ``t`` is the 1-based step count used for the bias corrections. A
+step with a running scalar (NAdam's ``mu_product``) returns its next value, as every
+backend's kernel built from :mod:`fastopt.kernels.steps` does.
 """
 
 from __future__ import annotations
@@ -105,7 +107,8 @@ def adam_(x, m, v, g, t, lr, beta1, beta2, eps, v_max):
 
 
 def nadam_(x, m, v, g, t, lr, beta1, beta2, eps, momentum_decay, mu_product):
-    """NAdam step t (Nesterov momentum in Adam, with torch's warming momentum schedule)."""
+    """NAdam step t (Nesterov momentum in Adam, with torch's warming momentum schedule);
+    returns the next ``mu_product`` (prod_{s <= t} mu_s)."""
     dt = x.dtype.type
     mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * momentum_decay)))
     mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * momentum_decay)))
@@ -117,3 +120,4 @@ def nadam_(x, m, v, g, t, lr, beta1, beta2, eps, momentum_decay, mu_product):
     d = np.sqrt(v / dt(1.0 - beta2 ** t)) + dt(eps)
     x -= dt(lr * (1.0 - mu) / (1.0 - prod)) * g / d
     x -= dt(lr * mu_next / (1.0 - prod * mu_next)) * m / d
+    return prod
