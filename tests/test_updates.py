@@ -40,6 +40,9 @@ def _written_out(name, x, state, g, dtype, **hp):
         return [x - lr * g / (np.sqrt(r) + hp["eps"]), r]
     b1, b2, t, eps = hp["beta1"], hp["beta2"], hp["t"], hp["eps"]
     m = b1 * state[0] + (1 - b1) * g
+    if name == "adamax_":
+        u = np.maximum(b2 * state[1], np.abs(g) + eps)
+        return [x - lr / (1 - b1 ** t) * m / u, m, u]
     v = b2 * state[1] + (1 - b2) * g * g
     if name == "nadam_":
         psi, prod = hp["momentum_decay"], hp["mu_product"]
@@ -69,6 +72,7 @@ CASES = [
     ("adamw_", 2, dict(t=5, lr=1e-2, beta1=0.8, beta2=0.99, eps=1e-8, weight_decay=0.1)),
     ("nadam_", 2, dict(t=4, lr=1e-2, beta1=0.85, beta2=0.99, eps=1e-8, momentum_decay=0.3,
                        mu_product=0.2)),
+    ("adamax_", 2, dict(t=3, lr=1e-2, beta1=0.85, beta2=0.95, eps=1e-8)),
 ]
 
 
@@ -86,6 +90,8 @@ def _call(kernels, name, x, state, g, hp, v_max):
     args = (x, state[0], state[1], g, hp["t"], hp["lr"], hp["beta1"], hp["beta2"], hp["eps"])
     if name == "nadam_":
         return kernels.nadam_(*args, hp["momentum_decay"], hp["mu_product"])
+    if name == "adamax_":
+        return kernels.adamax_(*args)
     if name == "adam_":
         return kernels.adam_(*args, v_max)
     return kernels.adamw_(*args, hp["weight_decay"], v_max)

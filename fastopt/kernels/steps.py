@@ -195,6 +195,19 @@ def _nadam(c, g, x, m, v):
     return (x - c_g * g / d) - c_m * m_new / d, m_new, v_new
 
 
+def _adamax_coefs(t, lr, p, carry):
+    # torch.optim.Adamax: the bias correction of m folded into the step lr / (1 - b1^t)
+    b1, b2, eps = p[0], p[1], p[2]
+    return (lr / (1.0 - b1 ** t), b1, 1.0 - b1, b2, eps), carry
+
+
+def _adamax(c, g, x, m, u):
+    step, b1, c1, b2, eps = c
+    m_new = b1 * m + c1 * g
+    u_new = max(b2 * u, abs(g) + eps)
+    return x - step * m_new / u_new, m_new, u_new
+
+
 _ADAM_PARAMS = (Param("beta1", "unit", 0.9), Param("beta2", "unit", 0.999),
                 Param("eps", "positive", 1e-8), Param("weight_decay", "nonnegative", 0.0))
 
@@ -225,6 +238,13 @@ STEPS: tuple = (
          "x <- x - lr (1 - mu_t) / (1 - P_t) g / d - lr mu_{t+1} / (1 - P_t mu_{t+1}) m / d\n"
          "(torch.optim.NAdam; the carry is P_{t-1}, 1 at t = 1)",
          uses_t=True, carry0=1.0, lr_default=2e-3),
+    Step("adamax", ("m", "u"),
+         (Param("beta1", "unit", 0.9), Param("beta2", "unit", 0.999),
+          Param("eps", "positive", 1e-8)),
+         _adamax_coefs, _adamax,
+         "m <- b1 m + (1 - b1) g;  u <- max(b2 u, |g| + eps);\n"
+         "x <- x - lr / (1 - b1^t) m / u  (Adam in the infinity norm; torch.optim.Adamax)",
+         uses_t=True, lr_default=2e-3),
 )
 
 CODES = {step.name: i for i, step in enumerate(STEPS)}

@@ -210,6 +210,7 @@ METHODS: dict[str, FirstOrderMethod] = {e.name: e for e in (
     FirstOrderMethod("adam", dict(_ADAM), _build_adam, _adam_step),
     FirstOrderMethod("adamw", {**_ADAM, "weight_decay": 1e-2}, _build_adam, _adam_step),
     _elementwise("nadam"),
+    _elementwise("adamax"),
 )}
 
 

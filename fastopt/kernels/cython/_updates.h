@@ -216,6 +216,31 @@ static void fo_nadam_coefs(double t, double lr, const double *p, double *carry, 
     }
 FO_SPANS(nadam, FO_NADAM_BODY)
 
+/* --- Adamax (torch.optim.Adamax): m = b1 m + c1 g;  u = max(b2 u, |g| + eps);
+ *     x -= step m / u with step = lr / (1 - b1^t) ---------------------------------------- */
+static void fo_adamax_coefs(double t, double lr, const double *p, double *carry, double *c)
+{
+    (void)carry;
+    c[0] = lr / (1.0 - pow(p[0], t));
+    c[1] = p[0];
+    c[2] = 1.0 - p[0];
+    c[3] = p[1];
+    c[4] = p[2];
+}
+#define FO_ADAMAX_BODY(T, SQRT)                                                           \
+    const T step = (T)c[0], b1 = (T)c[1], c1 = (T)c[2], b2 = (T)c[3], eps = (T)c[4];      \
+    for (Py_ssize_t i = 0; i < n; ++i) {                                                  \
+        T gi = g[i];                                                                      \
+        T mi = b1 * s1[i] + c1 * gi;                                                      \
+        T decayed = b2 * s2[i];                                                           \
+        T fresh = (gi < 0 ? -gi : gi) + eps;                                              \
+        T ui = fresh > decayed ? fresh : decayed;                                         \
+        s1[i] = mi;                                                                       \
+        s2[i] = ui;                                                                       \
+        x[i] -= step * mi / ui;                                                           \
+    }
+FO_SPANS(adamax, FO_ADAMAX_BODY)
+
 /* --- the table, by step code (a step missing here is NULL: the callers refuse it) ------- */
 #define FO_STEP_ROW(CODE, COEFS, SPAN) [CODE] = {COEFS, fo_##SPAN##_f32, fo_##SPAN##_f64}
 static const fo_step FO_STEPS[FO_N_STEPS] = {
@@ -227,6 +252,7 @@ static const fo_step FO_STEPS[FO_N_STEPS] = {
     FO_STEP_ROW(FO_STEP_ADAM_MOMENTS, fo_adam_coefs, adam),
     FO_STEP_ROW(FO_STEP_AMSGRAD_MOMENTS, fo_adam_coefs, amsgrad),
     FO_STEP_ROW(FO_STEP_NADAM, fo_nadam_coefs, nadam),
+    FO_STEP_ROW(FO_STEP_ADAMAX, fo_adamax_coefs, adamax),
 };
 
 #endif /* FASTOPT_UPDATES_H */

@@ -21,6 +21,8 @@ Recurrences (alpha = ``lr``, rho = ``momentum``, element-wise operations):
                  x <- x - alpha (1 - mu_t) / (1 - P_t) g / d
                         - alpha mu_{t+1} / (1 - P_t mu_{t+1}) m / d
                  (torch.optim.NAdam; ``mu_product`` = prod_{s < t} mu_s, 1 at t = 1)
+    adamax_      m <- b1 m + (1 - b1) g;  u <- max(b2 u, |g| + eps);
+                 x <- x - alpha / (1 - b1^t) m / u   (torch.optim.Adamax)
 
 ``v_max`` is an array of shape (p,) for AMSGrad, or an empty array (shape (0,)) to
 switch AMSGrad off; ``t`` is the 1-based step count used for the bias corrections. A
@@ -33,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["gd_", "heavy_ball_", "nesterov_", "adagrad_", "rmsprop_", "adam_", "adamw_",
-           "nadam_"]
+           "nadam_", "adamax_"]
 
 
 def gd_(x, g, lr):
@@ -121,3 +123,12 @@ def nadam_(x, m, v, g, t, lr, beta1, beta2, eps, momentum_decay, mu_product):
     x -= dt(lr * (1.0 - mu) / (1.0 - prod)) * g / d
     x -= dt(lr * mu_next / (1.0 - prod * mu_next)) * m / d
     return prod
+
+
+def adamax_(x, m, u, g, t, lr, beta1, beta2, eps):
+    """Adamax step t: Adam with the infinity norm in place of the second moment."""
+    dt = x.dtype.type
+    m *= dt(beta1)
+    m += dt(1.0 - beta1) * g
+    np.maximum(dt(beta2) * u, np.abs(g) + dt(eps), out=u)
+    x -= dt(lr / (1.0 - beta1 ** t)) * m / u
