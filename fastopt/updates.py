@@ -11,21 +11,13 @@ would be read after it is written: garbage), except that ``gd_`` takes ``g`` = `
 itself. These checks are O(1); values are not checked (NaN in, NaN out).
 State arrays start at zero (``np.zeros_like(x)``), and ``t`` counts steps from 1.
 
-Recurrences (alpha = lr, rho = momentum, element-wise):
+Recurrences (lr = alpha, rho = momentum, element-wise; from the table of steps,
+:mod:`fastopt.kernels.steps`):
 
-    gd_          x <- x - alpha g
-    heavy_ball_  s <- rho s - alpha g;  x <- x + s
-    nesterov_    look-ahead form: x holds y_k = x_k + rho s_k and g = grad f(y_k);
-                 s <- rho s - alpha g;  y <- y - rho s_old + (1 + rho_next) s
-    adagrad_     r <- r + g o g;  x <- x - alpha g / (sqrt(r) + eps)
-    rmsprop_     r <- rho r + (1 - rho) g o g;  x <- x - alpha g / (sqrt(r) + eps)
+{recurrences}
     adam_        m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g o g;  [v_max <- max(v_max, v)]
-                 x <- x - alpha (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
-    adamw_       x <- (1 - alpha wd) x, then the Adam step
-    nadam_       mu_t = b1 (1 - 0.5 * 0.96^(t psi)),  P_t = mu_1 ... mu_t;  m, v as Adam;
-                 d = sqrt(v / (1 - b2^t)) + eps;
-                 x <- x - alpha (1 - mu_t) / (1 - P_t) g / d
-                        - alpha mu_{t+1} / (1 - P_t mu_{t+1}) m / d
+                 x <- x - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+    adamw_       x <- (1 - lr wd) x, then the Adam step
 
 Cost of a call. A thousand-parameter update takes a few microseconds, so the checks
 are written for the common case: a few identity and range tests on exact types
@@ -404,3 +396,17 @@ def _generate() -> dict:
 
 
 globals().update(_generate())
+
+
+def _recurrences() -> str:
+    lines = []
+    for step in _steps.STEPS:
+        if step.export:
+            first, *rest = step.math.split("\n")
+            lines.append(f"    {step.kernel:<12} {first}")
+            lines += [f"    {'':<12} {line}" for line in rest]
+    return "\n".join(lines)
+
+
+if __doc__:  # None under python -OO
+    __doc__ = __doc__.replace("{recurrences}", _recurrences())

@@ -1,8 +1,8 @@
 """The whole first-order iteration loop in compiled code, for the built-in linear objectives.
 
-:func:`solve` runs every method of the registry (:mod:`.fo_methods`: gd with a
-constant, scheduled, 1/L or exact step, heavy-ball, momentum, nesterov with the gradient
-restart scheme, adagrad, rmsprop, adam, adamw, nadam) on a built-in linear objective
+:func:`solve` runs every method of the registry (:mod:`.fo_methods`; gd with a
+constant, scheduled, 1/L or exact step, nesterov with the gradient restart scheme) on a
+built-in linear objective
 (dense or CSR), full batch or mini-batch, with no Python per iteration; the method's
 entry gives the loop its code, state arrays and parameters. The loop itself is a kernel
 of the objective's backend, with one signature in both (the Cython docstring lists it):
