@@ -1,3 +1,5 @@
+# Over 500 lines: one test per subcommand and per hostile input of the command line,
+# sharing the in-process and subprocess runners defined here.
 """The fastopt command, run in-process through cli.main (and in subprocesses, under a
 memory limit, where hostile input could crash or exhaust the process)."""
 

@@ -1,3 +1,5 @@
+# Over 500 lines: one generator per hostile-input family, each a few dozen lines, kept
+# in the one worker that the hostile suite runs in a child process per family.
 """Run one family of generated hostile inputs; meant to run in its own process.
 
     python worker.py FAMILY N_EXAMPLES LOG_FILE TMP_DIR

@@ -1,3 +1,5 @@
+# Over 500 lines: each line search is tested on its own cases (sufficient decrease,
+# curvature, bracketing, non-finite trial values), one function at a time.
 """The line searches of the second-order methods, one function at a time.
 
 What is tested

@@ -1,3 +1,5 @@
+# Over 500 lines: the stopping rule is tested test by test, and the run record (history,
+# best iterate, callback) over every status; they share the fixtures of this module.
 """The stopping rule and run records shared by every solver loop.
 
 What is tested
