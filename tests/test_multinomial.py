@@ -312,3 +312,64 @@ def test_default_estimator_fits_digits_on_cython_like_numba():
     assert all(fit.result_.success for fit in tight.values())
     assert rel(tight["cython"], tight["numba"]) < 1e-8
     assert rel(default, tight["numba"]) < 5e-2  # the default tol's own accuracy
+
+
+# --- the blocked Hessian and Newton's cost warning ----------------------------------------
+
+@pytest.mark.parametrize("backend", MULTINOMIAL_BACKENDS)
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("intercept", [True, False], ids=["intercept", "no-intercept"])
+def test_blocked_hessian_matches_the_hessian_vector_products(backend, layout, intercept, rng):
+    """Each class block X~^T diag(sw p_k (delta_kl - p_l)) X~ (+ lam on the diagonal
+    blocks, not on the intercept), against the Hessian built column by column from
+    Hessian-vector products, with sample weights and a float32 X as well."""
+    from fastopt.problems.base import Objective
+
+    for dtype in (np.float64, np.float32):
+        X, y, sw, w, _ = _problem(rng, m=80, n=6, K=4, dtype=dtype, intercept=intercept)
+        data = sp.csr_matrix(X) if layout == "csr" else X
+        obj = Multinomial(data, y, lam=0.3, sample_weight=sw, fit_intercept=intercept,
+                          backend=backend)
+        w = 0.4 * w
+        H = obj.hessian(w)
+        assert H.shape == (obj.n_params, obj.n_params)
+        np.testing.assert_array_equal(H, H.T)
+        np.testing.assert_allclose(H, Objective._hessian(obj, w), rtol=1e-10, atol=1e-12)
+
+
+def test_blocked_hessian_matches_finite_differences(small_objective, rng):
+    obj = small_objective
+    w = 0.3 * rng.standard_normal(obj.n_params)
+    eps = 1e-6
+    fd = np.array([(obj.grad(w + eps * e) - obj.grad(w - eps * e)) / (2 * eps)
+                   for e in np.eye(obj.n_params)])
+    np.testing.assert_allclose(obj.hessian(w), fd, rtol=1e-6, atol=1e-8)
+
+
+def test_hessian_cost_counts_the_class_blocks(rng):
+    X, y, *_ = _problem(rng, m=50, n=6, K=3, density=1.0)
+    dense = Multinomial(X, y, fit_intercept=True)
+    # K (K + 1) / 2 = 6 blocks of m (n + 1)^2 / 2 multiply-adds; a pass: 2 K m (n + 1)
+    assert dense.hessian_cost() == 6 * 50 * 7 ** 2 / 2
+    assert dense.pass_cost() == 2 * 3 * 50 * 7
+    Xs = sp.csr_matrix(np.where(rng.random((50, 6)) < 0.3, 1.0, 0.0))
+    sparse = Multinomial(Xs, y, fit_intercept=False)
+    per_row = np.diff(Xs.indptr)
+    assert sparse.hessian_cost() == 6 * float(per_row @ per_row) / 2
+    assert sparse.pass_cost() == 2 * 3 * Xs.nnz
+
+
+def test_newton_warns_with_the_cost_where_the_hessian_dominates(rng):
+    import fastopt as fo
+
+    X = rng.standard_normal((2000, 50))
+    y = rng.integers(0, 10, 2000)
+    obj = Multinomial(X, y, lam=1e-2, fit_intercept=True)
+    with pytest.warns(UserWarning, match=r"510 x 510 Hessian .* 1\.4e\+08 multiply-adds, "
+                                         r"the cost of 70 gradient passes") as record:
+        fo.minimize(obj, np.zeros(obj.n_params), method="newton", max_iter=1)
+    assert record[0].filename == __file__  # it points at the caller, not at fastopt
+    small = Multinomial(X[:200, :5], y[:200], lam=1e-2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fo.minimize(small, np.zeros(small.n_params), method="newton")
