@@ -109,8 +109,7 @@ class _Apart:
 
 #: The array arguments of each kernel, in order (for the overlap check's message).
 _ARRAY_NAMES = {
-    "gd_": ("x", "g"), "heavy_ball_": ("x", "s", "g"), "nesterov_": ("x", "s", "g"),
-    "adagrad_": ("x", "r", "g"), "rmsprop_": ("x", "r", "g"),
+    **{s.kernel: ("x", *s.state, "g") for s in _steps.STEPS if s.export},
     "adam_": ("x", "m", "v", "g", "t", "lr", "beta1", "beta2", "eps", "v_max"),
     "adamw_": ("x", "m", "v", "g", "t", "lr", "beta1", "beta2", "eps", "weight_decay",
                "v_max"),
@@ -395,12 +394,13 @@ def _public_source(step) -> str:
     targets = ", ".join(["t", "lr", *params])
     ptuple = "(" + "".join(f"{p}, " for p in params) + ")"
     call = ", ".join(["x", *state, "g", *(["t"] if step.uses_t else []), "lr", *params])
-    carry = f", _carry(_STEP, t, {ptuple})" if step.carry0 is not None else ""
+    carry = ", carry" if step.carry0 is not None else ""
     return (f"def {step.kernel}({sig}, *, backend='auto'):\n"
             f"    if not ({' and '.join(fast)}):\n"
             f"        {targets}, = _checked(_STEP, x, ({''.join(s + ', ' for s in state)}), g, "
             f"{'t' if step.uses_t else 'None'}, lr, {ptuple})\n"
-            f"    direct = _direct(backend)\n"
+            + (f"    carry = _carry(_STEP, t, {ptuple})\n" if carry else "")
+            + f"    direct = _direct(backend)\n"
             f"    if direct is not None:\n"
             f"        direct({step.code}, x, ({''.join(s + ', ' for s in state)}), g, "
             f"{'t' if step.uses_t else '0'}, lr, {ptuple}, "
@@ -440,7 +440,6 @@ def _generate() -> dict:
         fn.__doc__ = _public_doc(step)
         fn.__module__ = __name__
         out[step.kernel] = fn
-        _ARRAY_NAMES[step.kernel] = ("x", *step.state, "g")
     return out
 
 

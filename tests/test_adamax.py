@@ -3,60 +3,27 @@
 Adamax went in through the table of steps alone (its row in ``kernels/steps.py``, its C
 twin, its NumPy twin and one registry line); these tests check what that row produced
 on every backend. The oracle is a trajectory recorded from torch
-(``tests/data/adamax_torch.npz``, written by ``tests/data/make_adamax_reference.py``;
+(``tests/data/adamax_torch.npz``, written by ``tests/data/make_torch_references.py``;
 float64, ``foreach=False``), replayed through every backend to 1e-12 relative.
 """
 
-import os
-
 import numpy as np
 import pytest
+from _torch_reference import compare_live, replay
 
 import fastopt as fo
 from fastopt.kernels import available_backends
 
-DATA = os.path.join(os.path.dirname(__file__), "data", "adamax_torch.npz")
 BACKENDS = [b for b in ("numpy", "cython", "numba") if b in available_backends()]
-RTOL = 1e-12
-
-
-def _close(a, b):
-    scale = np.abs(b).max()
-    np.testing.assert_array_less(np.abs(a - b), RTOL * (np.abs(b) + 1e-3 * scale) + 1e-300)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_adamax_matches_torch_trajectory(backend):
-    ref = np.load(DATA)
-    names = sorted({key.split("/")[0] for key in ref.files if "/" in key})
-    assert names
-    for name in names:
-        lr, b1, b2, eps = (float(v) for v in ref[f"{name}/hp"])
-        x = ref[f"{name}/x0"].copy()
-        m, u = np.zeros_like(x), np.zeros_like(x)
-        grads = ref[f"{name}/grads"]
-        for t in range(grads.shape[0]):
-            fo.updates.adamax_(x, m, u, grads[t].copy(), t + 1, lr=lr, beta1=b1, beta2=b2,
-                               eps=eps, backend=backend)
-            _close(x, ref[f"{name}/x"][t])
-            _close(m, ref[f"{name}/m"][t])
-            _close(u, ref[f"{name}/u"][t])
+    replay("adamax", fo.updates.adamax_, ("m", "u"), (), backend)
 
 
 def test_adamax_live_torch():
-    torch = pytest.importorskip("torch")
-    torch.set_default_dtype(torch.float64)
-    rng = np.random.default_rng(5)
-    x0 = rng.standard_normal(6)
-    param = torch.nn.Parameter(torch.tensor(x0.copy()))
-    opt = torch.optim.Adamax([param], lr=1e-2, foreach=False)
-    x, m, u = x0.copy(), np.zeros(6), np.zeros(6)
-    for t in range(1, 101):
-        g = rng.standard_normal(6)
-        param.grad = torch.tensor(g.copy())
-        opt.step()
-        fo.updates.adamax_(x, m, u, g, t, lr=1e-2)
-        np.testing.assert_allclose(x, param.detach().numpy(), rtol=RTOL, atol=1e-15)
+    compare_live("Adamax", fo.updates.adamax_, seed=5, p=6, steps=101, lr=1e-2, atol=1e-15)
 
 
 @pytest.mark.parametrize("backend", [b for b in ("cython", "numba") if b in BACKENDS])

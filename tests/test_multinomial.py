@@ -346,6 +346,22 @@ def test_blocked_hessian_matches_finite_differences(small_objective, rng):
     np.testing.assert_allclose(obj.hessian(w), fd, rtol=1e-6, atol=1e-8)
 
 
+def test_hessian_reuses_the_probabilities_of_the_gradient_pass(rng):
+    """Newton's order: gradient at x, then the Hessian at x costs only the K (K + 1) / 2
+    Gram passes once the objective keeps probabilities; elsewhere one more pass."""
+    X, y, sw, _, _ = _problem(rng, m=80, n=5, K=3)
+    obj = Multinomial(X, y, lam=0.05, sample_weight=sw, fit_intercept=True)  # nothing kept
+    K = obj.n_classes
+    w = 0.3 * rng.standard_normal(obj.n_params)
+    before = obj.n_passes
+    H_first = obj.hessian(w)  # nothing kept yet: a probability pass, then the blocks
+    assert obj.n_passes - before == 1 + K * (K + 1) // 2
+    obj.loss_grad(w)
+    before = obj.n_passes
+    np.testing.assert_array_equal(obj.hessian(w), H_first)
+    assert obj.n_passes - before == K * (K + 1) // 2
+
+
 def test_hessian_cost_counts_the_class_blocks(rng):
     X, y, *_ = _problem(rng, m=50, n=6, K=3, density=1.0)
     dense = Multinomial(X, y, fit_intercept=True)

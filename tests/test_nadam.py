@@ -1,69 +1,29 @@
 """NAdam (``fo.updates.nadam_``, ``method="nadam"``) against ``torch.optim.NAdam``.
 
 The oracle is a trajectory recorded from torch (``tests/data/nadam_torch.npz``, written
-by ``tests/data/make_nadam_reference.py``; float64, ``foreach=False``): the same gradient
+by ``tests/data/make_torch_references.py``; float64, ``foreach=False``): the same gradient
 sequence replayed through every backend's fused kernel must give torch's iterates and
 moments step by step, to 1e-12 relative. When torch is installed, a live comparison runs
 too.
 """
 
-import os
-
 import numpy as np
 import pytest
+from _torch_reference import compare_live, replay
 
 import fastopt as fo
 from fastopt.kernels import available_backends
 
-DATA = os.path.join(os.path.dirname(__file__), "data", "nadam_torch.npz")
 BACKENDS = [b for b in ("numpy", "cython", "numba") if b in available_backends()]
-RTOL = 1e-12
-
-
-def _cases():
-    ref = np.load(DATA)
-    names = sorted({key.split("/")[0] for key in ref.files if "/" in key})
-    return ref, names
-
-
-def _close(a, b, scale):
-    """|a - b| <= RTOL (|b| + 1e-3 scale): relative, with a floor for entries near 0."""
-    np.testing.assert_array_less(np.abs(a - b), RTOL * (np.abs(b) + 1e-3 * scale) + 1e-300)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_nadam_matches_torch_trajectory(backend):
-    ref, names = _cases()
-    assert names, "the reference file holds no case"
-    for name in names:
-        lr, b1, b2, eps, psi = ref[f"{name}/hp"]
-        x = ref[f"{name}/x0"].copy()
-        m, v = np.zeros_like(x), np.zeros_like(x)
-        grads = ref[f"{name}/grads"]
-        for t in range(grads.shape[0]):
-            fo.updates.nadam_(x, m, v, grads[t].copy(), t + 1, lr=float(lr), beta1=float(b1),
-                              beta2=float(b2), eps=float(eps), momentum_decay=float(psi),
-                              backend=backend)
-            scale = np.abs(ref[f"{name}/x"][t]).max()
-            _close(x, ref[f"{name}/x"][t], scale)
-            _close(m, ref[f"{name}/m"][t], np.abs(ref[f"{name}/m"][t]).max())
-            _close(v, ref[f"{name}/v"][t], np.abs(ref[f"{name}/v"][t]).max())
+    replay("nadam", fo.updates.nadam_, ("m", "v"), ("momentum_decay",), backend)
 
 
 def test_nadam_live_torch():
-    torch = pytest.importorskip("torch")
-    torch.set_default_dtype(torch.float64)
-    rng = np.random.default_rng(3)
-    x0 = rng.standard_normal(5)
-    param = torch.nn.Parameter(torch.tensor(x0.copy()))
-    opt = torch.optim.NAdam([param], lr=1e-2, foreach=False)
-    x, m, v = x0.copy(), np.zeros(5), np.zeros(5)
-    for t in range(1, 60):
-        g = rng.standard_normal(5)
-        param.grad = torch.tensor(g.copy())
-        opt.step()
-        fo.updates.nadam_(x, m, v, g, t, lr=1e-2)
-        np.testing.assert_allclose(x, param.detach().numpy(), rtol=RTOL, atol=0)
+    compare_live("NAdam", fo.updates.nadam_, seed=3, p=5, steps=60, lr=1e-2, atol=0)
 
 
 def test_nadam_steps_out_of_order_recompute_the_product():

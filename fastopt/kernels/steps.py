@@ -94,16 +94,6 @@ class Step:
         return (["x", *self.state, "g"] + (["t"] if self.uses_t else []) + ["lr"]
                 + list(self.param_names) + (["carry"] if self.carry0 is not None else []))
 
-    def carry_at(self, t: int, p) -> float:
-        """The carry before step ``t``: ``carry0`` advanced through steps 1..t-1."""
-        carry = self.carry0
-        for s in range(1, t):
-            nxt = self.coefs(float(s), 1.0, p, carry)[1]
-            if nxt == carry:  # a fixed point (NAdam's product reaches 0): it stays there
-                break
-            carry = nxt
-        return carry
-
 
 # --- the steps: per-call scalars (float64) and the update of one entry ---------------------
 

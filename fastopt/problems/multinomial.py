@@ -206,14 +206,20 @@ class Multinomial(HoldsLinearData, Objective):
 
             H_kl = X~^T diag(sw o p_k o (delta_kl - p_l)) X~ + delta_kl lam I_n
 
-        (lam not on the intercept), one call of the ``weighted_gram`` kernel each; the
-        parameter (feature j, class k) is entry j K + k of x.
+        (lam not on the intercept), one call of the ``weighted_gram`` kernel each, from
+        the probabilities of the latest gradient pass when it was at x (kept from the
+        first Hessian on); the parameter (feature j, class k) is entry j K + k of x.
         """
         K, n1 = self.n_classes, self.n_features + int(self.fit_intercept)
         data = self.data
-        P = np.empty((self.n_samples, K))
-        self._k_loss_grad_proba(x, self.lam, K, np.empty(self.n_params), P, self.work)
-        self.n_passes += 1
+        # Newton evaluates the gradient, then the Hessian, at each iterate: once asked for
+        # a Hessian, the objective keeps the probabilities of its gradient passes.
+        self._keep_proba = True
+        if self._proba_at is not None and np.array_equal(self._proba_at, x):
+            P = self._proba
+        else:
+            self._loss_grad_into(x, np.empty(self.n_params))
+            P = self._proba
         gram = functools.partial(data.kernel("weighted_gram"), *data.args)
         sw = data.kernel_sw
         H = np.empty((n1, K, n1, K))

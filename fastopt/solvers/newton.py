@@ -77,7 +77,8 @@ class NewtonSolver(SecondOrderSolver):
         if not (callable(getattr(obj, "hessian_cost", None))
                 and callable(getattr(obj, "pass_cost", None))):
             return
-        cost, passes = obj.hessian_cost(), obj.hessian_cost() / max(obj.pass_cost(), 1.0)
+        cost = obj.hessian_cost()
+        passes = cost / max(obj.pass_cost(), 1.0)
         if cost > COSTLY_HESSIAN and passes > HESSIAN_PASSES:
             p = obj.n_params
             warnings.warn(f"newton forms the {p} x {p} Hessian at every iteration, about "

@@ -41,7 +41,6 @@ from cython cimport floating
 from libc.math cimport INFINITY, NAN, fabs, isfinite, sqrt
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
-from cython.parallel cimport prange
 
 import numpy as np
 
@@ -70,6 +69,7 @@ from ._updates cimport (
     FO_STEP_NSTATE,
     FO_STEPS,
     fo_step,
+    run_step,
 )
 
 
@@ -107,11 +107,6 @@ cdef extern from *:
 
 
 cdef enum:
-    # Updates of at least this many entries are split into chunks of CHUNK entries shared
-    # by the threads (element-wise: the result does not depend on the split), as the
-    # update kernels do.
-    PARALLEL_MIN = 1 << 16
-    CHUNK = 1 << 14
     HIST_COLS = 6
     # Status of a run stopped because ``hist`` is full; called again with a new ``hist``
     # and the same ``state``, it goes on with the very iterates it would have computed.
@@ -336,23 +331,6 @@ cdef class _Bound:
         self.keep = (data, y, sw, work)
 
 
-# --- the updates ---------------------------------------------------------------------------
-
-cdef void apply_update(const fo_step* st, double* x, double* s1, double* s2, double* s3,
-                       const double* g, const double* c, Py_ssize_t p,
-                       int nt) noexcept nogil:
-    """The step's element loop on nt threads (element-wise: the result does not depend
-    on nt)."""
-    cdef Py_ssize_t k, lo
-    if p < PARALLEL_MIN or nt <= 1:
-        st.f64(x, s1, s2, s3, g, c, p)
-        return
-    for k in prange((p + CHUNK - 1) // CHUNK, schedule="dynamic", num_threads=nt):
-        lo = k * CHUNK
-        st.f64(x + lo, (s1 + lo) if s1 != NULL else NULL, (s2 + lo) if s2 != NULL else NULL,
-               (s3 + lo) if s3 != NULL else NULL, g + lo, c, min(p, lo + CHUNK) - lo)
-
-
 # --- the loop ------------------------------------------------------------------------------
 
 cdef inline double table(const double* tab, Py_ssize_t n_tab, Py_ssize_t k) noexcept nogil:
@@ -487,7 +465,7 @@ cdef Outcome run(const Problem* P, loss_fn loss, hvp_fn hvp,
         if next_slot >= 0:
             pv[next_slot] = table(mom_tab, n_mom, k + 1 - k_restart)
         st.coefs(<double> (k + 1), alpha, pv, &carry, c)
-        apply_update(st, x, s1, s2, s3, gs, c, p, P.nt)
+        run_step(st, x, s1, s2, s3, <const double*> gs, c, p, P.nt)
         if method == FO_STEP_NESTEROV and restart and fo_dot_f64(gs, s1, p) > 0.0:
             rho_next = pv[next_slot]
             for i in range(p):

@@ -163,6 +163,14 @@ static void fo_adam_coefs(double t, double lr, const double *p, double *carry, d
     c[6] = p[2];
     c[7] = 1.0 - lr * p[3];
 }
+/* Adam's moments of entry i, written back (Adam, AMSGrad, NAdam): gi, mi and vi are the
+ * gradient and the new first and second moments. */
+#define FO_MOMENTS(T)                                                                     \
+    T gi = g[i];                                                                          \
+    T mi = b1 * s1[i] + c1 * gi;                                                          \
+    T vi = b2 * s2[i] + c2 * gi * gi;                                                     \
+    s1[i] = mi;                                                                           \
+    s2[i] = vi;
 #define FO_ADAM_HEAD(T)                                                                    \
     const T step = (T)c[0], b1 = (T)c[1], b2 = (T)c[2], c1 = (T)c[3], c2 = (T)c[4];        \
     const T isb = (T)c[5], eps = (T)c[6], keep = (T)c[7];
@@ -170,11 +178,7 @@ static void fo_adam_coefs(double t, double lr, const double *p, double *carry, d
 #define FO_ADAM_LOOP(T, SQRT, SECOND)                                                     \
     FO_ADAM_HEAD(T)                                                                       \
     for (Py_ssize_t i = 0; i < n; ++i) {                                                  \
-        T gi = g[i];                                                                      \
-        T mi = b1 * s1[i] + c1 * gi;                                                      \
-        T vi = b2 * s2[i] + c2 * gi * gi;                                                 \
-        s1[i] = mi;                                                                       \
-        s2[i] = vi;                                                                       \
+        FO_MOMENTS(T)                                                                     \
         SECOND                                                                            \
         x[i] = keep * x[i] - step * mi / (SQRT(vi) * isb + eps);                          \
     }
@@ -206,11 +210,7 @@ static void fo_nadam_coefs(double t, double lr, const double *p, double *carry, 
     const T c_g = (T)c[0], c_m = (T)c[1], b1 = (T)c[2], b2 = (T)c[3], c1 = (T)c[4];        \
     const T c2 = (T)c[5], bc2 = (T)c[6], eps = (T)c[7];                                    \
     for (Py_ssize_t i = 0; i < n; ++i) {                                                   \
-        T gi = g[i];                                                                       \
-        T mi = b1 * s1[i] + c1 * gi;                                                       \
-        T vi = b2 * s2[i] + c2 * gi * gi;                                                  \
-        s1[i] = mi;                                                                        \
-        s2[i] = vi;                                                                        \
+        FO_MOMENTS(T)                                                                      \
         T d = SQRT(vi / bc2) + eps;                                                        \
         x[i] = (x[i] - c_g * gi / d) - c_m * mi / d;                                       \
     }

@@ -10,9 +10,10 @@ Layers:
 * each step's per-call scalars and element loops, in ``_updates.h`` (C, the loops
   compiled for AVX2 + FMA and for the baseline, the CPU picks at load time: see that
   file), in a table indexed by the step's code;
-* one driver, a fused ``cdef`` specialized at compile time for float32 and float64:
-  arrays shorter than ``PARALLEL_MIN`` are updated on the calling thread; longer ones
-  are split into chunks of ``CHUNK`` elements shared among ``fo.get_num_threads()``
+* one driver, ``run_step`` in ``_updates.pxd`` (shared with the compiled loop), a fused
+  inline function specialized at compile time for float32 and float64: arrays shorter
+  than ``STEP_PARALLEL_MIN`` are updated on the calling thread; longer ones are split
+  into chunks of ``STEP_CHUNK`` elements shared among ``fo.get_num_threads()``
   OpenMP threads (dynamic schedule: a busy core does not hold the others back). The
   updates are element-wise, so the result does not depend on the thread count;
 * one thin ``def``, :func:`step_`, taking the step's code and ndarrays. A fused-type
@@ -27,7 +28,6 @@ Layers:
 """
 
 cimport numpy as cnp
-from cython.parallel import prange
 
 from ._updates cimport (
     FO_MAX_COEFS,
@@ -36,7 +36,10 @@ from ._updates cimport (
     FO_STEP_NPARAMS,
     FO_STEP_NSTATE,
     FO_STEPS,
+    STEP_CHUNK,
+    STEP_PARALLEL_MIN,
     fo_step,
+    run_step,
 )
 
 from fastopt._config import get_num_threads as _get_num_threads
@@ -46,27 +49,13 @@ cnp.import_array()
 
 __all__ = _steps.exported()
 
-ctypedef fused floating:
-    float
-    double
-
-#: Below this many elements the update runs on the calling thread (as the numba twin).
-cdef Py_ssize_t PARALLEL_MIN = 1 << 16
-#: Elements per parallel work item (64 KiB of float32 per array).
-cdef Py_ssize_t CHUNK = 1 << 14
-
-
-cdef inline Py_ssize_t _n_chunks(Py_ssize_t n) noexcept nogil:
-    return (n + CHUNK - 1) // CHUNK
-
-
 cdef inline int _threads(Py_ssize_t n) except -1:
-    """Threads for an update of n elements: 1 below PARALLEL_MIN (no Python call on the
+    """Threads for an update of n elements: 1 below STEP_PARALLEL_MIN (no Python call on the
     small-array path), else fastopt's thread count (``fo.set_num_threads``), as the
     numba twin uses numba's."""
-    if n < PARALLEL_MIN:
+    if n < STEP_PARALLEL_MIN:
         return 1
-    return min(<Py_ssize_t>_get_num_threads(), _n_chunks(n))
+    return min(<Py_ssize_t>_get_num_threads(), (n + STEP_CHUNK - 1) // STEP_CHUNK)
 
 
 # --- argument checks (C-level, O(1)) ----------------------------------------------------
@@ -125,31 +114,6 @@ cdef inline bint _overlap(Py_ssize_t nbytes, void** ptrs, int* first, int* secon
     return False
 
 
-# --- the driver: one thread (nt = 1), or chunks shared by nt OpenMP threads ----------------
-
-cdef inline floating* _off(floating* a, Py_ssize_t lo) noexcept nogil:
-    return (a + lo) if a != NULL else NULL
-
-
-cdef void _run(const fo_step* st, floating* x, floating* s1, floating* s2, floating* s3,
-               const floating* g, const double* c, Py_ssize_t n, int nt) noexcept nogil:
-    cdef Py_ssize_t k, lo
-    if nt <= 1:
-        if floating is float:
-            st.f32(x, s1, s2, s3, g, c, n)
-        else:
-            st.f64(x, s1, s2, s3, g, c, n)
-        return
-    for k in prange(_n_chunks(n), schedule="dynamic", num_threads=nt):
-        lo = k * CHUNK
-        if floating is float:
-            st.f32(x + lo, _off(s1, lo), _off(s2, lo), _off(s3, lo), g + lo, c,
-                   min(n, lo + CHUNK) - lo)
-        else:
-            st.f64(x + lo, _off(s1, lo), _off(s2, lo), _off(s3, lo), g + lo, c,
-                   min(n, lo + CHUNK) - lo)
-
-
 # --- the one def ------------------------------------------------------------------------
 
 def step_(int code, x, tuple state, g, double t, double lr, tuple params, double carry):
@@ -192,11 +156,11 @@ def step_(int code, x, tuple state, g, double t, double lr, tuple params, double
     with nogil:
         st.coefs(t, lr, pv, &carry, c)
         if typ == cnp.NPY_FLOAT:
-            _run(st, <float*>ptrs[0], <float*>ptrs[1], <float*>ptrs[2], <float*>ptrs[3],
-                 <const float*>ptrs[4], c, n, nt)
+            run_step(st, <float*>ptrs[0], <float*>ptrs[1], <float*>ptrs[2], <float*>ptrs[3],
+                     <const float*>ptrs[4], c, n, nt)
         else:
-            _run(st, <double*>ptrs[0], <double*>ptrs[1], <double*>ptrs[2], <double*>ptrs[3],
-                 <const double*>ptrs[4], c, n, nt)
+            run_step(st, <double*>ptrs[0], <double*>ptrs[1], <double*>ptrs[2],
+                     <double*>ptrs[3], <const double*>ptrs[4], c, n, nt)
     return carry
 
 
