@@ -2,7 +2,9 @@
 
 Random problems over every code path of the compiled row loops (K < 4 with scalar
 accumulators, K a multiple of 4 or not, strips of 16 classes and more; the per-chunk
-scratch on the stack or in ``work``), dense and CSR with int32/int64 indices, float32
+scratch on the stack or in ``work``) and of the Cython dense tiles (chunks of 15 rows:
+three tiles of four and one of three; K % 4 = 0 .. 3, one to three strips of 12
+classes), dense and CSR with int32/int64 indices, float32
 and float64, with and without intercepts, random sample weights; then the edge cases
 (m = 0, n = 1, fewer rows than chunks, empty, all-zero and unsorted CSR rows), the
 chunk count (deterministic for a fixed T, rounding only across T) and what only the
@@ -81,7 +83,7 @@ def _expected(X, layout, y, sw, w, v, lam, K):
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("intercept", [False, True], ids=["no-intercept", "intercept"])
-@pytest.mark.parametrize("K", [2, 3, 4, 5, 10, 17, 36])
+@pytest.mark.parametrize("K", [2, 3, 4, 5, 7, 10, 14, 17, 36])
 def test_kernels_match_reference(backend, layout, dtype, intercept, K, rng):
     X, y, sw, w, v = _problem(rng, 45, 6, K, dtype, intercept)
     data, suffix = _data(X, layout)

@@ -24,7 +24,10 @@ z_i = W[:n]^T a_i + W[n] and softmax probabilities p_i:
 (lam never on the intercepts). Every kernel makes ONE pass over the rows: per row the K
 logits (``_multinomial.h``: the classes held in vector registers for the whole row), the
 stable softmax in place (max-shifted, as the numba twin), the weighted residual, and its
-scatter into the chunk's partial gradient. Nothing of size m x K is formed except the
+scatter into the chunk's partial gradient. Dense chunks with K >= 4 go four rows at a
+time (``_mn_tile.h``): the tile's logits as a small matrix product held in registers,
+one vectorized exp over the tile, and the tile's update of the partial gradient, so each
+row of W and of the gradient is loaded once per four rows of X. Nothing of size m x K is formed except the
 probabilities the ``_proba`` kernels are asked to keep.
 
 Threads: the m rows are split into ``T = work.shape[0]`` contiguous chunks of sizes
@@ -106,6 +109,19 @@ cdef extern from "_multinomial.h" nogil:
                                    Py_ssize_t hi, Py_ssize_t K, const double* r, double* G)
 
 
+cdef extern from "_mn_tile.h" nogil:
+    # Dense chunks in tiles of four rows (K >= 4, GCC/Clang; FO_MN_TILES says if built).
+    int FO_MN_TILES
+    double fo_mn_dense_chunk_f64(int mode, const double* X, Py_ssize_t n, const long long* y,
+                                 const double* sw, const double* w, const double* v,
+                                 double* proba, Py_ssize_t K, int has_b, Py_ssize_t lo,
+                                 Py_ssize_t hi, double* G, double* buf)
+    double fo_mn_dense_chunk_f32(int mode, const float* X, Py_ssize_t n, const long long* y,
+                                 const double* sw, const double* w, const double* v,
+                                 double* proba, Py_ssize_t K, int has_b, Py_ssize_t lo,
+                                 Py_ssize_t hi, double* G, double* buf)
+
+
 cdef enum:
     # What a pass computes per row (one loop serves every kernel, as in the numba twin).
     LOSS = 0
@@ -117,6 +133,8 @@ cdef enum:
     PRIVATE_ROW_MAX = 2048
     # Per-row K-vectors up to this length live on the chunk's stack.
     PRIVATE_K_MAX = 256
+    # The tiled dense chunk's scratch for K <= PRIVATE_K_MAX: FO_MN_TILE_SCRATCH(256).
+    TILE_SCRATCH_MAX = 2 * (4 * 256 + 4)
 
 
 # Below this much work a pass runs its chunks on the calling thread (same chunks, same
@@ -328,6 +346,7 @@ cdef inline void run_chunk(
     cdef double gbuf[PRIVATE_ROW_MAX]
     cdef double zbuf[PRIVATE_K_MAX]
     cdef double ubuf[PRIVATE_K_MAX]
+    cdef double tbuf[TILE_SCRATCH_MAX]
     cdef double* G = work_row
     cdef double* z = work_row + P
     cdef double* u = work_row + P + K
@@ -344,6 +363,13 @@ cdef inline void run_chunk(
     if sparse:
         loss = csr_chunk(mode, X, indices, indptr, n, y, sw, w, v, proba, K, has_b, lo, hi,
                          G, z, u)
+    elif FO_MN_TILES and 4 <= K <= PRIVATE_K_MAX:
+        if floating is float:
+            loss = fo_mn_dense_chunk_f32(mode, X, n, y, sw, w, v, proba, K, has_b, lo, hi,
+                                         G, tbuf)
+        else:
+            loss = fo_mn_dense_chunk_f64(mode, X, n, y, sw, w, v, proba, K, has_b, lo, hi,
+                                         G, tbuf)
     else:
         loss = dense_chunk(mode, X, n, y, sw, w, v, proba, K, has_b, lo, hi, G, z, u)
     if mode != LOSS and G != work_row:
