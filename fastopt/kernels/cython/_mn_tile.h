@@ -320,6 +320,14 @@ FO_TINLINE double fo_mn_softmax_tile(double *FO_RESTRICT Z, Py_ssize_t K, const 
 FO_MN_DEFINE_CHUNK(f64, double)
 FO_MN_DEFINE_CHUNK(f32, float)
 
+/* The softmax of R <= 4 rows of logits, as in a dense tile: for the CSR chunks, whose
+ * logits come row by row (a sparse row shares no loads of W with the next one). */
+FO_ROW double fo_mn_softmax_rows(double *Z, Py_ssize_t K, int R, const long long *c,
+                                 const double *sw)
+{
+    return fo_mn_softmax_tile(Z, K, R, c, sw);
+}
+
 #else /* no vector extensions: the pyx takes the row-at-a-time kernel */
 
 #define FO_MN_TILES 0
@@ -334,6 +342,11 @@ FO_MN_DEFINE_CHUNK(f32, float)
     }
 FO_MN_DEFINE_STUB(f64, double)
 FO_MN_DEFINE_STUB(f32, float)
+static double fo_mn_softmax_rows(double *Z, Py_ssize_t K, int R, const long long *c,
+                                 const double *sw)
+{
+    return 0.0;
+}
 
 #endif /* __GNUC__ */
 

@@ -49,7 +49,7 @@ cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport exp, log
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 from ._common cimport chunk_start, index_t, zero
 
@@ -120,6 +120,8 @@ cdef extern from "_mn_tile.h" nogil:
                                  const double* sw, const double* w, const double* v,
                                  double* proba, Py_ssize_t K, int has_b, Py_ssize_t lo,
                                  Py_ssize_t hi, double* G, double* buf)
+    double fo_mn_softmax_rows(double* Z, Py_ssize_t K, int R, const long long* c,
+                              const double* sw)
 
 
 cdef enum:
@@ -334,6 +336,60 @@ cdef inline double csr_chunk(
     return loss
 
 
+cdef inline double csr_chunk_tiled(
+        int mode, const floating* data, const index_t* indices, const index_t* indptr,
+        Py_ssize_t n, const long long* y, const double* sw, const double* w, const double* v,
+        double* proba, Py_ssize_t K, bint has_b, Py_ssize_t lo, Py_ssize_t hi, double* G,
+        double* Z, double* U) noexcept nogil:
+    """csr_chunk four rows at a time: the logits row by row, then one vectorized softmax
+    for the four (``_mn_tile.h``), then the residuals and scatters row by row. ``Z`` and
+    ``U`` hold 4 K + 4 doubles each."""
+    cdef Py_ssize_t i0, i, r, R, c
+    cdef Py_ssize_t nK = n * K
+    cdef double loss = 0.0, swi
+    cdef const double* bw = (w + nK) if has_b else NULL
+    cdef const double* bv = (v + nK) if has_b else NULL
+    cdef double* z
+    cdef const double* p
+    i0 = lo
+    while i0 < hi:
+        R = hi - i0 if hi - i0 < 4 else 4
+        for r in range(R):
+            i = i0 + r
+            if mode == HVP_PROBA:
+                logits_csr(data, indices, indptr[i], indptr[i + 1], v, NULL, K, bv, NULL,
+                           U + r * K, NULL)
+            elif mode == HVP:
+                logits_csr(data, indices, indptr[i], indptr[i + 1], w, v, K, bw, bv,
+                           Z + r * K, U + r * K)
+            else:
+                logits_csr(data, indices, indptr[i], indptr[i + 1], w, NULL, K, bw, NULL,
+                           Z + r * K, NULL)
+        if mode == HVP:
+            fo_mn_softmax_rows(Z, K, <int> R, NULL, sw + i0)
+        elif mode != HVP_PROBA:
+            loss += fo_mn_softmax_rows(Z, K, <int> R, y + i0, sw + i0)
+        if mode != LOSS:
+            for r in range(R):
+                i = i0 + r
+                swi = sw[i]
+                if mode <= LOSS_GRAD_PROBA:
+                    z = Z + r * K
+                    c = y[i]
+                    if mode == LOSS_GRAD_PROBA:
+                        memcpy(proba + i * K, z, K * sizeof(double))
+                    residual_(z, K, c, swi)
+                else:
+                    p = (Z + r * K) if mode == HVP else (proba + i * K)
+                    z = U + r * K
+                    hess_residual_(p, z, swi, K)
+                scatter_csr(data, indices, indptr[i], indptr[i + 1], K, z, G)
+                if has_b:
+                    add_intercept(G, nK, K, z)
+        i0 += R
+    return loss
+
+
 # --- one chunk with its private buffers, then the passes ---------------------------------
 
 cdef inline void run_chunk(
@@ -360,7 +416,11 @@ cdef inline void run_chunk(
         u = ubuf
     if mode != LOSS:
         zero(G, P)
-    if sparse:
+    if sparse and FO_MN_TILES and K <= PRIVATE_K_MAX:
+        memset(tbuf, 0, TILE_SCRATCH_MAX * sizeof(double))
+        loss = csr_chunk_tiled(mode, X, indices, indptr, n, y, sw, w, v, proba, K, has_b,
+                               lo, hi, G, tbuf, tbuf + 4 * K + 4)
+    elif sparse:
         loss = csr_chunk(mode, X, indices, indptr, n, y, sw, w, v, proba, K, has_b, lo, hi,
                          G, z, u)
     elif FO_MN_TILES and 4 <= K <= PRIVATE_K_MAX:
