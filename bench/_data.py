@@ -102,3 +102,20 @@ def sklearn_call(X, y, sw, w, lam=1e-3):
     coef = w.astype(dtype)
     threads = get_num_threads()
     return lambda: loss.loss_gradient(coef, X, y01, l2_reg_strength=lam, n_threads=threads)
+
+
+def multinomial_args(X, y, K: int, rng):
+    """Arguments of the multinomial kernels on (X, y), K classes with intercepts, at a
+    random point: ``(head, suffix, y, sw, w, v, work)``; ``head`` stands for X (dense X, or
+    the CSR arrays and n), ``suffix`` is ``"_csr"`` or ``""``, sw = 1/m, and ``work`` is
+    the objective's scratch (T fixed by the data's size, not by the thread count)."""
+    m, n = X.shape
+    P = (n + 1) * K
+    w = 0.1 * rng.standard_normal(P)
+    v = rng.standard_normal(P)
+    work = np.empty((n_chunks(data_work(X) * K, P + 2 * K + 1), P + 2 * K + 1))
+    if sp.issparse(X):
+        head, suffix = (X.data, X.indices, X.indptr, n), "_csr"
+    else:
+        head, suffix = (X,), ""
+    return (head, suffix, np.asarray(y, dtype=np.int64), np.full(m, 1.0 / m), w, v, work)

@@ -50,11 +50,12 @@ import scipy.sparse as sp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from _data import multinomial_args  # noqa: E402
 from bandwidth import read_call  # noqa: E402
 from report_kernels import SETTLE_S, paired_times  # noqa: E402
 
 import fastopt as fo  # noqa: E402
-from fastopt._config import data_work, get_num_threads, n_chunks  # noqa: E402
+from fastopt._config import get_num_threads  # noqa: E402
 from fastopt.kernels import auto_backend, get_backend  # noqa: E402
 
 GAP = 1e-8
@@ -125,20 +126,11 @@ def kernel_calls(X, y, K):
     from sklearn._loss.loss import HalfMultinomialLoss
     from sklearn.linear_model._linear_loss import LinearModelLoss
 
-    rng = np.random.default_rng(3)
     kern = get_backend(auto_backend())
+    head, sfx, yi, sw, w, v, work = multinomial_args(X, y, K, np.random.default_rng(3))
     m, n = X.shape
-    P = (n + 1) * K
-    yi = np.asarray(y, dtype=np.int64)
-    sw = np.full(m, 1.0 / m)
-    w = 0.1 * rng.standard_normal(P)
-    v = rng.standard_normal(P)
-    work = np.empty((n_chunks(data_work(X) * K, P + 2 * K + 1), P + 2 * K + 1))
+    P = w.shape[0]
     g, hv, proba = np.empty(P), np.empty(P), np.empty((m, K))
-    if sp.issparse(X):
-        head, sfx = (X.data, X.indices, X.indptr, n), "_csr"
-    else:
-        head, sfx = (X,), ""
     lg = getattr(kern, "multinomial_loss_grad" + sfx)
     lgp = getattr(kern, "multinomial_loss_grad_proba" + sfx)
     hvp = getattr(kern, "multinomial_hvp_proba" + sfx)

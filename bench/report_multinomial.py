@@ -43,21 +43,10 @@ def _problems():
 
 def _calls(kernels, X, y, K, rng):
     """Zero-argument callables for loss_grad and hvp on (X, y) with kernels ``kernels``."""
-    from fastopt._config import data_work, n_chunks
+    from _data import multinomial_args
 
-    m, n = X.shape
-    P = (n + 1) * K
-    y = np.asarray(y, dtype=np.int64)
-    sw = np.full(m, 1.0 / m)
-    w = 0.1 * rng.standard_normal(P)
-    v = rng.standard_normal(P)
-    # the objective's scratch: T fixed by the data's size, not by the thread count
-    work = np.empty((n_chunks(data_work(X) * K, P + 2 * K + 1), P + 2 * K + 1))
-    g, hv = np.empty(P), np.empty(P)
-    if sp.issparse(X):
-        head, sfx = (X.data, X.indices, X.indptr, n), "_csr"
-    else:
-        head, sfx = (X,), ""
+    head, sfx, y, sw, w, v, work = multinomial_args(X, y, K, rng)
+    g, hv = np.empty(w.shape[0]), np.empty(w.shape[0])
     lg = getattr(kernels, "multinomial_loss_grad" + sfx)
     hvp = getattr(kernels, "multinomial_hvp" + sfx)
     return {
