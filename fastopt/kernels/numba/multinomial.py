@@ -3,10 +3,43 @@
 Same names, signatures and mathematics as the NumPy twin
 ``fastopt/kernels/reference/multinomial.py`` (read its docstring for the model, the
 feature-major layout of ``w`` and the shape of ``work``). Every kernel makes ONE pass
-over the rows of X: per row it forms the K logits (a contiguous K-vector update per
-nonzero), turns them into the weighted residual in place, and scatters the residual into
-the chunk's own partial gradient. Nothing of size m x K is materialized, except the
-probabilities the ``_proba`` kernels are asked to keep.
+over the rows of X: it forms the rows' K logits, turns them into weighted residuals
+r_i (sw_i (p_i - e_{c_i}) for the gradient, sw_i (p_i o u_i - p_i <p_i, u_i>) for the
+Hessian product) and adds a~_i r_i^T into the chunk's own partial gradient. Nothing of
+size m x K is materialized, except the probabilities the ``_proba`` kernels are asked
+to keep.
+
+Dense X is taken in tiles of four rows, because a row at a time is bound by loads and
+stores: each multiply-add of z_i = W^T a_i or of G += a_i r_i^T also loads (and for G
+stores) an entry of W or G, and the K-long inner loops are too short for LLVM to
+vectorize well. Numba gives us LLVM's loop vectorizer only (no SLP vectorizer, no vector
+types), so the tile's loops are arranged for it, with the long dimension n innermost:
+
+* logits: W[:n]^T is copied once per pass to a (K, n) array, so that each logit is a dot
+  product of two contiguous rows. A loop over j computes the eight dot products of four
+  rows and two classes at once; LLVM vectorizes it along j with the eight sums in
+  registers (six vector loads per eight multiply-adds), then adds the intercepts;
+* softmax: each row's maximum is subtracted, so that every exponent is <= 0, then ONE
+  loop applies :func:`~fastopt.kernels.numba._vecmath.exp_nonpositive` (a polynomial
+  LLVM vectorizes; libm's ``exp`` is a scalar call per class) to the tile's 4 K shifted
+  logits; one ``log`` per row gives the loss, log(sum exp(z - z_max)) - (z_c - z_max);
+* gradient: the chunk's partial gradient is kept transposed, G^T of shape (K, n + 1)
+  with the intercepts in column n, so that G^T[k, :] += sum_r r_{rk} a~_r runs along
+  contiguous rows of X and G^T: each entry of G^T is loaded and stored once per four rows
+  and receives the rows in order. It is copied, untransposed, into the chunk's row of
+  ``work`` at the end of the chunk.
+
+The last tile of a chunk may have fewer than four rows; those rows (and every row when
+K < 2) take the same steps one row at a time. Tiles start at the chunk's first row, so a
+chunk's result depends on its rows only. The logits are summed in another order than
+the row-at-a-time sum b_k + a_0 W[0, k] + a_1 W[1, k] + ..., and the exp is a
+polynomial (about 1e-15 relative to libm's), so results agree with the reference to
+rounding, not bitwise. The tile's scratch (two 4 K tiles and G^T) is allocated once per
+chunk inside the ``prange`` body, thread-local, so the shape of ``work`` stays the one
+shared with the other backends; its per-row columns are unused by the dense pass.
+
+CSR rows keep the row-at-a-time loop (the nonzeros of four rows do not line up), with
+the same vectorized exp per row.
 
 Threads: rows are split into T = ``work.shape[0]`` contiguous chunks, one ``prange``
 iteration each, each reducing into its own row of ``work``; the rows are then summed in
@@ -23,6 +56,7 @@ import numpy as np
 from numba import prange
 
 from ..._config import PARALLEL_MIN_WORK, jit, jit_parallel
+from ._vecmath import FASTMATH_ORDERED, exp_nonpositive
 
 __all__ = [
     "multinomial_loss",
@@ -42,22 +76,6 @@ __all__ = [
 
 
 @jit
-def _logits_dense(X, i, w, n, K, has_b, z):
-    """z = W[:n]^T a_i (+ W[n]) for dense row i."""
-    if has_b:
-        for k in range(K):
-            z[k] = w[n * K + k]
-    else:
-        for k in range(K):
-            z[k] = 0.0
-    for j in range(n):
-        a = float(X[i, j])
-        base = j * K
-        for k in range(K):
-            z[k] += a * w[base + k]
-
-
-@jit
 def _logits_csr(data, indices, indptr, i, w, n, K, has_b, z):
     """z = W[:n]^T a_i (+ W[n]) for CSR row i."""
     if has_b:
@@ -73,40 +91,49 @@ def _logits_csr(data, indices, indptr, i, w, n, K, has_b, z):
             z[k] += a * w[base + k]
 
 
-@jit
-def _softmax_(z, K, c):
-    """Overwrite the logits z with softmax(z); return logsumexp(z) - z_c, stably.
+@jit(fastmath=set(FASTMATH_ORDERED))
+def _exp_(Z, nz):
+    """Z[:nz] = exp(Z[:nz]) for nonpositive entries: one loop LLVM vectorizes.
 
-    Written as (z_max - z_c) + log(sum exp(z - z_max)): every exponent is <= 0 and no
-    large numbers are subtracted from each other, for any finite logits.
+    Compiled without ``reassoc``, as the functions of ``_vecmath``, so that nothing of
+    the polynomial can be refolded once LLVM inlines it here.
     """
-    zmax = z[0]
-    for k in range(1, K):
-        if z[k] > zmax:
-            zmax = z[k]
-    zc = z[c]
-    s = 0.0
-    for k in range(K):
-        e = math.exp(z[k] - zmax)
-        z[k] = e
-        s += e
-    inv = 1.0 / s
-    for k in range(K):
-        z[k] *= inv
-    return (zmax - zc) + math.log(s)
+    for e in range(nz):
+        Z[e] = exp_nonpositive(Z[e])
 
 
 @jit
-def _scatter_dense(X, i, n, K, has_b, r, G):
-    """G += a~_i r^T (flattened feature-major)."""
-    for j in range(n):
-        a = float(X[i, j])
-        base = j * K
+def _softmax_rows_(Z, R, K, y, i, sw, with_loss):
+    """Overwrite the R rows of logits Z[r K: (r+1) K] with their softmax probabilities.
+
+    Return sum_r sw_{i+r} (logsumexp(z_r) - z_{r, c}), c = y[i + r], when ``with_loss``
+    (else 0). Each row's maximum is subtracted first, so every exponent is <= 0 and the
+    loss is log(sum exp(z - z_max)) - (z_c - z_max): stable for any finite logits. The R K
+    exponentials are one vectorized loop.
+    """
+    loss = 0.0
+    for r in range(R):
+        o = r * K
+        zmax = Z[o]
+        for k in range(1, K):
+            if Z[o + k] > zmax:
+                zmax = Z[o + k]
         for k in range(K):
-            G[base + k] += a * r[k]
-    if has_b:
+            Z[o + k] -= zmax
+        if with_loss:
+            loss -= sw[i + r] * Z[o + y[i + r]]
+    _exp_(Z, R * K)
+    for r in range(R):
+        o = r * K
+        s = 0.0
         for k in range(K):
-            G[n * K + k] += r[k]
+            s += Z[o + k]
+        if with_loss:
+            loss += sw[i + r] * math.log(s)
+        inv = 1.0 / s
+        for k in range(K):
+            Z[o + k] *= inv
+    return loss
 
 
 @jit
@@ -158,7 +185,164 @@ def _total_loss(w, lam, n, K, work, loss_col):
     return f + 0.5 * lam * reg
 
 
+# ---------------------------------------------------------------- dense tiles
+
+
+@jit
+def _coef_by_class(c, n, K):
+    """W[:n]^T as a C-contiguous (K, n) array: class k's weights are row k."""
+    CT = np.empty((K, n))
+    for j in range(n):
+        for k in range(K):
+            CT[k, j] = c[j * K + k]
+    return CT
+
+
+@jit
+def _logits_rows4(X, i, CT, c, n, K, has_b, Z):
+    """Z[r K + k] = z_{i+r, k} for the four rows i .. i+3; needs K >= 2.
+
+    Classes in pairs, the last pair overlapping the one before it when K is odd (both
+    compute the same sums). Each pair is eight dot products over j in one loop, which LLVM
+    vectorizes along j with the sums in registers: six loads per eight multiply-adds.
+    """
+    for k0 in range(0, K, 2):
+        k = min(k0, K - 2)
+        s00 = 0.0
+        s01 = 0.0
+        s10 = 0.0
+        s11 = 0.0
+        s20 = 0.0
+        s21 = 0.0
+        s30 = 0.0
+        s31 = 0.0
+        for j in range(n):
+            w0 = CT[k, j]
+            w1 = CT[k + 1, j]
+            a0 = float(X[i, j])
+            a1 = float(X[i + 1, j])
+            a2 = float(X[i + 2, j])
+            a3 = float(X[i + 3, j])
+            s00 += a0 * w0
+            s01 += a0 * w1
+            s10 += a1 * w0
+            s11 += a1 * w1
+            s20 += a2 * w0
+            s21 += a2 * w1
+            s30 += a3 * w0
+            s31 += a3 * w1
+        b0 = c[n * K + k] if has_b else 0.0
+        b1 = c[n * K + k + 1] if has_b else 0.0
+        Z[k] = b0 + s00
+        Z[k + 1] = b1 + s01
+        Z[K + k] = b0 + s10
+        Z[K + k + 1] = b1 + s11
+        Z[2 * K + k] = b0 + s20
+        Z[2 * K + k + 1] = b1 + s21
+        Z[3 * K + k] = b0 + s30
+        Z[3 * K + k + 1] = b1 + s31
+
+
+@jit
+def _logits_row(X, i, CT, c, n, K, has_b, Z, o):
+    """Z[o + k] = z_{i, k} for the single row i (tiles of fewer than four rows)."""
+    for k in range(K):
+        s = 0.0
+        for j in range(n):
+            s += float(X[i, j]) * CT[k, j]
+        Z[o + k] = (c[n * K + k] if has_b else 0.0) + s
+
+
+@jit
+def _scatter_rows4(X, i, Rz, n, K, has_b, GT):
+    """GT[k, j] += sum_r a~_{i+r, j} Rz[r K + k] for the four rows i .. i+3, in row order.
+
+    The loop over j runs along rows of X and of GT, both contiguous: four loads of X, one
+    load and one store of GT per four multiply-adds, vectorized along j.
+    """
+    for k in range(K):
+        r0 = Rz[k]
+        r1 = Rz[K + k]
+        r2 = Rz[2 * K + k]
+        r3 = Rz[3 * K + k]
+        for j in range(n):
+            g = GT[k, j]
+            g += float(X[i, j]) * r0
+            g += float(X[i + 1, j]) * r1
+            g += float(X[i + 2, j]) * r2
+            g += float(X[i + 3, j]) * r3
+            GT[k, j] = g
+        if has_b:
+            GT[k, n] += r0
+            GT[k, n] += r1
+            GT[k, n] += r2
+            GT[k, n] += r3
+
+
+@jit
+def _scatter_row(X, i, Rz, o, n, K, has_b, GT):
+    """GT[k, j] += a~_{i, j} Rz[o + k] for the single row i."""
+    for k in range(K):
+        rk = Rz[o + k]
+        for j in range(n):
+            GT[k, j] += float(X[i, j]) * rk
+        if has_b:
+            GT[k, n] += rk
+
+
+@jit
+def _logits_tile(X, i, R, CT, c, n, K, has_b, Z):
+    """Z[r K + k] = z_{i+r, k} for the R <= 4 rows of a tile (C^T = CT, intercepts in c)."""
+    if R == 4 and K >= 2:
+        _logits_rows4(X, i, CT, c, n, K, has_b, Z)
+    else:
+        for r in range(R):
+            _logits_row(X, i + r, CT, c, n, K, has_b, Z, r * K)
+
+
+@jit
+def _scatter_tile(X, i, R, Rz, n, K, has_b, GT):
+    """G^T += sum_r Rz[r K: (r+1) K] a~_{i+r}^T for the R <= 4 rows of a tile."""
+    if R == 4:
+        _scatter_rows4(X, i, Rz, n, K, has_b, GT)
+    else:
+        for r in range(R):
+            _scatter_row(X, i + r, Rz, r * K, n, K, has_b, GT)
+
+
 # ---------------------------------------------------------------- dense kernels
+
+
+@jit
+def _dense_tile(X, i, R, y, sw, CW, w, CV, v, proba, n, K, has_b, GT, Z, U, mode):
+    """Rows i .. i+R-1 (R <= 4) of one pass: the tile's loss returned, GT updated."""
+    loss = 0.0
+    if mode != 4:
+        _logits_tile(X, i, R, CW, w, n, K, has_b, Z)
+        loss = _softmax_rows_(Z, R, K, y, i, sw, mode != 3)
+        if mode == 0:
+            return loss
+        if mode <= 2:
+            for r in range(R):
+                o = r * K
+                swi = sw[i + r]
+                if mode == 2:
+                    for k in range(K):
+                        proba[i + r, k] = Z[o + k]
+                for k in range(K):
+                    Z[o + k] *= swi
+                Z[o + y[i + r]] -= swi
+            _scatter_tile(X, i, R, Z, n, K, has_b, GT)
+            return loss
+    else:
+        for r in range(R):
+            for k in range(K):
+                Z[r * K + k] = proba[i + r, k]
+    _logits_tile(X, i, R, CV, v, n, K, has_b, U)
+    for r in range(R):
+        _hess_residual_(Z[r * K:(r + 1) * K], U[r * K:(r + 1) * K], sw[i + r], K)
+    _scatter_tile(X, i, R, U, n, K, has_b, GT)
+    return loss
 
 
 def _dense_pass_py(X, y, sw, w, v, proba, lam, K, out, work, mode):
@@ -168,40 +352,25 @@ def _dense_pass_py(X, y, sw, w, v, proba, lam, K, out, work, mode):
     P = out.shape[0]
     has_b = P == (n + 1) * K
     T = work.shape[0]
+    # W[:n]^T and V[:n]^T, rows of classes (only those the mode reads: mode 4 has no W)
+    CW = _coef_by_class(w, n, K if mode != 4 else 0)
+    CV = _coef_by_class(v, n, K if mode >= 3 else 0)
     for t in prange(T):
         lo = t * m // T
         hi = (t + 1) * m // T
-        G = work[t, :P]
-        z = work[t, P:P + K]
-        u = work[t, P + K:P + 2 * K]
-        if mode != 0:
-            G[:] = 0.0
+        # thread-local scratch, once per chunk: the tile's logits (then probabilities and
+        # residuals), its V^T a~ and the chunk's partial gradient, transposed
+        Z = np.empty(4 * K)
+        U = np.empty(4 * K)
+        GT = np.zeros((K, n + 1))
         loss = 0.0
-        for i in range(lo, hi):
-            swi = sw[i]
-            if mode <= 2:
-                _logits_dense(X, i, w, n, K, has_b, z)
-                c = y[i]
-                loss += swi * _softmax_(z, K, c)
-                if mode == 0:
-                    continue
-                if mode == 2:
-                    for k in range(K):
-                        proba[i, k] = z[k]
+        for i in range(lo, hi, 4):
+            loss += _dense_tile(X, i, min(4, hi - i), y, sw, CW, w, CV, v, proba, n, K,
+                                has_b, GT, Z, U, mode)
+        if mode != 0:  # G^T back to the feature-major layout of w (column n: intercepts)
+            for j in range(P // K):
                 for k in range(K):
-                    z[k] *= swi
-                z[c] -= swi
-                _scatter_dense(X, i, n, K, has_b, z, G)
-            else:
-                _logits_dense(X, i, v, n, K, has_b, u)
-                if mode == 3:
-                    _logits_dense(X, i, w, n, K, has_b, z)
-                    _softmax_(z, K, 0)
-                else:
-                    for k in range(K):
-                        z[k] = proba[i, k]
-                _hess_residual_(z, u, swi, K)
-                _scatter_dense(X, i, n, K, has_b, u, G)
+                    work[t, j * K + k] = GT[k, j]
         work[t, P + 2 * K] = loss
 
 
@@ -225,7 +394,7 @@ def _csr_pass_py(data, indices, indptr, n, y, sw, w, v, proba, lam, K, out, work
             if mode <= 2:
                 _logits_csr(data, indices, indptr, i, w, n, K, has_b, z)
                 c = y[i]
-                loss += swi * _softmax_(z, K, c)
+                loss += _softmax_rows_(z, 1, K, y, i, sw, True)
                 if mode == 0:
                     continue
                 if mode == 2:
@@ -239,7 +408,7 @@ def _csr_pass_py(data, indices, indptr, n, y, sw, w, v, proba, lam, K, out, work
                 _logits_csr(data, indices, indptr, i, v, n, K, has_b, u)
                 if mode == 3:
                     _logits_csr(data, indices, indptr, i, w, n, K, has_b, z)
-                    _softmax_(z, K, 0)
+                    _softmax_rows_(z, 1, K, y, i, sw, False)
                 else:
                     for k in range(K):
                         z[k] = proba[i, k]
