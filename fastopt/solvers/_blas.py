@@ -29,7 +29,7 @@ from contextlib import nullcontext
 
 from ..kernels import threaded_host
 
-__all__ = ["small_blas", "solver_blas"]
+__all__ = ["compiled_pass_blas", "small_blas", "solver_blas"]
 
 #: Above this order a factorization is worth the BLAS thread team.
 SINGLE_THREAD_MAX_ORDER = 1024
@@ -100,6 +100,18 @@ def small_blas(order: int):
     A no-op where BLAS already runs on one thread by :func:`solver_blas` (in this thread).
     """
     if order > SINGLE_THREAD_MAX_ORDER or _single_thread_depth() or not _blas_libraries():
+        return nullcontext()
+    return _OneThread()
+
+
+def compiled_pass_blas(backend):
+    """Context manager for a compiled kernel that calls BLAS from its own threads (the
+    Cython ``weighted_gram``'s per-chunk ``dsyrk``): BLAS on one thread inside the block
+    on a threaded CPU backend. A multithreaded OpenBLAS called from each of the kernel's
+    threads oversubscribes the cores: a multinomial Hessian of 55 Gram blocks took five
+    times as long. A no-op where BLAS already runs on one thread (:func:`solver_blas`) or
+    the backend's passes are BLAS calls themselves (NumPy)."""
+    if not threaded_host(backend) or _single_thread_depth() or not _blas_libraries():
         return nullcontext()
     return _OneThread()
 
