@@ -113,6 +113,17 @@ def test_large_passes_and_scratch_outside_the_stack(backend, layout, shape, rng)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("n", [1024, 1025], ids=["staged", "direct"])
+def test_float32_rows_longer_than_the_staging_buffer(backend, n, rng):
+    # The Cython dense tiles convert float32 rows of up to 1024 entries to float64 once
+    # per tile; longer rows are read as float32 directly. Both against the reference.
+    X, y, sw, w, v = _problem(rng, 18, n, 5, np.float32, intercept=True, scale=0.05)
+    data, suffix = _data(X, "dense")
+    got = _run(get_backend(backend), data, suffix, y, sw, w, v, 0.05, 5, T=2)
+    _assert_match(got, _expected(X, "dense", y, sw, w, v, 0.05, 5), rtol=1e-10)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("intercept", [False, True], ids=["no-intercept", "intercept"])
 def test_no_rows_gives_only_the_penalty(backend, layout, intercept):

@@ -279,16 +279,44 @@ FO_TINLINE double fo_mn_softmax_tile(double *FO_RESTRICT Z, Py_ssize_t K, const 
         return loss;                                                                      \
     }
 
-/*
- * Rows lo .. hi of dense X (m x n, row-major) in tiles of four from lo; the partial
- * gradient G (p x K) is updated (not in LOSS mode), the partial loss returned. `buf`
- * holds FO_MN_TILE_SCRATCH(K) doubles.
- */
-#define FO_MN_DEFINE_CHUNK(SUF, T)                                                         \
+/* One tile of R (1 to 4, known at run time) rows: the tile above with R a constant. */
+#define FO_MN_DEFINE_TILE_R(SUF, T)                                                        \
     FO_MN_DEFINE_FWD(SUF, T)                                                              \
     FO_MN_DEFINE_BWD(SUF, T)                                                              \
     FO_MN_DEFINE_SWEEPS(SUF, T)                                                           \
     FO_MN_DEFINE_TILE(SUF, T)                                                             \
+    FO_TINLINE double fo_mn_tile_r_##SUF(                                                 \
+        int mode, const T *a, Py_ssize_t n, const long long *y, const double *sw,         \
+        const double *w, const double *v, const double *bw, const double *bv,             \
+        double *proba, Py_ssize_t K, int has_b, Py_ssize_t R, double *G, double *Z,       \
+        double *U)                                                                        \
+    {                                                                                     \
+        switch (R) {                                                                      \
+        case 1: return fo_mn_tile_##SUF(mode, a, n, y, sw, w, v, bw, bv, proba, K, has_b, \
+                                        1, G, Z, U);                                      \
+        case 2: return fo_mn_tile_##SUF(mode, a, n, y, sw, w, v, bw, bv, proba, K, has_b, \
+                                        2, G, Z, U);                                      \
+        case 3: return fo_mn_tile_##SUF(mode, a, n, y, sw, w, v, bw, bv, proba, K, has_b, \
+                                        3, G, Z, U);                                      \
+        default: return fo_mn_tile_##SUF(mode, a, n, y, sw, w, v, bw, bv, proba, K,       \
+                                         has_b, 4, G, Z, U);                              \
+        }                                                                                 \
+    }
+
+FO_MN_DEFINE_TILE_R(f64, double)
+FO_MN_DEFINE_TILE_R(f32, float)
+
+/* float32 rows up to this length are converted to float64 once per tile (a 32 kB stack
+ * buffer) and run through the float64 tile: the tile reads each entry of X twice and
+ * a converted vector broadcast is cheaper than a convert per read. */
+#define FO_MN_STAGE_MAX_N 1024
+
+/*
+ * Rows lo .. hi of dense X (m x n, row-major) in tiles of four from lo; the partial
+ * gradient G (p x K) is updated (not in LOSS mode), the partial loss returned. `buf`
+ * holds FO_MN_TILE_SCRATCH(K) doubles. STAGE: convert each tile to float64 first.
+ */
+#define FO_MN_DEFINE_CHUNK(SUF, T, STAGE)                                                  \
     FO_ROW double fo_mn_dense_chunk_##SUF(                                                \
         int mode, const T *X, Py_ssize_t n, const long long *y, const double *sw,         \
         const double *w, const double *v, double *proba, Py_ssize_t K, int has_b,         \
@@ -296,29 +324,29 @@ FO_TINLINE double fo_mn_softmax_tile(double *FO_RESTRICT Z, Py_ssize_t K, const 
     {                                                                                     \
         double *Z = buf, *U = buf + 4 * K + 4, loss = 0.0;                                \
         const double *bw = has_b ? w + n * K : NULL, *bv = has_b ? v + n * K : NULL;      \
-        const long long *yi;                                                              \
-        double *pi;                                                                       \
+        double staged[STAGE ? 4 * FO_MN_STAGE_MAX_N : 1];                                 \
         memset(buf, 0, (size_t)FO_MN_TILE_SCRATCH(K) * sizeof(double));                   \
         for (Py_ssize_t i = lo; i < hi; i += 4) {                                         \
+            const Py_ssize_t R = hi - i < 4 ? hi - i : 4;                                 \
             const T *a = X + i * n;                                                       \
-            yi = y ? y + i : NULL;                                                        \
-            pi = proba ? proba + i * K : NULL;                                            \
-            switch (hi - i < 4 ? hi - i : 4) {                                            \
-            case 1: loss += fo_mn_tile_##SUF(mode, a, n, yi, sw + i, w, v, bw, bv, pi, K, \
-                                             has_b, 1, G, Z, U); break;                   \
-            case 2: loss += fo_mn_tile_##SUF(mode, a, n, yi, sw + i, w, v, bw, bv, pi, K, \
-                                             has_b, 2, G, Z, U); break;                   \
-            case 3: loss += fo_mn_tile_##SUF(mode, a, n, yi, sw + i, w, v, bw, bv, pi, K, \
-                                             has_b, 3, G, Z, U); break;                   \
-            default: loss += fo_mn_tile_##SUF(mode, a, n, yi, sw + i, w, v, bw, bv, pi,   \
-                                              K, has_b, 4, G, Z, U); break;               \
+            const long long *yi = y ? y + i : NULL;                                       \
+            double *pi = proba ? proba + i * K : NULL;                                    \
+            if (STAGE && n <= FO_MN_STAGE_MAX_N) {                                        \
+                for (Py_ssize_t e = 0; e < R * n; ++e) {                                  \
+                    staged[e] = (double)a[e];                                             \
+                }                                                                         \
+                loss += fo_mn_tile_r_f64(mode, staged, n, yi, sw + i, w, v, bw, bv, pi,   \
+                                         K, has_b, R, G, Z, U);                           \
+            } else {                                                                      \
+                loss += fo_mn_tile_r_##SUF(mode, a, n, yi, sw + i, w, v, bw, bv, pi, K,   \
+                                           has_b, R, G, Z, U);                            \
             }                                                                             \
         }                                                                                 \
         return loss;                                                                      \
     }
 
-FO_MN_DEFINE_CHUNK(f64, double)
-FO_MN_DEFINE_CHUNK(f32, float)
+FO_MN_DEFINE_CHUNK(f64, double, 0)
+FO_MN_DEFINE_CHUNK(f32, float, 1)
 
 /* The softmax of R <= 4 rows of logits, as in a dense tile: for the CSR chunks, whose
  * logits come row by row (a sparse row shares no loads of W with the next one). */
