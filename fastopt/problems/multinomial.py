@@ -22,7 +22,6 @@ import functools
 import numpy as np
 
 from .._checks import check_flag
-from ..solvers._blas import compiled_pass_blas
 from ._spectral import gram_max_eig
 from ._validation import _as_1d, check_lam
 from .base import Objective
@@ -225,16 +224,15 @@ class Multinomial(HoldsLinearData, Objective):
         sw = data.kernel_sw
         H = np.empty((n1, K, n1, K))
         block = np.empty((n1, n1))
-        with compiled_pass_blas(data.backend):
-            for k in range(K):
-                swp = sw * P[:, k]
-                for l in range(k, K):
-                    d = swp * ((1.0 if k == l else 0.0) - P[:, l])
-                    gram(d, self.lam if k == l else 0.0, block)
-                    self.n_passes += 1
-                    H[:, k, :, l] = block
-                    if l != k:
-                        H[:, l, :, k] = block.T
+        for k in range(K):
+            swp = sw * P[:, k]
+            for l in range(k, K):
+                d = swp * ((1.0 if k == l else 0.0) - P[:, l])
+                gram(d, self.lam if k == l else 0.0, block)
+                self.n_passes += 1
+                H[:, k, :, l] = block
+                if l != k:
+                    H[:, l, :, k] = block.T
         return H.reshape(self.n_params, self.n_params)
 
     def hessian_cost(self) -> float:

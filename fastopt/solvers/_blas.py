@@ -105,12 +105,13 @@ def small_blas(order: int):
 
 
 def compiled_pass_blas(backend):
-    """Context manager for a compiled kernel that calls BLAS from its own threads (the
-    Cython ``weighted_gram``'s per-chunk ``dsyrk``): BLAS on one thread inside the block
-    on a threaded CPU backend. A multithreaded OpenBLAS called from each of the kernel's
-    threads oversubscribes the cores: a multinomial Hessian of 55 Gram blocks took five
-    times as long. A no-op where BLAS already runs on one thread (:func:`solver_blas`) or
-    the backend's passes are BLAS calls themselves (NumPy)."""
+    """Context manager for an objective's Hessian on a threaded CPU backend (``backend``),
+    whose compiled kernels may call BLAS from their own threads (the Cython
+    ``weighted_gram``'s per-chunk ``dsyrk``): BLAS on one thread inside the block. A
+    multithreaded OpenBLAS called from each of the kernel's threads oversubscribes the
+    cores: a multinomial Hessian of 55 Gram blocks took five times as long. A no-op
+    where BLAS already runs on one thread (:func:`solver_blas`) or the backend's passes
+    are BLAS calls themselves (NumPy)."""
     if not threaded_host(backend) or _single_thread_depth() or not _blas_libraries():
         return nullcontext()
     return _OneThread()

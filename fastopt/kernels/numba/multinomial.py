@@ -1,3 +1,5 @@
+# Over 500 lines: one loss per module, as the Cython twin: the tile pieces, the dense and
+# CSR chunk loops and the ten public kernels share the mode constants and the chunking.
 """Multinomial (softmax) logistic regression kernels, compiled with Numba.
 
 Same names, signatures and mathematics as the NumPy twin
