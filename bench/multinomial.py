@@ -107,7 +107,7 @@ def fit_problems(quick):
 # ---------------------------------------------------------------- kernels
 
 
-def arithmetic_rates(threads):
+def arithmetic_rates():
     """(multiply-adds per second of a large BLAS matrix product on the process's BLAS
     threads, exponentials per second on one thread)."""
     A = np.random.default_rng(1).standard_normal((1536, 1536))
@@ -169,7 +169,7 @@ def kernel_rows(quick, repeats):
     mc, nc = (10_000, 2_000) if quick else (100_000, 5_000)
     cases[f"csr {mc}x{nc} (30/row) f64"] = planted(mc, nc, K, density=30)[0]
     threads = get_num_threads()
-    fma_rate, exp_rate = arithmetic_rates(threads)
+    fma_rate, exp_rate = arithmetic_rates()
     rows = []
     for name, Xc in cases.items():
         yc = y[: Xc.shape[0]] if Xc.shape[0] <= m else rng.integers(0, K, Xc.shape[0])

@@ -37,11 +37,12 @@
 #include "_simd.h"
 #include "_vecmath.h"
 
-/* The pass modes, numbered as in multinomial.pyx. */
+/* What a pass computes per row (multinomial.pyx takes these names from here). */
 #define FO_MN_LOSS 0
-#define FO_MN_LOSS_GRAD_PROBA 2
-#define FO_MN_HVP 3
-#define FO_MN_HVP_PROBA 4
+#define FO_MN_LOSS_GRAD 1
+#define FO_MN_LOSS_GRAD_PROBA 2 /* also writes the probabilities */
+#define FO_MN_HVP 3             /* Hessian at w times v */
+#define FO_MN_HVP_PROBA 4       /* Hessian at the point of the given probabilities: no exp */
 
 #if defined(__GNUC__)
 

@@ -124,13 +124,18 @@ cdef extern from "_mn_tile.h" nogil:
                               const double* sw)
 
 
+cdef extern from "_mn_tile.h":
+    # What a pass computes per row (one loop serves every kernel, as in the numba twin);
+    # the numbers are the C tiles' own.
+    enum:
+        LOSS "FO_MN_LOSS"
+        LOSS_GRAD "FO_MN_LOSS_GRAD"
+        LOSS_GRAD_PROBA "FO_MN_LOSS_GRAD_PROBA"
+        HVP "FO_MN_HVP"
+        HVP_PROBA "FO_MN_HVP_PROBA"
+
+
 cdef enum:
-    # What a pass computes per row (one loop serves every kernel, as in the numba twin).
-    LOSS = 0
-    LOSS_GRAD = 1
-    LOSS_GRAD_PROBA = 2  # also writes the probabilities
-    HVP = 3              # Hessian at w times v: logits of w and of v in one sweep
-    HVP_PROBA = 4        # Hessian at the point of the given probabilities: no exp
     # Partial gradients up to this length are accumulated on the chunk's stack (16 kB).
     PRIVATE_ROW_MAX = 2048
     # Per-row K-vectors up to this length live on the chunk's stack.
@@ -417,7 +422,7 @@ cdef inline void run_chunk(
     if mode != LOSS:
         zero(G, P)
     if sparse and FO_MN_TILES and K <= PRIVATE_K_MAX:
-        memset(tbuf, 0, TILE_SCRATCH_MAX * sizeof(double))
+        memset(tbuf, 0, 2 * (4 * K + 4) * sizeof(double))  # the two tiles' padding
         loss = csr_chunk_tiled(mode, X, indices, indptr, n, y, sw, w, v, proba, K, has_b,
                                lo, hi, G, tbuf, tbuf + 4 * K + 4)
     elif sparse:
