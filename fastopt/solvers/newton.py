@@ -31,7 +31,6 @@ import numpy as np
 
 from .._checks import check_positive
 from .._warnings import user_stacklevel
-from ._blas import compiled_pass_blas
 from ._cholesky import checked_damped_cholesky_solve
 from ._deterministic import refuse_seed
 from ._template import SecondOrderSolver
@@ -101,8 +100,7 @@ class NewtonSolver(SecondOrderSolver):
             if self.linear:
                 H = self.objective.weighted_gram(self.d_weights)
             else:
-                with compiled_pass_blas(getattr(self.objective, "backend", None)):
-                    H = np.asarray(self.objective.hessian(self.x), dtype=np.float64)
+                H = np.asarray(self.objective.hessian(self.x), dtype=np.float64)
         with self.phase("solve"):
             sol = checked_damped_cholesky_solve(H, -self.g, self.options["damping0"])
         self.d = sol.x

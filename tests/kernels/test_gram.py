@@ -143,3 +143,38 @@ def test_numba_csr_gram_algorithms(dtype, intercept, m, n, density, dense_blocks
                                       n_chunks)
         np.testing.assert_allclose(H, want, rtol=1e-10, atol=1e-10, err_msg=str(n_chunks))
         assert np.array_equal(H, H.T)
+
+
+def test_cython_dense_gram_runs_blas_on_one_thread_inside_its_chunks(monkeypatch, rng):
+    """The chunks' dsyrk calls run on the kernel's own threads: BLAS is switched to one
+    thread for the call (a multithreaded OpenBLAS there oversubscribed the cores) and set
+    back afterwards; with one chunk BLAS keeps its threads."""
+    from fastopt import _blas_threads
+    from fastopt.kernels import available_backends, get_backend
+
+    if "cython" not in available_backends():
+        pytest.skip("Cython extensions not built")
+    import fastopt as fo
+
+    entered = []
+    real = _blas_threads.one_thread_blas
+
+    def spy():
+        entered.append(True)
+        return real()
+
+    monkeypatch.setattr(_blas_threads, "one_thread_blas", spy)
+    libs = _blas_threads.blas_libraries()
+    before = [lib.num_threads for lib in libs]
+    X = rng.standard_normal((20_000, 30))
+    d = rng.random(20_000)
+    H = np.empty((30, 30))
+    old = fo.get_num_threads()
+    fo.set_num_threads(2)
+    try:
+        get_backend("cython").weighted_gram(X, d, 0.0, H)
+    finally:
+        fo.set_num_threads(old)
+    np.testing.assert_allclose(H, (X * d[:, None]).T @ X, rtol=1e-10)
+    assert entered  # T > 1 chunks on two threads: the switch was entered
+    assert [lib.num_threads for lib in libs] == before  # and undone

@@ -120,6 +120,7 @@ def test_solver_blas_holds_one_thread_and_small_blas_is_free_inside():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     from contextlib import nullcontext
 
+    from fastopt import _blas_threads
     from fastopt.solvers import _blas
 
     rng = np.random.default_rng(0)
@@ -132,7 +133,7 @@ def test_solver_blas_holds_one_thread_and_small_blas_is_free_inside():
                    if i["user_api"] == "blas")
         assert isinstance(_blas.small_blas(5), nullcontext)
     # (not small_blas itself: threadpoolctl applies a limit when it is created)
-    assert _blas._single_thread_depth() == 0
+    assert _blas_threads.single_thread_depth() == 0
     assert [i["num_threads"] for i in threadpoolctl.threadpool_info()
             if i["user_api"] == "blas"] == before
     res = fo.minimize(obj, np.zeros(5), method="newton", tol=1e-10)

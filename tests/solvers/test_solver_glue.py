@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import fastopt as fo
+from fastopt import _blas_threads as blas_switch
 from fastopt.solvers import _blas
 from fastopt.solvers._cholesky import checked_damped_cholesky_solve, damped_cholesky_solve
 from fastopt.solvers._template import norm
@@ -34,7 +35,7 @@ def test_solve_holds_blas_on_one_thread_without_threadpoolctl_limits(monkeypatch
     """Inside a solve on a compiled linear model every BLAS library runs one thread (seen
     from the callback); no threadpoolctl limit is entered (each would query every
     library); the settings are restored afterwards."""
-    if not _blas._blas_libraries():
+    if not blas_switch.blas_libraries():
         pytest.skip("no BLAS library found by threadpoolctl")
 
     def refuse(*args, **kwargs):
@@ -51,13 +52,13 @@ def test_solve_holds_blas_on_one_thread_without_threadpoolctl_limits(monkeypatch
     assert res.success, res.message
     assert inside and all(n == 1 for threads in inside for n in threads)
     assert _blas_threads() == before
-    assert _blas._single_thread_depth() == 0
+    assert blas_switch.single_thread_depth() == 0
 
 
 def test_small_blas_sets_and_restores_outside_a_solve():
-    if not _blas._blas_libraries():
+    if not blas_switch.blas_libraries():
         pytest.skip("no BLAS library found by threadpoolctl")
-    libs = _blas._blas_libraries()
+    libs = blas_switch.blas_libraries()
     saved = [lib.num_threads for lib in libs]
     try:
         for lib in libs:

@@ -37,6 +37,8 @@ threads the big
 call returns); never an m x n copy.
 """
 
+from contextlib import nullcontext
+
 import numpy as np
 
 cimport numpy as cnp
@@ -75,6 +77,7 @@ from ._common cimport (
 )
 
 from fastopt import _config
+from fastopt import _blas_threads
 
 cnp.import_array()
 
@@ -524,12 +527,18 @@ def weighted_gram(X, d, double lam, H_out):
     bufs = NULL
     try:
         bufs = alloc_doubles(T * GRAM_BLOCK * p)
-        with nogil:
-            if a.dtype == F32:
-                dense_gram(<const float*> a.X, a.m, a.n, p, pd, H, partials, bufs, T, nt)
-            else:
-                dense_gram(<const double*> a.X, a.m, a.n, p, pd, H, partials, bufs, T, nt)
-            finish_gram(H, partials, T, p, a.n, lam)
+        # dsyrk runs inside each chunk's thread: BLAS must not start threads of its own
+        # there (a multithreaded OpenBLAS oversubscribed the cores, 5x slower); with one
+        # chunk, BLAS threads the big calls itself
+        with (_blas_threads.one_thread_blas() if T > 1 and nt > 1 else nullcontext()):
+            with nogil:
+                if a.dtype == F32:
+                    dense_gram(<const float*> a.X, a.m, a.n, p, pd, H, partials, bufs, T,
+                               nt)
+                else:
+                    dense_gram(<const double*> a.X, a.m, a.n, p, pd, H, partials, bufs, T,
+                               nt)
+                finish_gram(H, partials, T, p, a.n, lam)
     finally:
         free(partials)
         free(bufs)
