@@ -17,7 +17,8 @@ import functools
 import threading
 from contextlib import nullcontext
 
-__all__ = ["OneThread", "blas_libraries", "one_thread_blas", "single_thread_depth"]
+__all__ = ["OneThread", "ThreadsBack", "blas_libraries", "one_thread_blas",
+           "single_thread_depth"]
 
 
 @functools.cache
@@ -70,11 +71,16 @@ class OneThread:
         self.saved = saved
         if self.solve:
             _state.depth = single_thread_depth() + 1
+            if _state.depth == 1:
+                # the counts a large factorization inside the solve gets back (ThreadsBack)
+                _state.solve_counts = tuple(saved)
         return self
 
     def __exit__(self, *exc) -> None:
         if self.solve:
             _state.depth -= 1
+            if _state.depth == 0:
+                _state.solve_counts = ()
         for lib, n in reversed(self.saved):
             lib.set_num_threads(n)
         self.saved = ()
@@ -86,3 +92,26 @@ def one_thread_blas():
     if single_thread_depth() or not blas_libraries():
         return nullcontext()
     return OneThread()
+
+
+class ThreadsBack:
+    """Context manager: inside a whole solve on one thread, each BLAS library back on the
+    thread count it had before the solve for the block (a factorization large enough to
+    use them), and on one thread again at the end; a no-op outside such a solve."""
+
+    __slots__ = ("saved",)
+
+    def __init__(self) -> None:
+        self.saved = ()
+
+    def __enter__(self):
+        counts = getattr(_state, "solve_counts", ()) if single_thread_depth() else ()
+        for lib, n in counts:
+            lib.set_num_threads(n)
+        self.saved = counts
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for lib, _ in self.saved:
+            lib.set_num_threads(1)
+        self.saved = ()

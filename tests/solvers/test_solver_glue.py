@@ -55,6 +55,24 @@ def test_solve_holds_blas_on_one_thread_without_threadpoolctl_limits(monkeypatch
     assert blas_switch.single_thread_depth() == 0
 
 
+@pytest.mark.parametrize("method", ["newton-cg", "lbfgs"])
+def test_multinomial_solve_holds_blas_on_one_thread(method):
+    """A multinomial fit on compiled kernels is a linear model too: BLAS on one thread
+    inside its solve, restored after."""
+    if not blas_switch.blas_libraries():
+        pytest.skip("no BLAS library found by threadpoolctl")
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((300, 6))
+    obj = fo.problems.Multinomial(X, rng.integers(0, 4, 300), lam=1e-2, backend="auto")
+    before = _blas_threads()
+    inside = []
+    res = fo.minimize(obj, np.zeros(obj.n_params), method=method, tol=1e-8,
+                      callback=lambda r: inside.append(_blas_threads()))
+    assert res.success, res.message
+    assert inside and all(n == 1 for threads in inside for n in threads)
+    assert _blas_threads() == before
+
+
 def test_small_blas_sets_and_restores_outside_a_solve():
     if not blas_switch.blas_libraries():
         pytest.skip("no BLAS library found by threadpoolctl")
@@ -74,6 +92,37 @@ def test_small_blas_sets_and_restores_outside_a_solve():
     finally:
         for lib, n in zip(libs, saved, strict=True):
             lib.set_num_threads(n)
+
+
+def test_solve_with_many_parameters_holds_one_thread_and_large_factorizations_get_threads():
+    """A solve with p > SINGLE_THREAD_MAX_ORDER also holds BLAS on one thread (its vector
+    work is not worth a spinning team); a large factorization inside it gets the
+    library's count back for its block, then one thread again; both restored after."""
+    libs = blas_switch.blas_libraries()
+    if not libs:
+        pytest.skip("no BLAS library found by threadpoolctl")
+    saved = [lib.num_threads for lib in libs]
+    rng = np.random.default_rng(0)
+    n = _blas.SINGLE_THREAD_MAX_ORDER + 5
+    X = rng.standard_normal((40, n))
+    obj = fo.problems.Logistic(X, np.sign(X[:, 0] + 0.1), lam=1e-2, backend="numba")
+    try:
+        for lib in libs:
+            lib.set_num_threads(2)
+        with _blas.solver_blas(obj):
+            assert [lib.num_threads for lib in libs] == [1] * len(libs)
+            with _blas.small_blas(n):
+                assert [lib.num_threads for lib in libs] == [2] * len(libs)
+            assert [lib.num_threads for lib in libs] == [1] * len(libs)
+            with _blas.small_blas(10):  # small: stays on one thread
+                assert [lib.num_threads for lib in libs] == [1] * len(libs)
+        assert [lib.num_threads for lib in libs] == [2] * len(libs)
+        with blas_switch.ThreadsBack():  # outside a solve: nothing to give back
+            assert [lib.num_threads for lib in libs] == [2] * len(libs)
+        assert [lib.num_threads for lib in libs] == [2] * len(libs)
+    finally:
+        for lib, k in zip(libs, saved, strict=True):
+            lib.set_num_threads(k)
 
 
 def test_phase_timings_cover_the_solve():
