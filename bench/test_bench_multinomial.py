@@ -30,7 +30,7 @@ def test_kernel_rows_time_every_case(monkeypatch):
     rows = bench.kernel_rows(quick=True, repeats=2)
     assert len(rows) == 6  # 3 cases x (loss+grad, HVP)
     for row in rows:
-        timed = row[2:8] + (row[8:] if row[0].startswith("csr") else ())
+        timed = row[2:8] + row[10:] + (row[8:10] if row[0].startswith("csr") else ())
         assert all(math.isfinite(t) and t > 0 for t in timed)
 
 

@@ -4,9 +4,9 @@ Random problems over every code path of the compiled row loops (K < 4 with scala
 accumulators, K a multiple of 4 or not, strips of 16 classes and more; the per-chunk
 scratch on the stack or in ``work``) and of the Cython dense tiles (chunks of 15 rows:
 three tiles of four and one of three; K % 4 = 0 .. 3, one to three strips of 12
-classes), dense and CSR with int32/int64 indices, float32
-and float64, with and without intercepts, random sample weights; then the edge cases
-(m = 0, n = 1, fewer rows than chunks, empty, all-zero and unsorted CSR rows), the
+classes, the partial gradient in rows padded to whole vectors or not), dense and CSR
+with int32/int64 indices, float32 and float64, with and without intercepts, random
+sample weights; then the edge cases (m = 0, n = 1, fewer rows than chunks, empty, all-zero and unsorted CSR rows), the
 chunk count (deterministic for a fixed T, rounding only across T) and what only the
 Cython extension can get wrong (read-only buffers, refused dtypes, the GIL).
 """
@@ -99,12 +99,14 @@ def test_kernels_match_reference(backend, layout, dtype, intercept, K, rng):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("layout", LAYOUTS)
-@pytest.mark.parametrize("shape", [(8000, 9, 3), (40, 300, 8), (30, 4, 300)],
-                         ids=["threaded", "large-P", "large-K"])
+@pytest.mark.parametrize("shape", [(8000, 9, 3), (40, 300, 8), (60, 400, 7), (30, 4, 300)],
+                         ids=["threaded", "large-P", "large-P-unpadded", "large-K"])
 def test_large_passes_and_scratch_outside_the_stack(backend, layout, shape, rng):
     # (8000, 9, 3): 216,000 multiply-adds per sweep, above PARALLEL_MIN_WORK, so the pass
     # runs on threads; (40, 300, 8): P = 2408 partial-gradient entries, more than a chunk
-    # keeps on its stack; (30, 4, 300): K = 300 classes, the per-row scratch in work.
+    # keeps on its stack; (60, 400, 7): also more than a Cython dense chunk keeps in rows
+    # padded to 8 classes, so its tiles update the seventh class one at a time;
+    # (30, 4, 300): K = 300 classes, the per-row scratch in work.
     m, n, K = shape
     X, y, sw, w, v = _problem(rng, m, n, K, np.float64, intercept=True, scale=0.2)
     data, suffix = _data(X, layout)

@@ -17,8 +17,10 @@
  *
  * When 4 does not divide K, the logits' last vector starts at K - 4 and overlaps the one
  * before it (harmless: both compute the same sums). G is a read-modify-write, where an
- * overlapping load right after a store stalls on store forwarding: there the classes past
- * the last multiple of 4 are updated one at a time.
+ * overlapping load right after a store stalls on store forwarding: there the chunk keeps
+ * its partial gradient in rows padded to whole vectors when it fits FO_MN_PAD_MAX
+ * (fo_mn_dense_chunk), else the classes past the last multiple of 4 are updated one at a
+ * time.
  *
  * Summation order, for every entry: the logits are b_k + a_0 W[0, k] + a_1 W[1, k] + ...
  * and G[j, k] receives the rows in order, as in the row-at-a-time kernel; only the exp
@@ -100,8 +102,8 @@ FO_TINLINE Py_ssize_t fo_mn_off(Py_ssize_t k0, int q, Py_ssize_t K)
 #define FO_MN_DEFINE_BWD(SUF, T)                                                           \
     FO_TINLINE void fo_mn_bwd_##SUF(const T *FO_RESTRICT a, Py_ssize_t n,                 \
                                     const double *FO_RESTRICT Rz, Py_ssize_t K,           \
-                                    Py_ssize_t k0, const int NV, const int R,             \
-                                    double *FO_RESTRICT G)                                \
+                                    Py_ssize_t Kg, Py_ssize_t k0, const int NV,           \
+                                    const int R, double *FO_RESTRICT G)                   \
     {                                                                                     \
         fo_v4d rv[4][3], av[4];                                                           \
         for (int q = 0; q < NV; ++q) {                                                    \
@@ -114,7 +116,7 @@ FO_TINLINE Py_ssize_t fo_mn_off(Py_ssize_t k0, int q, Py_ssize_t K)
                 av[r] = FO_SPLAT((double)a[r * n + j]);                                   \
             }                                                                             \
             for (int q = 0; q < NV; ++q) {                                                \
-                double *Gj = G + j * K + k0 + 4 * q;                                      \
+                double *Gj = G + j * Kg + k0 + 4 * q;                                     \
                 fo_v4d g = FO_LOAD_F64(Gj);                                               \
                 for (int r = 0; r < R; ++r) {                                             \
                     g += av[r] * rv[r][q];                                                \
@@ -162,18 +164,19 @@ FO_TINLINE Py_ssize_t fo_mn_off(Py_ssize_t k0, int q, Py_ssize_t K)
         }                                                                                 \
     }                                                                                     \
     FO_TINLINE void fo_mn_scatter_tile_##SUF(const T *a, Py_ssize_t n, const double *Rz,  \
-                                             Py_ssize_t K, const int R, int has_b,        \
-                                             double *G)                                   \
+                                             Py_ssize_t K, Py_ssize_t Kg, const int R,    \
+                                             int has_b, double *G)                        \
     {                                                                                     \
-        const Py_ssize_t k4 = K - K % 4;                                                  \
+        /* rows of G padded (Kg > K): whole vectors only, their last lanes discarded */    \
+        const Py_ssize_t k4 = Kg > K ? Kg : K - K % 4;                                    \
         for (Py_ssize_t k0 = 0; k0 < k4; k0 += 12) {                                      \
             switch ((k4 - k0) >= 12 ? 3 : (k4 - k0) / 4) {                                \
-            case 1: fo_mn_bwd_##SUF(a, n, Rz, K, k0, 1, R, G); break;                     \
-            case 2: fo_mn_bwd_##SUF(a, n, Rz, K, k0, 2, R, G); break;                     \
-            default: fo_mn_bwd_##SUF(a, n, Rz, K, k0, 3, R, G); break;                    \
+            case 1: fo_mn_bwd_##SUF(a, n, Rz, K, Kg, k0, 1, R, G); break;                 \
+            case 2: fo_mn_bwd_##SUF(a, n, Rz, K, Kg, k0, 2, R, G); break;                 \
+            default: fo_mn_bwd_##SUF(a, n, Rz, K, Kg, k0, 3, R, G); break;                \
             }                                                                             \
         }                                                                                 \
-        switch (K - k4) {                                                                 \
+        switch (K - k4) { /* negative when padded: no tail */                             \
         case 1: fo_mn_bwd_tail_##SUF(a, n, Rz, K, k4, 1, R, G); break;                    \
         case 2: fo_mn_bwd_tail_##SUF(a, n, Rz, K, k4, 2, R, G); break;                    \
         case 3: fo_mn_bwd_tail_##SUF(a, n, Rz, K, k4, 3, R, G); break;                    \
@@ -182,7 +185,7 @@ FO_TINLINE Py_ssize_t fo_mn_off(Py_ssize_t k0, int q, Py_ssize_t K)
         if (has_b) {                                                                      \
             for (int r = 0; r < R; ++r) {                                                 \
                 for (Py_ssize_t k = 0; k < K; ++k) {                                      \
-                    G[n * K + k] += Rz[r * K + k];                                        \
+                    G[n * Kg + k] += Rz[r * K + k];                                       \
                 }                                                                         \
             }                                                                             \
         }                                                                                 \
@@ -237,8 +240,8 @@ FO_TINLINE double fo_mn_softmax_tile(double *FO_RESTRICT Z, Py_ssize_t K, const 
     FO_TINLINE double fo_mn_tile_##SUF(                                                   \
         int mode, const T *a, Py_ssize_t n, const long long *y, const double *sw,         \
         const double *w, const double *v, const double *bw, const double *bv,             \
-        double *proba, Py_ssize_t K, int has_b, const int R, double *G, double *Z,        \
-        double *U)                                                                        \
+        double *proba, Py_ssize_t K, Py_ssize_t Kg, int has_b, const int R, double *G,    \
+        double *Z, double *U)                                                             \
     {                                                                                     \
         double loss = 0.0;                                                                \
         const double *p = Z;                                                              \
@@ -259,7 +262,7 @@ FO_TINLINE double fo_mn_softmax_tile(double *FO_RESTRICT Z, Py_ssize_t K, const 
                 }                                                                         \
                 Z[r * K + y[r]] -= sw[r];                                                 \
             }                                                                             \
-            fo_mn_scatter_tile_##SUF(a, n, Z, K, R, has_b, G);                            \
+            fo_mn_scatter_tile_##SUF(a, n, Z, K, Kg, R, has_b, G);                        \
             return loss;                                                                  \
         }                                                                                 \
         if (mode == FO_MN_HVP_PROBA) {                                                    \
@@ -276,7 +279,7 @@ FO_TINLINE double fo_mn_softmax_tile(double *FO_RESTRICT Z, Py_ssize_t K, const 
                 u[k] = sw[r] * pr[k] * (u[k] - pu);                                       \
             }                                                                             \
         }                                                                                 \
-        fo_mn_scatter_tile_##SUF(a, n, U, K, R, has_b, G);                                \
+        fo_mn_scatter_tile_##SUF(a, n, U, K, Kg, R, has_b, G);                            \
         return loss;                                                                      \
     }
 
@@ -289,17 +292,17 @@ FO_TINLINE double fo_mn_softmax_tile(double *FO_RESTRICT Z, Py_ssize_t K, const 
     FO_TINLINE double fo_mn_tile_r_##SUF(                                                 \
         int mode, const T *a, Py_ssize_t n, const long long *y, const double *sw,         \
         const double *w, const double *v, const double *bw, const double *bv,             \
-        double *proba, Py_ssize_t K, int has_b, Py_ssize_t R, double *G, double *Z,       \
-        double *U)                                                                        \
+        double *proba, Py_ssize_t K, Py_ssize_t Kg, int has_b, Py_ssize_t R, double *G,   \
+        double *Z, double *U)                                                             \
     {                                                                                     \
         switch (R) {                                                                      \
-        case 1: return fo_mn_tile_##SUF(mode, a, n, y, sw, w, v, bw, bv, proba, K, has_b, \
-                                        1, G, Z, U);                                      \
-        case 2: return fo_mn_tile_##SUF(mode, a, n, y, sw, w, v, bw, bv, proba, K, has_b, \
-                                        2, G, Z, U);                                      \
-        case 3: return fo_mn_tile_##SUF(mode, a, n, y, sw, w, v, bw, bv, proba, K, has_b, \
-                                        3, G, Z, U);                                      \
-        default: return fo_mn_tile_##SUF(mode, a, n, y, sw, w, v, bw, bv, proba, K,       \
+        case 1: return fo_mn_tile_##SUF(mode, a, n, y, sw, w, v, bw, bv, proba, K, Kg,     \
+                                        has_b, 1, G, Z, U);                             \
+        case 2: return fo_mn_tile_##SUF(mode, a, n, y, sw, w, v, bw, bv, proba, K, Kg,     \
+                                        has_b, 2, G, Z, U);                             \
+        case 3: return fo_mn_tile_##SUF(mode, a, n, y, sw, w, v, bw, bv, proba, K, Kg,     \
+                                        has_b, 3, G, Z, U);                             \
+        default: return fo_mn_tile_##SUF(mode, a, n, y, sw, w, v, bw, bv, proba, K, Kg,   \
                                          has_b, 4, G, Z, U);                              \
         }                                                                                 \
     }
@@ -312,10 +315,21 @@ FO_MN_DEFINE_TILE_R(f32, float)
  * a converted vector broadcast is cheaper than a convert per read. */
 #define FO_MN_STAGE_MAX_N 1024
 
+/* Largest partial gradient, in doubles, a chunk keeps in rows padded to whole vectors. */
+#define FO_MN_PAD_MAX 2048
+
 /*
  * Rows lo .. hi of dense X (m x n, row-major) in tiles of four from lo; the partial
  * gradient G (p x K) is updated (not in LOSS mode), the partial loss returned. `buf`
  * holds FO_MN_TILE_SCRATCH(K) doubles. STAGE: convert each tile to float64 first.
+ *
+ * When 4 does not divide K, the gradient is small enough and the padding adds no strip of
+ * 12 classes (a strip is one more sweep over the tile's features: with K = 14 that cost
+ * more than the two classes one at a time), the chunk accumulates it in rows padded to
+ * Kp = 4 ceil(K / 4) (on the stack): the tiles then update whole vectors of G only, no
+ * class at a time, and the padding lanes, which receive the next row's
+ * residuals (or the tile's zero padding), are dropped when the chunk adds its rows to G.
+ * Every kept entry sums the same terms in the same order as without padding.
  */
 #define FO_MN_DEFINE_CHUNK(SUF, T, STAGE)                                                  \
     FO_ROW double fo_mn_dense_chunk_##SUF(                                                \
@@ -326,6 +340,16 @@ FO_MN_DEFINE_TILE_R(f32, float)
         double *Z = buf, *U = buf + 4 * K + 4, loss = 0.0;                                \
         const double *bw = has_b ? w + n * K : NULL, *bv = has_b ? v + n * K : NULL;      \
         double staged[STAGE ? 4 * FO_MN_STAGE_MAX_N : 1];                                 \
+        const Py_ssize_t Kp = (K + 3) & ~(Py_ssize_t)3, n1 = n + (has_b ? 1 : 0);         \
+        double gpad[FO_MN_PAD_MAX];                                                       \
+        double *Gc = G;                                                                   \
+        Py_ssize_t Kg = K;                                                                \
+        if (mode != FO_MN_LOSS && Kp != K && n1 * Kp <= FO_MN_PAD_MAX                     \
+            && (Kp + 11) / 12 == (K - K % 4 + 11) / 12) {                                 \
+            Gc = gpad;                                                                    \
+            Kg = Kp;                                                                      \
+            memset(gpad, 0, (size_t)(n1 * Kp) * sizeof(double));                          \
+        }                                                                                 \
         memset(buf, 0, (size_t)FO_MN_TILE_SCRATCH(K) * sizeof(double));                   \
         for (Py_ssize_t i = lo; i < hi; i += 4) {                                         \
             const Py_ssize_t R = hi - i < 4 ? hi - i : 4;                                 \
@@ -337,10 +361,17 @@ FO_MN_DEFINE_TILE_R(f32, float)
                     staged[e] = (double)a[e];                                             \
                 }                                                                         \
                 loss += fo_mn_tile_r_f64(mode, staged, n, yi, sw + i, w, v, bw, bv, pi,   \
-                                         K, has_b, R, G, Z, U);                           \
+                                         K, Kg, has_b, R, Gc, Z, U);                      \
             } else {                                                                      \
                 loss += fo_mn_tile_r_##SUF(mode, a, n, yi, sw + i, w, v, bw, bv, pi, K,   \
-                                           has_b, R, G, Z, U);                            \
+                                           Kg, has_b, R, Gc, Z, U);                       \
+            }                                                                             \
+        }                                                                                 \
+        if (Gc != G) {                                                                    \
+            for (Py_ssize_t j = 0; j < n1; ++j) {                                         \
+                for (Py_ssize_t k = 0; k < K; ++k) {                                      \
+                    G[j * K + k] += gpad[j * Kp + k];                                     \
+                }                                                                         \
             }                                                                             \
         }                                                                                 \
         return loss;                                                                      \
