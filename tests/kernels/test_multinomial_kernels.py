@@ -7,8 +7,9 @@ three tiles of four and one of three; K % 4 = 0 .. 3, one to three strips of 12
 classes, the partial gradient in rows padded to whole vectors or not), dense and CSR
 with int32/int64 indices, float32 and float64, with and without intercepts, random
 sample weights; then the edge cases (m = 0, n = 1, fewer rows than chunks, empty,
-all-zero and unsorted CSR rows), the chunk count (deterministic for a fixed T, rounding only across T) and what only the
-Cython extension can get wrong (read-only buffers, refused dtypes, the GIL).
+all-zero and unsorted CSR rows), the chunk count (deterministic for a fixed T, rounding
+only across T) and what only the Cython extension can get wrong (read-only buffers,
+refused dtypes, the GIL).
 """
 
 import threading
