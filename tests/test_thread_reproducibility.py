@@ -20,6 +20,7 @@ import textwrap
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import fastopt as fo
 from fastopt import _config
@@ -189,6 +190,11 @@ def _problems(backend):
                                       backend=backend)
     probs["multinomial"] = Multinomial(A[:4000], rng.integers(0, 4, 4000), lam=1e-3,
                                        fit_intercept=True, backend=backend)
+    # 3606 parameters in 64 chunks: the partial gradients are reduced in blocks of
+    # entries, on threads when there are two
+    S = sp.random(20000, 600, density=0.05, format="csr", random_state=6)
+    probs["multinomial_csr_wide"] = Multinomial(S, rng.integers(0, 6, 20000), lam=1e-3,
+                                                fit_intercept=True, backend=backend)
     return probs
 
 

@@ -138,6 +138,9 @@ cdef extern from "_mn_tile.h":
 cdef enum:
     # Partial gradients up to this length are accumulated on the chunk's stack (16 kB).
     PRIVATE_ROW_MAX = 2048
+    # Entries of the partial gradients reduced together: the T partial rows are read this
+    # many entries at a time (T sequential streams, not T strided loads per entry).
+    REDUCE_BLOCK = 512
     # Per-row K-vectors up to this length live on the chunk's stack.
     PRIVATE_K_MAX = 256
     # The tiled dense chunk's scratch for K <= PRIVATE_K_MAX: FO_MN_TILE_SCRATCH(256).
@@ -442,6 +445,19 @@ cdef inline void run_chunk(
     work_row[P + 2 * K] = loss
 
 
+cdef inline void reduce_block(const double* work, Py_ssize_t ldw, Py_ssize_t T,
+                              Py_ssize_t q0, Py_ssize_t P, double* out) noexcept nogil:
+    """out[q] = ((0 + work[0, q]) + work[1, q]) + ... + work[T-1, q] for the block of
+    entries from q0: every entry's sum in chunk order, whichever thread takes the block."""
+    cdef Py_ssize_t q, t
+    cdef Py_ssize_t q1 = q0 + REDUCE_BLOCK if q0 + REDUCE_BLOCK < P else P
+    for q in range(q0, q1):
+        out[q] = 0.0
+    for t in range(T):
+        for q in range(q0, q1):
+            out[q] = out[q] + work[t * ldw + q]
+
+
 cdef double run_pass(
         int mode, bint sparse, const floating* X, const index_t* indices,
         const index_t* indptr, Py_ssize_t m, Py_ssize_t n, const long long* y,
@@ -453,9 +469,9 @@ cdef double run_pass(
     out = sum of the partial gradients in chunk order + lam r[:nK] (r = v for the Hessian
     products, w otherwise; out NULL in LOSS mode). Returns the summed loss +
     lam/2 ||w[:nK]||^2 (meaningless for the Hessian products)."""
-    cdef Py_ssize_t t, q
+    cdef Py_ssize_t t, q, b, nb
     cdef Py_ssize_t nK = n * K
-    cdef double f = 0.0, reg = 0.0, acc
+    cdef double f = 0.0, reg = 0.0
     cdef const double* r = v if mode >= HVP else w
     if T > 1 and nt > 1 and amount >= MIN_WORK:
         for t in prange(T, schedule="static", num_threads=T if T < nt else nt):
@@ -468,11 +484,13 @@ cdef double run_pass(
             run_chunk(mode, sparse, X, indices, indptr, m, n, y, sw, w, v, proba, K, P,
                       work + t * ldw, T, t)
     if out != NULL:
-        for q in range(P):
-            acc = 0.0
-            for t in range(T):
-                acc = acc + work[t * ldw + q]
-            out[q] = acc
+        nb = (P + REDUCE_BLOCK - 1) // REDUCE_BLOCK
+        if nt > 1 and nb > 1 and P * T >= MIN_WORK:
+            for b in prange(nb, schedule="static", num_threads=nt):
+                reduce_block(work, ldw, T, b * REDUCE_BLOCK, P, out)
+        else:
+            for b in range(nb):
+                reduce_block(work, ldw, T, b * REDUCE_BLOCK, P, out)
         for q in range(nK):
             out[q] += lam * r[q]
     for t in range(T):
