@@ -232,6 +232,25 @@ FO_TINLINE double fo_mn_softmax_tile(double *FO_RESTRICT Z, Py_ssize_t K, const 
     return loss;
 }
 
+/* <p, u> over K >= 4 entries: four partial sums (one vector), then the classes past the
+ * last multiple of 4; a short dependency chain, where one running sum would add K times
+ * in sequence. */
+FO_TINLINE double fo_mn_dot(const double *FO_RESTRICT p, const double *FO_RESTRICT u,
+                            Py_ssize_t K)
+{
+    fo_v4d acc = FO_LOAD_F64(p) * FO_LOAD_F64(u);
+    Py_ssize_t k = 4;
+    double s;
+    for (; k + 4 <= K; k += 4) {
+        acc += FO_LOAD_F64(p + k) * FO_LOAD_F64(u + k);
+    }
+    s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (; k < K; ++k) {
+        s += p[k] * u[k];
+    }
+    return s;
+}
+
 /*
  * One tile of R rows starting at row i of the chunk: mode as in multinomial.pyx. Z and U
  * are tiles of scratch; the loss of the tile is returned (LOSS* modes).
@@ -271,10 +290,7 @@ FO_TINLINE double fo_mn_softmax_tile(double *FO_RESTRICT Z, Py_ssize_t K, const 
         fo_mn_logits_tile_##SUF(a, n, v, bv, K, R, U);                                    \
         for (int r = 0; r < R; ++r) { /* sw_r (p o u - p <p, u>) */                       \
             const double *pr = p + r * K;                                                 \
-            double *u = U + r * K, pu = 0.0;                                              \
-            for (Py_ssize_t k = 0; k < K; ++k) {                                          \
-                pu += pr[k] * u[k];                                                       \
-            }                                                                             \
+            double *u = U + r * K, pu = fo_mn_dot(pr, u, K);                              \
             for (Py_ssize_t k = 0; k < K; ++k) {                                          \
                 u[k] = sw[r] * pr[k] * (u[k] - pu);                                       \
             }                                                                             \
