@@ -24,7 +24,8 @@
  *
  * Summation order, for every entry: the logits are b_k + a_0 W[0, k] + a_1 W[1, k] + ...
  * and G[j, k] receives the rows in order, as in the row-at-a-time kernel; only the exp
- * (a polynomial, about 1e-15 relative to libm's) differs. The tiles start at the chunk's
+ * (a polynomial, about 1e-15 relative to libm's) and the Hessian product's <p_i, u_i>
+ * (four partial sums, fo_mn_dot) differ, by rounding. The tiles start at the chunk's
  * first row, so a chunk's result does not depend on anything but its rows.
  *
  * Needs GCC/Clang vector extensions and 4 <= K (FO_MN_TILES is 0 otherwise, and the pyx
