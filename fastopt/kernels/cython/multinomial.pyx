@@ -51,7 +51,7 @@ from cython.parallel cimport prange
 from libc.math cimport exp, log
 from libc.string cimport memcpy, memset
 
-from ._common cimport chunk_start, index_t, zero
+from ._common cimport chunk_start, index_t, sum_rows, zero
 
 from fastopt import _config
 from fastopt._config import PARALLEL_MIN_WORK as _PARALLEL_MIN_WORK
@@ -447,15 +447,9 @@ cdef inline void run_chunk(
 
 cdef inline void reduce_block(const double* work, Py_ssize_t ldw, Py_ssize_t T,
                               Py_ssize_t q0, Py_ssize_t P, double* out) noexcept nogil:
-    """out[q] = ((0 + work[0, q]) + work[1, q]) + ... + work[T-1, q] for the block of
-    entries from q0: every entry's sum in chunk order, whichever thread takes the block."""
-    cdef Py_ssize_t q, t
-    cdef Py_ssize_t q1 = q0 + REDUCE_BLOCK if q0 + REDUCE_BLOCK < P else P
-    for q in range(q0, q1):
-        out[q] = 0.0
-    for t in range(T):
-        for q in range(q0, q1):
-            out[q] = out[q] + work[t * ldw + q]
+    """``sum_rows`` on the REDUCE_BLOCK entries from q0: each entry's sum in chunk order,
+    whichever thread takes the block."""
+    sum_rows(work + q0, ldw, T, REDUCE_BLOCK if q0 + REDUCE_BLOCK < P else P - q0, out + q0)
 
 
 cdef double run_pass(
