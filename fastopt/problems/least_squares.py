@@ -66,7 +66,7 @@ class LeastSquares(LinearObjective):
     def _hessian(self, w: np.ndarray) -> np.ndarray:
         # The Hessian does not depend on w and its weights are sw: no pass for them.
         self.n_passes += 1
-        return self._gram(self.sw, self.lam)
+        return self._sw_gram(self.lam)
 
     def _constants(self) -> None:
         if self._lipschitz is not None:
@@ -74,7 +74,7 @@ class LeastSquares(LinearObjective):
         if self.n_params <= DENSE_EIG_MAX_PARAMS:
             from scipy.linalg import eigvalsh
 
-            H = self._gram(self.sw, self.lam)
+            H = self._sw_gram(self.lam)
             if not np.isfinite(H).all():
                 check_curvature(self, math.inf)  # raises, naming the cause
             eig = eigvalsh(H, check_finite=False)
@@ -84,7 +84,7 @@ class LeastSquares(LinearObjective):
         else:
             # lambda_max(G + lam P) <= lambda_max(G) + lam for the projection P onto the
             # penalized coordinates, so this is an upper bound (exact without intercept).
-            self._lipschitz = check_curvature(self, self._max_eig_gram(self.sw) + self.lam)
+            self._lipschitz = check_curvature(self, self._max_eig_gram() + self.lam)
             self._strong_convexity = 0.0 if self.fit_intercept else self.lam
 
     def lipschitz(self) -> float:

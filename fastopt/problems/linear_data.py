@@ -20,7 +20,8 @@ from ..kernels import DEVICE_BACKENDS, backend_package, is_device, resolve_backe
 from ._cuda import check_device_data, is_device_input, to_host
 from ._validation import check_data, check_dtype_option, check_sample_weight
 
-__all__ = ["DeviceLinearData", "HoldsLinearData", "LinearData"]
+__all__ = ["DeviceLinearData", "HoldsLinearData", "LinearData", "is_chunked_input",
+           "is_dask_array"]
 
 
 class LinearData:
@@ -59,9 +60,13 @@ class LinearData:
         y and sw as the kernels take them (here the host arrays themselves).
     on_device : bool
         False here; True for the device variant.
+    in_memory : bool
+        True: X is one array, and the objective offers its O(m) row-vector methods
+        (False for chunked data).
     """
 
     on_device = False
+    in_memory = True
 
     def __init__(self, X, y: np.ndarray, sw: np.ndarray, backend: str) -> None:
         self.X = X
@@ -108,7 +113,17 @@ class LinearData:
         Returns
         -------
         LinearData, or its device variant for a device backend
+
+        Raises
+        ------
+        ValueError
+            X is read in row blocks (:func:`is_chunked_input`): the objectives that take
+            such an X build chunked data instead
+            (:func:`fastopt.problems.chunked.data.chunked_from_input`).
         """
+        if is_chunked_input(X):
+            raise ValueError(f"X is read in row blocks ({type(X).__name__}); this "
+                             "objective needs X in memory as one array")
         forced = check_dtype_option(dtype)
         on_gpu = allow_device and is_device_input(X)
         if on_gpu:
@@ -243,6 +258,20 @@ class DeviceLinearData(LinearData):
             rw.launch_dense(mode, self.args[0], self.kernel_y, self.kernel_sw, w, dummy(),
                             dummy(), None, 1.0, intercept, work)
         finalize(work, grad_out, vec=w, n_reg=n, lam_vec=lam, wsq=w, n_sq=n, lam_sq=lam)
+
+
+def is_chunked_input(X) -> bool:
+    """Whether ``X`` is read in row blocks: a block source
+    (:class:`fastopt.problems.chunked.source.BlockSource`, known by its ``bounds`` and
+    ``blocks``) or a ``dask.array``; checked without importing either."""
+    return (hasattr(X, "bounds") and callable(getattr(X, "blocks", None))) \
+        or is_dask_array(X)
+
+
+def is_dask_array(X) -> bool:
+    """Whether ``X`` is a ``dask.array.Array`` (without importing Dask)."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "chunks") \
+        and hasattr(X, "dask")
 
 
 def _view(name: str, doc: str) -> property:

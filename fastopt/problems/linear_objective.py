@@ -21,10 +21,11 @@ import scipy.sparse as sp
 from .._checks import check_flag
 from ..kernels.losses import Loss
 from ..kernels.reference.linear import row_dloss, row_loss
-from ._spectral import gram_max_eig
+from ._spectral import gram_max_eig, power_iteration, start_vector
+from ._squares import weighted_square_sums
 from ._validation import check_lam, check_loss_targets
 from .base import Objective
-from .linear_data import HoldsLinearData, LinearData
+from .linear_data import HoldsLinearData, LinearData, is_chunked_input
 
 __all__ = ["LinearObjective", "KernelArguments", "check_curvature"]
 
@@ -41,6 +42,16 @@ def check_curvature(objective, L: float) -> float:
                          "products of entries of X overflow float64; rescale X (for "
                          "instance to unit column norms)")
     return L
+
+
+def _sq(v: np.ndarray) -> float:
+    return float(np.dot(v, v))
+
+
+def _add_ridge(H: np.ndarray, lam: float, n: int) -> None:
+    """``H[:n, :n] += lam I_n`` in place (the intercept is not penalized)."""
+    idx = np.arange(n)
+    H[idx, idx] += lam
 
 
 class KernelArguments(NamedTuple):
@@ -116,8 +127,15 @@ class LinearObjective(HoldsLinearData, Objective):
     def __init__(self, X, y, lam, sample_weight=None, fit_intercept=False, backend="auto",
                  dtype=None) -> None:
         super().__init__()
-        data = LinearData.from_input(X, y, sample_weight, check_targets=self._check_targets,
-                                     backend=backend, dtype=dtype)
+        if is_chunked_input(X):
+            from .chunked.data import chunked_from_input
+
+            data = chunked_from_input(X, y, sample_weight, check_targets=self._check_targets,
+                                      backend=backend, dtype=dtype)
+        else:
+            data = LinearData.from_input(X, y, sample_weight,
+                                         check_targets=self._check_targets, backend=backend,
+                                         dtype=dtype)
         self.lam = check_lam(lam)
         self.fit_intercept = check_flag("fit_intercept", fit_intercept)
         self._lipschitz: float | None = None
@@ -134,6 +152,9 @@ class LinearObjective(HoldsLinearData, Objective):
         """
         self.data = data
         self.n_params = data.n_features + int(self.fit_intercept)
+        if not data.in_memory:
+            self._bind_chunked(data)
+            return
         code = self.loss.code
         rows = (*data.args, data.kernel_y, data.kernel_sw)
 
@@ -152,6 +173,58 @@ class LinearObjective(HoldsLinearData, Objective):
         self._k_weighted_gram = bound("weighted_gram", *data.args)
         self.work = data.make_work(self.n_params)
 
+    def _bind_chunked(self, data) -> None:
+        """Bind the passes to chunked data: each one a sum of per-block terms
+        (:mod:`fastopt.problems.chunked.tasks`) plus the penalty, added once.
+
+        The row-vector kernels (predictor, Hessian weights, mini-batches) have no chunked
+        form: the methods using them raise a ValueError, and :attr:`rows_in_memory` tells
+        the solvers to take their generic paths.
+        """
+        from .chunked import tasks
+
+        code, n = self.loss.code, data.n_features
+
+        def k_loss(w, lam, work):
+            return float(data.reduce(tasks.loss, code, w)[0]) + 0.5 * lam * _sq(w[:n])
+
+        def k_loss_grad(w, lam, grad_out, work):
+            total = data.reduce(tasks.loss_grad, code, w)
+            np.add(total[:-1], 0.0, out=grad_out)
+            grad_out[:n] += lam * w[:n]
+            return float(total[-1]) + 0.5 * lam * _sq(w[:n])
+
+        def k_hvp(w, v, lam, out, work):
+            np.add(data.reduce(tasks.hvp, code, w, v), 0.0, out=out)
+            out[:n] += lam * v[:n]
+
+        def rows_needed(*args):
+            data.host_X()  # raises, naming the data
+
+        self._k_loss, self._k_loss_grad, self._k_hvp = k_loss, k_loss_grad, k_hvp
+        for name in ("_k_grad_hess_weights", "_k_hess_weights", "_k_loss_grad_rows",
+                     "_k_matvec", "_k_rmatvec", "_k_weighted_hvp", "_k_weighted_gram"):
+            setattr(self, name, rows_needed)
+        self.work = None
+
+    @property
+    def rows_in_memory(self) -> bool:
+        """Whether X is in memory as one array, so that the O(m) row-vector methods
+        (``linear_predictor``, ``grad_hess_weights``, ``weighted_hvp``, ...) apply; False
+        for X read in row blocks, whose passes are only f, grad f, H v and H."""
+        return self.data.in_memory
+
+    def _sw_gram(self, lam: float) -> np.ndarray:
+        """``X~^T diag(sw) X~ + lam I_n``, shape (p, p) (one pass)."""
+        if self.data.in_memory:
+            return self._gram(self.sw, lam)
+        from .chunked import tasks
+
+        H = self.data.reduce(tasks.sw_gram, self.n_params).reshape(self.n_params,
+                                                                   self.n_params)
+        _add_ridge(H, lam, self.n_features)
+        return H
+
     def move_to_device(self) -> LinearObjective:
         """Copy the data to the GPU once and evaluate there from now on; returns self.
 
@@ -169,6 +242,8 @@ class LinearObjective(HoldsLinearData, Objective):
         reductions, a number fixed by the data's size.
         """
         data = self.data
+        if not data.in_memory:
+            data.host_X()  # raises: no compiled loop reads X in row blocks
         return KernelArguments(self.loss.code, data.args, data.y, data.sw, self.lam,
                                self.work)
 
@@ -205,6 +280,14 @@ class LinearObjective(HoldsLinearData, Objective):
         self._k_hvp(w, v, self.lam, out, self.work)
 
     def _hessian(self, w: np.ndarray) -> np.ndarray:
+        if not self.data.in_memory:
+            from .chunked import tasks
+
+            p = self.n_params
+            H = self.data.reduce(tasks.hessian, self.loss.code, w).reshape(p, p)
+            _add_ridge(H, self.lam, self.n_features)
+            self.n_passes += 1
+            return H
         d = np.empty(self.n_samples)
         self._k_hess_weights(w, d)
         self.n_passes += 1 + self._hess_weights_passes
@@ -312,19 +395,27 @@ class LinearObjective(HoldsLinearData, Objective):
         if self.is_sparse:
             out[:n] = self._squared_csr().T @ d
         else:
-            block = max(1, (1 << 19) // max(n, 1))  # 4 MB of squares per block
-            acc = np.zeros(n)
-            sq = None
-            for start in range(0, X.shape[0], block):
-                Xb = X[start:start + block]
-                if sq is None or sq.shape != Xb.shape:
-                    sq = np.empty(Xb.shape)
-                np.square(Xb, out=sq, dtype=np.float64)
-                acc += d[start:start + block] @ sq
-            out[:n] = acc
+            out[:n] = weighted_square_sums(X, d)
         out[:n] += self.lam
         if self.n_params > n:
             out[n] = float(np.einsum("i->", d))
+        self.n_passes += 1
+        return out
+
+    def hessian_diagonal_at(self, w) -> np.ndarray:
+        """The diagonal of the Hessian at ``w``, shape (p,): what :meth:`hessian_diagonal`
+        gives from the Hessian weights at ``w``, computed in one pass (two in memory: the
+        weights, then the squares). The form chunked data offer."""
+        w = self.check_x(w, "w")
+        if self.data.in_memory:
+            d = np.empty(self.n_samples)
+            self._k_hess_weights(w, d)
+            self.n_passes += self._hess_weights_passes
+            return self.hessian_diagonal(d)
+        from .chunked import tasks
+
+        out = self.data.reduce(tasks.hessian_diagonal, self.loss.code, w)
+        out[:self.n_features] += self.lam
         self.n_passes += 1
         return out
 
@@ -449,8 +540,10 @@ class LinearObjective(HoldsLinearData, Objective):
 
     # --- constants -----------------------------------------------------------------------
 
-    def _max_eig_gram(self, d: np.ndarray, max_iter: int = 1000, tol: float = 1e-10) -> float:
-        """lambda_max(X~^T diag(d) X~) by power iteration (one pass per product).
+    def _max_eig_gram(self, d: np.ndarray | None = None, max_iter: int = 1000,
+                      tol: float = 1e-10) -> float:
+        """lambda_max(X~^T diag(d) X~) by power iteration (one pass per product); d = sw
+        when None (the only weights chunked data take).
 
         Without an intercept this is the ``max_eig_gram`` kernel. With one, the column of
         ones is part of X~ (p = n + 1), so the same iteration runs here over the
@@ -460,6 +553,16 @@ class LinearObjective(HoldsLinearData, Objective):
         changes by at most ``tol`` relatively (:mod:`fastopt.problems._spectral`).
         """
         data = self.data
+        if not data.in_memory:
+            from .chunked import tasks
+
+            def matvec(v, out):
+                np.add(data.reduce(tasks.sw_gram_product, v), 0.0, out=out)
+                self.n_passes += 1
+
+            return power_iteration(matvec, start_vector(self.n_params), max_iter, tol)
+        if d is None:
+            d = self.sw
         return gram_max_eig(data.kernel("max_eig_gram"), data.kernel("weighted_hvp"),
                             data.args, d, self.n_features, self.fit_intercept, self.work,
                             max_iter, tol)

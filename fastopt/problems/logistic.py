@@ -87,7 +87,7 @@ class Logistic(LinearObjective):
         """
         if self._lipschitz is None:
             self._lipschitz = check_curvature(self, self.loss.curvature_max
-                                              * self._max_eig_gram(self.sw)
+                                              * self._max_eig_gram()
                                               + self.lam)
         return self._lipschitz
 

@@ -45,8 +45,11 @@ _LINEAR_METHODS = ("linear_predictor", "grad_hess_weights", "weighted_hvp",
 
 def is_linear(objective) -> bool:
     """Whether ``objective`` is a linear-model objective (docs/contract.md), i.e. whether
-    the O(m) line search on the predictor z = X w applies."""
-    return all(callable(getattr(objective, name, None)) for name in _LINEAR_METHODS)
+    the O(m) line search on the predictor z = X w applies. An objective whose rows are
+    not in memory (``rows_in_memory`` False: X read in row blocks) is not: its solvers
+    take the generic paths (f, grad f, H v and H, each a pass)."""
+    return getattr(objective, "rows_in_memory", True) and all(
+        callable(getattr(objective, name, None)) for name in _LINEAR_METHODS)
 
 
 def count_passes(objective, n: int = 1, hessian: bool = False) -> None:
@@ -124,6 +127,9 @@ class SecondOrderSolver:
         self.run = run
         self.x = np.array(x0, dtype=np.float64, copy=True).reshape(-1)
         self.linear = is_linear(objective)
+        # X read in row blocks: every evaluation is a pass, f alone as dear as f and grad f
+        # together, so the unit step is tried with the evaluation the next iterate needs.
+        self.by_passes = not getattr(objective, "rows_in_memory", True)
         self.f = math.nan
         self.g = None
         self.d = None
@@ -202,7 +208,7 @@ class SecondOrderSolver:
             return False
         c1 = self.options["c1"]
         n_trials = 0
-        if self.linear and self.unit_first:
+        if self.unit_first and (self.linear or self.by_passes):
             x, f, g = self.x, self.f, self.g
             self.x = x + self.d
             self.update_gradient_hessian()

@@ -78,6 +78,8 @@ def unsupported(objective, opt, run, backend, method=None) -> str | None:
         return f"{method!r} has no compiled-loop step"
     if _objective_kind(objective) is None:
         return "the objective is not a built-in linear model (Logistic, LeastSquares, Poisson)"
+    if not objective.rows_in_memory:
+        return "X is read in row blocks (each pass a sum over blocks, run from Python)"
     try:
         loop = compiled_loop(objective.backend)
     except ImportError as exc:  # a Cython build that predates the loop extension

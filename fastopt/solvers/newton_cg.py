@@ -102,9 +102,12 @@ class NewtonCGSolver(SecondOrderSolver):
         g_norm = norm(self.g)
         eta = self._forcing(g_norm)
         precond = None
-        if self.linear and self.options["precondition"]:
+        obj = self.objective
+        if self.options["precondition"] and (
+                self.linear or callable(getattr(obj, "hessian_diagonal_at", None))):
             with self.phase("hessian"):
-                precond = self.objective.hessian_diagonal(self.weights)
+                precond = (obj.hessian_diagonal(self.weights) if self.linear
+                           else obj.hessian_diagonal_at(self.x))
                 # A zero column with lam = 0 has a zero diagonal entry: leave it unscaled.
                 precond[precond <= 0.0] = 1.0
         with self.phase("solve"):
