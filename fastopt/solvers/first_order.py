@@ -153,6 +153,10 @@ def _check_batch(objective, run, opt):
         return None
     if not hasattr(objective, "batch_loss_grad_into"):
         raise ValueError("batch_size needs a finite-sum objective (Logistic, LeastSquares)")
+    if not getattr(objective, "rows_in_memory", True):
+        raise ValueError("mini-batches (batch_size) draw rows of X, which needs X in memory "
+                         "as one array; X is read in row blocks here: use full passes "
+                         "(batch_size=None)")
     # These rules compare full-objective quantities (f along -g, f at consecutive
     # iterates); with a mini-batch gradient they would mix batch and full values.
     if isinstance(opt, GD) and opt.step in ("armijo", "exact"):

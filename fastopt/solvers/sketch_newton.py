@@ -92,6 +92,10 @@ class SketchNewtonSolver(SecondOrderSolver):
         obj = self.objective
         opts = self.options
         self.factored = not self.linear and callable(getattr(obj, "hessian_factors", None))
+        if self.by_passes:
+            raise ValueError("sketch-newton samples rows of X, which needs X in memory as one "
+                             "array; X is read in row blocks here: use 'newton', "
+                             "'newton-cg' or 'lbfgs'")
         if not (self.linear or self.factored):
             raise TypeError("sketch-newton needs a linear-model objective (Logistic, "
                             "LeastSquares) or one with hessian_factors (SoftmaxReLU); got "
