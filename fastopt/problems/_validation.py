@@ -152,8 +152,10 @@ def check_data(X, name: str = "X", dtype=None):
         raise ValueError(f"{name} is empty (shape {arr.shape}); it needs at least one row "
                          "and one column")
     target = _target_float_dtype(arr.dtype, forced)
-    # ascontiguousarray copies only when dtype, byte order or layout differ from the target.
-    out = np.ascontiguousarray(arr, dtype=target)
+    # require copies only when dtype, byte order, layout or alignment differ from the
+    # target (an array unpickled from a message buffer can sit at any offset, and the
+    # compiled kernels take aligned arrays only).
+    out = np.require(arr, dtype=target, requirements=["C", "A"])
     if not _all_finite(out):
         raise ValueError(f"{name} contains NaN or infinity")
     return out
@@ -289,9 +291,9 @@ def _check_sparse(X, name: str, forced: np.dtype | None) -> sp.csr_matrix:
     # hold values past 2^31 - 1, which int32 would wrap.
     narrow = all(a.dtype.kind == "i" and a.dtype.itemsize <= 4 for a in (indices, indptr))
     index_dtype = np.int32 if narrow else np.int64
-    data = np.ascontiguousarray(data, dtype=target)
-    indices = np.ascontiguousarray(indices, dtype=index_dtype)
-    indptr = np.ascontiguousarray(indptr, dtype=index_dtype)
+    data = np.require(data, dtype=target, requirements=["C", "A"])
+    indices = np.require(indices, dtype=index_dtype, requirements=["C", "A"])
+    indptr = np.require(indptr, dtype=index_dtype, requirements=["C", "A"])
     if not _all_finite(data):
         raise ValueError(f"{name} contains NaN or infinity")
     # copy=False keeps the arrays (scipy may still narrow an index array on a copy).
@@ -453,7 +455,7 @@ def check_vector(x, p: int, name: str = "x") -> np.ndarray:
     specialization for read-only arguments).
     """
     if not (type(x) is np.ndarray and x.dtype == np.float64 and x.flags.c_contiguous
-            and x.flags.writeable):
+            and x.flags.aligned and x.flags.writeable):
         arr = np.asarray(x)
         _check_numeric_dtype(arr.dtype, name)
         x = np.array(arr, dtype=np.float64, order="C")

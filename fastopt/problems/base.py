@@ -95,7 +95,7 @@ class Objective:
     def _fast_x(self, x) -> np.ndarray:
         """Solver fast path: shape and dtype only; NaN/inf propagate to the result."""
         if (type(x) is np.ndarray and x.dtype == np.float64 and x.shape == (self.n_params,)
-                and x.flags.c_contiguous and x.flags.writeable):
+                and x.flags.c_contiguous and x.flags.aligned and x.flags.writeable):
             return x
         arr = np.asarray(x)
         if arr.shape != (self.n_params,):

@@ -529,11 +529,12 @@ class LinearObjective(HoldsLinearData, Objective):
         return rows
 
     def _check_row_vector(self, a, name: str) -> np.ndarray:
-        if not (type(a) is np.ndarray and a.dtype == np.float64 and a.flags.c_contiguous):
+        if not (type(a) is np.ndarray and a.dtype == np.float64 and a.flags.c_contiguous
+                and a.flags.aligned):
             arr = np.asarray(a)
             if arr.dtype.kind not in "biuf":
                 raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
-            a = np.ascontiguousarray(arr, dtype=np.float64)
+            a = np.require(arr, dtype=np.float64, requirements=["C", "A"])
         if a.shape != (self.n_samples,):
             raise ValueError(f"{name} must have shape ({self.n_samples},); got {a.shape}")
         return a

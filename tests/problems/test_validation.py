@@ -384,3 +384,30 @@ def test_unsigned_index_arrays_are_checked_and_accepted_when_valid(fmt, itype):
     assert Logistic(good, y).value(w) == Logistic(D, y).value(w)
     clf = LogisticRegression().fit(good, y)
     np.testing.assert_allclose(clf.predict_proba(good), clf.predict_proba(D), rtol=1e-12)
+
+
+def _unaligned(a):
+    """A copy of ``a`` at an odd byte offset (as arrays unpickled from a message can be)."""
+    buf = bytearray(a.nbytes + 1)
+    buf[1:] = a.tobytes()
+    out = np.frombuffer(buf, dtype=a.dtype, offset=1).reshape(a.shape)
+    assert not out.flags.aligned
+    return out
+
+
+def test_unaligned_arrays_are_accepted():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    y = np.arange(60) % 2
+    w, v = rng.standard_normal(4), rng.standard_normal(4)
+    ref = Logistic(X, y, lam=0.1)
+    Xs = sp.csr_matrix(X)
+    for X_in in (_unaligned(X), sp.csr_matrix((_unaligned(Xs.data), _unaligned(Xs.indices),
+                                                _unaligned(Xs.indptr)), shape=Xs.shape)):
+        obj = Logistic(X_in, y, lam=0.1)
+        assert obj.loss_grad(_unaligned(w))[0] == pytest.approx(ref.loss_grad(w)[0], rel=1e-14)
+        np.testing.assert_allclose(obj.hvp(_unaligned(w), _unaligned(v)), ref.hvp(w, v),
+                                   rtol=1e-13)
+        d = _unaligned(np.full(60, 0.25))
+        np.testing.assert_allclose(obj.weighted_hvp(d, _unaligned(v)),
+                                   ref.weighted_hvp(np.full(60, 0.25), v), rtol=1e-13)
