@@ -7,6 +7,7 @@ import argparse
 
 from .checks import MAX_FEATURES
 from .compare import cmd_compare
+from .convert import cmd_convert
 from .demo import cmd_demo
 from .experiment import EXPERIMENTS, cmd_experiment
 from .fit import cmd_fit
@@ -88,6 +89,27 @@ def build_parser() -> argparse.ArgumentParser:
     experiment.add_argument("--quick", action="store_true",
                             help="smaller problems and grids (seconds, for tests)")
     experiment.set_defaults(func=cmd_experiment)
+
+    conv = sub.add_parser("convert", parents=[common],
+                          help="write SRC (svmlight, .csv, .npy) once as a chunked Zarr store "
+                               "DST, read in row blocks by fastopt.chunked.load")
+    conv.add_argument("src", help="input file: svmlight/libsvm (also .gz/.bz2), .csv or .npy")
+    conv.add_argument("dst", help="the store to write (a directory; must not exist)")
+    conv.add_argument("--block-rows", type=_integer(1), default=None,
+                      help="rows per block and per chunk (default 65536)")
+    conv.add_argument("--format", choices=("svmlight", "csv", "npy"), default=None,
+                      help="input format (default from the file name; svmlight otherwise)")
+    conv.add_argument("--zero-based", action="store_true",
+                      help="svmlight column indices start at 0 (default 1)")
+    conv.add_argument("--n-features", type=_integer(1, MAX_FEATURES), default=None,
+                      help="svmlight: number of features (default: the largest index)")
+    conv.add_argument("--label-column", type=int, default=-1,
+                      help=".csv/.npy: the label column (default -1, the last)")
+    conv.add_argument("--dtype", choices=("float32", "float64"), default="float64",
+                      help="dtype of X as stored (default float64)")
+    conv.add_argument("--overwrite", action="store_true",
+                      help="replace DST if it is a store written by convert")
+    conv.set_defaults(func=cmd_convert)
 
     info = sub.add_parser("info", parents=[common], help="versions, backends, threads")
     info.set_defaults(func=cmd_info)
