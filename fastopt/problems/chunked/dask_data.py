@@ -1,0 +1,384 @@
+"""Chunked data on Dask: X a ``dask.array`` whose row blocks stay where Dask keeps them.
+
+:class:`DaskLinearData` is the chunked data (the interface of
+:class:`~fastopt.problems.chunked.data.ChunkedLinearData`) of a dask array X. At
+construction the blocks are validated and persisted on the workers, each with its rows'
+targets and weights (one Dask object per block, so a pass needs no data but the
+operands). A pass runs one task per block on the worker holding it
+(:mod:`fastopt.problems.chunked.tasks`) and sums the terms by a tree of pairwise sums
+(:func:`pairwise_sum`) whose shape depends on the block count only, so the result is the
+same bits for any worker count, thread count or scheduling.
+
+What moves, per pass: the operands w (and v), 8 p bytes, once in the graph and from there
+once to each worker; the block terms (8 p bytes each, 8 p^2 for the Hessian) to the
+worker summing their group of 8 blocks, when it is another; the ceil(K / 8) group sums
+back to this process, which adds them. One graph submission and one gather: two round
+trips to the scheduler, and a dependency chain two tasks long. X never moves.
+
+Dask is imported only here, and this module only when X is a dask array.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+
+import numpy as np
+import scipy.sparse as sp
+
+from ...kernels import backend_package, is_device, resolve_backend
+from .._validation import check_dtype_option, check_sample_weight
+from ..linear_data import is_dask_array
+from ._checks import check_block
+from .tasks import block_data
+
+__all__ = ["GROUP_BLOCKS", "DaskLinearData", "pairwise_sum"]
+
+#: Blocks whose terms one worker task sums (a power of two, see
+#: :meth:`DaskLinearData.reduce`): the pass's graph is K term tasks and K / 8 sums, two
+#: levels deep, and K / 8 arrays of p (p^2 for the Hessian) floats come back.
+GROUP_BLOCKS = 8
+
+#: The errors by which Dask reports lost work (a worker that died with the only copy of a
+#: result that cannot be recomputed, or a task that killed too many workers); matched by
+#: name, so that neither ``distributed`` nor ``concurrent.futures`` internals are imported.
+_LOST_WORK_ERRORS = ("KilledWorker", "FutureCancelledError", "CancelledError",
+                     "FuturesCancelledError", "CommClosedError")
+
+
+class DaskLinearData:
+    """X a ``dask.array`` of row blocks; passes run on the workers holding the blocks.
+
+    It has the interface of :class:`fastopt.problems.chunked.data.ChunkedLinearData`
+    without deriving from it: ``data.py`` imports this module (lazily) to route a dask X
+    here, so importing ``data.py`` from here would close an import circle.
+
+    Build it with :meth:`from_input`. The blocks are one Dask object each: with a
+    ``distributed.Client`` (the one current at construction, kept: see
+    ``distributed.Client.current``) a future per block
+    persisted on the cluster; without one, the blocks computed once by Dask's threaded
+    scheduler and held in this process, the passes run by that scheduler.
+
+    Faults: a worker that dies takes its blocks with it; the scheduler recomputes them
+    from X's graph (and reruns the pass's lost tasks), so the pass returns the same
+    bits as without the fault. When they cannot be recomputed (X built from data that
+    lived only on that worker, or a task that killed ``distributed.scheduler.allowed-failures``
+    workers) the pass raises a RuntimeError saying that a worker died and the fit stopped.
+
+    Parameters
+    ----------
+    blocks : list of K distributed futures or ``dask.delayed`` objects
+        Block b: the tuple ``(X_b, y_b, sw_b)`` (sw_b None when unweighted).
+    bounds : ndarray of shape (K + 1,), int64
+        Block b holds rows ``bounds[b]:bounds[b + 1]``.
+    n_features : int
+    dtype : numpy.dtype
+    is_sparse : bool
+    backend : str
+        A resolved CPU backend.
+    client : distributed.Client or None
+
+    Attributes
+    ----------
+    n_samples, n_features : int
+    dtype : numpy.dtype
+    is_sparse : bool
+    backend : str
+    kernels : module
+    n_blocks : int
+    bounds : ndarray of shape (K + 1,), int64
+    client : distributed.Client or None
+        The client the passes are submitted through (None: Dask's threaded scheduler).
+    on_device, in_memory : bool
+        Both False, as for every chunked data.
+    """
+
+    on_device = False
+    in_memory = False
+
+    def __init__(self, blocks, bounds: np.ndarray, n_features: int, dtype, is_sparse: bool,
+                 backend: str, client) -> None:
+        self._blocks = list(blocks)
+        self.bounds = bounds
+        self.n_samples = int(bounds[-1])
+        self.n_features = int(n_features)
+        self.dtype = np.dtype(dtype)
+        self.is_sparse = bool(is_sparse)
+        self.backend = backend
+        self.kernels = backend_package(backend)
+        self.n_blocks = len(self._blocks)
+        self.client = client
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_input(cls, X, y, sample_weight, *, check_targets, backend: str = "auto",
+                   dtype=None) -> DaskLinearData:
+        """Validate X (on the workers), y and the weights (here), and persist the blocks.
+
+        y and the weights are computed to this process (8 bytes per row each) for the
+        objective's checks (``check_targets(y, m)``: Logistic's two labels, finiteness),
+        then travel in the blocks' graph, each block's slice to the worker building the
+        block. X is not moved: its blocks are converted (dtype, C order, canonical CSR),
+        checked (finite values, CSR structure) and persisted where Dask computes them.
+
+        Parameters
+        ----------
+        X : dask.array.Array of shape (m, n)
+            Dense chunks or scipy.sparse chunks (``X.map_blocks(scipy.sparse.csr_matrix)``),
+            known chunk sizes; several column chunks are merged into one.
+        y : dask.array.Array or array_like of shape (m,)
+        sample_weight : None, dask.array.Array or array_like of shape (m,)
+        check_targets : callable ``(y, m) -> ndarray``
+        backend : str
+            A CPU backend (a GPU one is refused).
+        dtype : None, numpy.float32 or numpy.float64
+
+        Raises
+        ------
+        ValueError
+            X not 2-D, empty, of unknown chunk sizes; y or the weights of another length
+            than X; a block with NaN or infinity or a malformed CSR structure (naming the
+            block and its rows); a GPU backend.
+        TypeError
+            X of a non-numeric dtype, or chunks that are neither arrays nor scipy.sparse.
+        """
+        forced = check_dtype_option(dtype)
+        if not is_dask_array(X):
+            raise TypeError(f"X must be a dask.array; got {type(X).__name__}")
+        if X.ndim != 2:
+            raise ValueError(f"X must be a 2-D dask array; got {X.ndim} dimensions "
+                             f"(shape {X.shape})")
+        if any(c != c for c in X.chunks[0]) or any(c != c for c in X.chunks[1]):
+            raise ValueError(f"X has unknown chunk sizes ({X!r}); call "
+                             "X.compute_chunk_sizes() first")
+        m, n = (int(s) for s in X.shape)
+        if m < 1 or n < 1:
+            raise ValueError(f"X must have at least one row and one column; got shape "
+                             f"{X.shape}")
+        kind = np.dtype(X.dtype).kind
+        if kind not in "biuf":
+            raise TypeError(f"X must have a numeric (integer or float) dtype; got {X.dtype}")
+        out_dtype = forced or (np.dtype(X.dtype) if np.dtype(X.dtype) == np.float32
+                               else np.dtype(np.float64))
+        resolved = _resolve_host_backend(backend)
+        client = _current_client()
+
+        yc = check_targets(_to_host(y, "y", m, X), m)
+        sw = None if sample_weight is None else \
+            check_sample_weight(_to_host(sample_weight, "sample_weight", m, X), m)
+
+        if len(X.chunks[1]) > 1:
+            X = X.rechunk({1: -1})
+        is_sparse = sp.issparse(getattr(X, "_meta", None))
+        bounds = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(np.int64)
+        blocks = _prepared_blocks(X, yc, sw, bounds, n, out_dtype, is_sparse)
+        if client is not None:
+            futures = client.compute(blocks)
+            _raise_first_error(futures)
+            blocks = futures
+        else:
+            import dask
+
+            computed = dask.compute(*blocks, scheduler="threads")
+            tag = f"fastopt-block-{uuid.uuid4().hex}"
+            blocks = [dask.delayed(c, name=f"{tag}-{b}", traverse=False)
+                      for b, c in enumerate(computed)]
+        return cls(blocks, bounds, n, out_dtype, is_sparse, resolved, client)
+
+    # ------------------------------------------------------------------ passes
+
+    def reduce(self, task, *operands) -> np.ndarray:
+        """``sum_b task(block_b, *operands)``: a task per block where the block lives, then
+        pairwise sums in a tree fixed by the block count; a new float64 array.
+
+        The tree's lowest levels run on the workers, one task per run of
+        :data:`GROUP_BLOCKS` blocks; its top levels here, over the K / GROUP_BLOCKS group
+        sums fetched in one round trip. A run of a power-of-two length starting at a
+        multiple of it is a subtree of the pairwise tree, so the result is the same bits
+        as the whole tree summed anywhere.
+        """
+        import dask
+
+        tag = f"fastopt-pass-{uuid.uuid4().hex}"
+        # One graph node for the operands: sent once, not once per block.
+        ops = dask.delayed(operands, name=f"{tag}-operands", traverse=False)
+        term = dask.delayed(_block_term, pure=False)
+        group_sum = dask.delayed(pairwise_sum, pure=False)
+        terms = [term(block, task, ops, self.n_samples, self.backend,
+                      dask_key_name=f"{tag}-term-{b}")
+                 for b, block in enumerate(self._blocks)]
+        groups = [group_sum(*terms[g:g + GROUP_BLOCKS], dask_key_name=f"{tag}-sum-{g}")
+                  for g in range(0, len(terms), GROUP_BLOCKS)]
+        try:
+            if self.client is not None:
+                parts = self.client.gather(self.client.compute(groups))
+            else:
+                parts = dask.compute(*groups, scheduler="threads")
+        except Exception as exc:
+            if type(exc).__name__ in _LOST_WORK_ERRORS:
+                raise RuntimeError(f"a Dask worker holding blocks of X died and they could "
+                                   f"not be recomputed ({type(exc).__name__}: {exc}); the "
+                                   f"fit stopped ({self!r})") from exc
+            raise
+        return np.array(pairwise_sum(*parts), dtype=np.float64)
+
+    def host_X(self):
+        raise ValueError(f"X is a dask array read in row blocks ({self!r}); this method "
+                         "needs X in memory as one array")
+
+    def to_device(self):
+        raise ValueError(f"X is a dask array read in row blocks ({self!r}); the GPU backend "
+                         "needs X in memory")
+
+    def __repr__(self) -> str:
+        kind = "CSR" if self.is_sparse else "dense"
+        where = "threaded scheduler" if self.client is None else "distributed client"
+        return (f"{type(self).__name__}(m={self.n_samples}, n={self.n_features}, {kind} "
+                f"{self.dtype}, {self.n_blocks} blocks on the {where}, "
+                f"backend={self.backend!r})")
+
+
+# ---------------------------------------------------------------------- worker side
+
+def pairwise_sum(*parts) -> np.ndarray:
+    """``parts[0] + ... + parts[-1]`` by pairwise sums: (0, 1), (2, 3), ... level by level,
+    an odd last one going up a level unchanged, so the rounding depends on the count only.
+    A new array (the parts are Dask results: never modified)."""
+    level = list(parts)
+    while len(level) > 1:
+        pairs = [np.add(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            pairs.append(level[-1])
+        level = pairs
+    return np.array(level[0], dtype=np.float64)
+
+
+def _prepare_block(X_b, y_b: np.ndarray, sw_b, n: int, dtype, is_sparse: bool,
+                   what: str):
+    """Block ``(X_b, y_b, sw_b)`` as the kernels take it, checked (runs on a worker)."""
+    if sp.issparse(X_b):
+        if not is_sparse:
+            raise TypeError(f"{what} is a scipy.sparse matrix but X's meta says dense; "
+                            "build X with map_blocks(..., meta=scipy.sparse.csr_matrix"
+                            "((0, 0)))")
+        X_b = sp.csr_matrix(X_b, dtype=dtype)
+        if not X_b.has_canonical_format:
+            X_b = X_b.copy()
+            X_b.sum_duplicates()
+    elif isinstance(X_b, np.ndarray) or type(X_b).__module__.split(".")[0] == "numpy":
+        X_b = np.ascontiguousarray(X_b, dtype=dtype)
+        if is_sparse:
+            X_b = sp.csr_matrix(X_b)
+    else:
+        raise TypeError(f"{what} is a {type(X_b).__module__}.{type(X_b).__name__}; chunks "
+                        "must be NumPy arrays or scipy.sparse matrices")
+    if X_b.ndim != 2 or X_b.shape != (y_b.shape[0], n):
+        raise ValueError(f"{what} has shape {X_b.shape}; its chunk says "
+                         f"({y_b.shape[0]}, {n})")
+    check_block(X_b, n, what)
+    return _aligned_block(X_b, y_b, sw_b)
+
+
+def _block_term(block, task, operands, m: int, backend: str) -> np.ndarray:
+    """``task(block's LinearData, *operands)`` (runs on the worker holding the block)."""
+    X_b, y_b, sw_b = _aligned_block(*block)
+    if sw_b is None:
+        sw_b = np.full(y_b.shape[0], 1.0 / m)
+    return task(block_data(X_b, y_b, sw_b, backend), *(_aligned(op) for op in operands))
+
+
+def _aligned(a):
+    """``a`` itself when the kernels take it as it is, else an aligned C-ordered copy.
+
+    Arrays unpickled from a message can sit at any offset in its buffer, and the kernels
+    refuse unaligned arrays; checking the flags costs nothing when they are fine.
+    """
+    if isinstance(a, np.ndarray) and not (a.flags.c_contiguous and a.flags.aligned):
+        return np.require(a, requirements=["C", "A"])
+    return a
+
+
+def _aligned_block(X_b, y_b, sw_b):
+    if sp.issparse(X_b):
+        if not all(a.flags.c_contiguous and a.flags.aligned
+                   for a in (X_b.data, X_b.indices, X_b.indptr)):
+            X_b = sp.csr_matrix((_aligned(X_b.data), _aligned(X_b.indices),
+                                 _aligned(X_b.indptr)), shape=X_b.shape)
+    else:
+        X_b = _aligned(X_b)
+    return X_b, _aligned(y_b), None if sw_b is None else _aligned(sw_b)
+
+
+# ---------------------------------------------------------------------- helpers
+
+def _prepared_blocks(X, y: np.ndarray, sw, bounds: np.ndarray, n: int, dtype,
+                     is_sparse: bool) -> list:
+    """One ``dask.delayed`` per block: its chunk of X converted and checked, with its
+    slices of y and sw."""
+    import dask
+
+    tag = f"fastopt-prepare-{uuid.uuid4().hex}"
+    prepare = dask.delayed(_prepare_block, pure=False)
+    chunks = X.to_delayed().ravel()
+    out = []
+    for b, X_b in enumerate(chunks):
+        start, stop = int(bounds[b]), int(bounds[b + 1])
+        what = f"block {b} (rows {start} to {stop - 1}) of the dask X"
+        sw_b = None if sw is None else sw[start:stop].copy()
+        out.append(prepare(X_b, y[start:stop].copy(), sw_b, n, dtype, is_sparse, what,
+                           dask_key_name=f"{tag}-{b}"))
+    return out
+
+
+def _raise_first_error(futures) -> None:
+    """Wait for the blocks; raise the error of the first (lowest-index) bad one."""
+    from distributed import wait
+
+    wait(futures)
+    for future in futures:
+        if future.status == "error":
+            exc = future.exception()
+            for f in futures:
+                f.release()
+            raise exc
+
+
+def _to_host(v, name: str, m: int, X):
+    """``v`` (y or the weights) as a host array: a dask array is computed here once."""
+    if is_dask_array(v):
+        if v.ndim != 1 or (v.shape[0] == v.shape[0] and v.shape[0] != m):
+            raise ValueError(f"{name} has shape {v.shape} (chunks {v.chunks}) and X shape "
+                             f"{X.shape} (row chunks {X.chunks[0]}): {name} must have one "
+                             "entry per row of X")
+        v = v.compute()
+    arr = np.asarray(v) if not sp.issparse(v) else v
+    if getattr(arr, "ndim", 1) == 1 and arr.shape[0] != m:
+        raise ValueError(f"{name} has {arr.shape[0]} entries and X {m} rows (X row chunks "
+                         f"{X.chunks[0]}): {name} must have one entry per row of X")
+    return arr
+
+
+def _resolve_host_backend(backend) -> str:
+    """A resolved CPU backend (the check of ``data.resolve_host_backend``; see the class
+    docstring for why it is not imported)."""
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a string; got {backend!r}")
+    resolved = resolve_backend(backend)
+    if is_device(resolved):
+        raise ValueError(f"X is a dask array read in row blocks; backend {backend!r} needs X "
+                         "in memory on the GPU: use a CPU backend ('auto', 'cython', 'numba')")
+    return resolved
+
+
+def _current_client():
+    """The current ``distributed.Client`` (the one of a ``client.as_current()`` block, else
+    the default one), or None. ``distributed`` is not imported here when nothing imported
+    it: a client exists only when something did."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    try:
+        return distributed.Client.current(allow_global=True)
+    except ValueError:
+        return None
