@@ -266,7 +266,8 @@ def convert(src, dst, *, block_rows: int | None = None, progress: bool = True,
     if isinstance(label_column, bool) or not isinstance(label_column, (int, np.integer)):
         raise TypeError(f"label_column must be an integer; got {label_column!r}")
     if not src.is_file():
-        raise ValueError(f"{src}: no such file")
+        raise ValueError(f"{src}: " + ("a directory, not a file" if src.is_dir()
+                                       else "no such file"))
     if fmt == "svmlight":
         blocks = streams.svmlight_blocks(src, block_rows, zero_based=zero_based,
                                          n_features=n_features)

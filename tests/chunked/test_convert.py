@@ -88,6 +88,18 @@ def test_bad_svmlight_line_is_named(tmp_path, text, line, what):
     assert _no_leftovers(tmp_path) == ["bad.svm"]  # no store, no temporary directory
 
 
+def test_implausible_width_is_refused(tmp_path):
+    src = tmp_path / "wide.svm"
+    src.write_text("1 1:1\n-1 2:1 2000000000:1\n1 3:1\n")
+    with pytest.raises(ValueError, match=r"wide\.svm, line 2: feature index 2000000000 is "
+                                         "implausible.*pass n_features"):
+        fo.chunked.convert(src, tmp_path / "out.zarr", block_rows=1, progress=False)
+    assert _no_leftovers(tmp_path) == ["wide.svm"]
+    with pytest.raises(ValueError, match=r"line 2: .*beyond the supported"):
+        src.write_text("1 1:1\n-1 2:1 5000000000:1\n")
+        fo.chunked.convert(src, tmp_path / "out.zarr", progress=False)
+
+
 def test_bad_line_in_a_later_block_leaves_nothing(tmp_path):
     src = tmp_path / "late.svm"
     src.write_text("".join(f"1 1:{i}\n" for i in range(50)) + "1 1:1 1:2\n")

@@ -29,6 +29,8 @@ __all__ = ["csv_blocks", "npy_blocks", "open_text", "svmlight_blocks"]
 
 #: Column indices must fit the kernels' int32 indices.
 _MAX_INDEX = 2**31 - 2
+#: Without ``n_features``, a width beyond max(2^20, this x nonzeros) is taken for a typo.
+PLAUSIBLE_FEATURES_PER_NONZERO = 64
 
 
 def open_text(path: Path):
@@ -129,6 +131,7 @@ def svmlight_blocks(path: Path, block_rows: int, *, zero_based: bool = False,
 
     first_line = 1
     seen = False
+    nnz, widest = 0, (0, 0)  # (width, line of the largest index)
     for lines, numbers, position in _line_blocks(path, block_rows,
                                                  lambda line: bool(_svm_content(line))):
         try:
@@ -159,6 +162,11 @@ def svmlight_blocks(path: Path, block_rows: int, *, zero_based: bool = False,
             raise ValueError(f"{path}, line {numbers[row]}: feature index "
                              f"{X.indices[at] + (0 if zero_based else 1)} is beyond "
                              f"n_features = {n_features}")
+        if X.nnz and X.shape[1] > widest[0]:
+            at = int(np.argmax(X.indices))
+            row = int(np.searchsorted(X.indptr, at, side="right")) - 1
+            widest = (int(X.shape[1]), numbers[row])
+        nnz += X.nnz
         X.eliminate_zeros()
         first_line += len(lines)
         seen = True
@@ -166,6 +174,15 @@ def svmlight_blocks(path: Path, block_rows: int, *, zero_based: bool = False,
     if not seen:
         raise ValueError(f"{path}: no data line (an svmlight file has LABEL INDEX:VALUE ... "
                          "lines)")
+    limit = max(2**20, PLAUSIBLE_FEATURES_PER_NONZERO * nnz)
+    if n_features is None and widest[0] > limit:
+        # Raised before the store is marked complete: every work array of a fit would
+        # have one entry per feature, so a stray huge index would cost that much memory.
+        raise ValueError(f"{path}, line {widest[1]}: feature index "
+                         f"{widest[0] - (1 if zero_based else 0)} is implausible for a file "
+                         f"of {nnz} nonzeros (the limit is max(2^20, "
+                         f"{PLAUSIBLE_FEATURES_PER_NONZERO} x nonzeros) = {limit} features); "
+                         "pass n_features if it is right")
 
 
 def _label_split(block: np.ndarray, label_column: int, where: str):
