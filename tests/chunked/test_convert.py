@@ -110,6 +110,14 @@ def test_bad_line_in_a_later_block_leaves_nothing(tmp_path):
     assert src.read_bytes() == before
 
 
+def test_damaged_compressed_file(a9a_file, tmp_path):
+    src = tmp_path / "cut.svm.gz"
+    src.write_bytes(a9a_file.read_bytes()[:50000])  # a truncated gzip stream
+    with pytest.raises(ValueError, match=r"cut\.svm\.gz: cannot read the file"):
+        fo.chunked.convert(src, tmp_path / "out.zarr", n_features=123, progress=False)
+    assert _no_leftovers(tmp_path) == ["cut.svm.gz"]
+
+
 def test_csv_with_header(tmp_path):
     rng = np.random.default_rng(0)
     table = np.column_stack([rng.standard_normal((23, 3)), rng.integers(0, 2, 23)])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,17 @@ def open_text(path: Path):
 
 def _line_blocks(path: Path, block_rows: int, is_data):
     """``(lines, line numbers of the data lines, byte position)`` per block of
-    ``block_rows`` data lines (lines for which ``is_data`` holds)."""
+    ``block_rows`` data lines (lines for which ``is_data`` holds); a file that cannot be
+    read or decompressed to its end is a ValueError naming it."""
+    try:
+        yield from _raw_line_blocks(path, block_rows, is_data)
+    except (OSError, EOFError, zlib.error) as exc:
+        # A truncated .gz ends in EOFError, damaged compressed data in zlib.error.
+        raise ValueError(f"{path}: cannot read the file ({type(exc).__name__}: {exc})"
+                         ) from None
+
+
+def _raw_line_blocks(path: Path, block_rows: int, is_data):
     with open_text(path) as f:
         raw = getattr(f, "fileobj", None) or getattr(f, "_fp", None) or f
         lines, numbers = [], []
