@@ -186,6 +186,32 @@ def test_bad_csr_chunk_names_it():
         Logistic(da.from_array(X, chunks=(100, -1), asarray=False), y, lam=1e-2)
 
 
+def _with_duplicates(block):
+    """The block as a CSR matrix storing each value as two halves, rows unsorted."""
+    coo = sp.coo_matrix(block)
+    half = coo.data / 2
+    return sp.csr_matrix((np.concatenate([half, half]),
+                          (np.concatenate([coo.row, coo.row]),
+                           np.concatenate([coo.col, coo.col]))), shape=block.shape)
+
+
+def test_non_canonical_csr_chunks_are_summed():
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((300, 5)) * (rng.random((300, 5)) < 0.5)
+    y = np.arange(300) % 2
+    Xd = da.from_array(X, chunks=(70, 5)).map_blocks(
+        _with_duplicates, meta=sp.csr_matrix((0, 0)))
+    w = _point(5)
+    got = Logistic(Xd, y, lam=1e-2)
+    _close(got.grad(w), Logistic(sp.csr_matrix(X), y, lam=1e-2).grad(w), 1e-13)
+
+
+def test_first_bad_block_is_named_in_order():
+    X = np.full((400, 3), np.nan)
+    with pytest.raises(ValueError, match=r"block 0 \(rows 0 to 99\)"):
+        Logistic(da.from_array(X, chunks=(100, 3)), np.arange(400) % 2, lam=1.0)
+
+
 def test_mismatched_rows_refused():
     rng = np.random.default_rng(5)
     Xd = da.from_array(rng.standard_normal((300, 4)), chunks=(100, 4))
@@ -247,29 +273,51 @@ def test_estimator_refuses_multinomial_on_dask():
         fo.LogisticRegression().fit(Xd, np.arange(60) % 3)
 
 
-def test_worker_killed_mid_fit(client, a9a):
-    """Killing a worker (with half of X's blocks) at iteration 2: Dask recomputes the lost
-    blocks from X's graph and the fit ends where it ends without the fault."""
+def _kill_one_worker_at_2(client):
+    """A callback that kills one worker process (SIGKILL) after iteration 2."""
+    pid = sorted(client.run(os.getpid).values())[0]
+    killed = []
+
+    def kill(intermediate_result):
+        if intermediate_result.nit == 2 and not killed:
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    return kill, killed
+
+
+def test_worker_killed_mid_fit_is_survived(client, a9a):
+    """Killing a worker (with about half of X's blocks) after iteration 2: Dask recomputes
+    the lost blocks from X's graph, and the fit ends where it ends without the fault."""
     X, y = a9a
     m = X.shape[0]
     want = fo.minimize(Logistic(X, y, lam=1 / m, fit_intercept=True),
                        np.zeros(X.shape[1] + 1), method="newton", tol=1e-8)
-    pids = sorted(client.run(os.getpid).values())
-    killed = []
-
-    def kill_at_2(intermediate_result):
-        if intermediate_result.nit == 2 and not killed:
-            os.kill(pids[0], signal.SIGKILL)
-            killed.append(pids[0])
-
+    kill, killed = _kill_one_worker_at_2(client)
     with client.as_current():
         obj = Logistic(_dask(X), y, lam=1 / m, fit_intercept=True)
-        try:
-            got = fo.minimize(obj, np.zeros(obj.n_params), method="newton", tol=1e-8,
-                              callback=kill_at_2)
-        except RuntimeError as exc:  # the documented failure: never a wrong answer
-            assert "worker died" in str(exc)
-        else:
-            assert killed
-            assert got.nit == want.nit
-            assert abs(got.fun - want.fun) <= 1e-12 * abs(want.fun)
+        got = fo.minimize(obj, np.zeros(obj.n_params), method="newton", tol=1e-8,
+                          callback=kill)
+    assert killed
+    assert got.nit == want.nit
+    assert abs(got.fun - want.fun) <= 1e-12 * abs(want.fun)
+
+
+def test_worker_killed_with_the_only_copy_of_x_stops_the_fit(client, a9a):
+    """X's chunks scattered to the workers cannot be recomputed once their worker dies:
+    the next pass raises the documented RuntimeError, never a wrong answer."""
+    X, y = a9a
+    m, rows = X.shape[0], _rows(X.shape[0])
+    parts = [X[i:i + rows] for i in range(0, m, rows)]
+    with client.as_current():
+        futures = client.scatter(parts)
+        Xd = da.concatenate([da.from_delayed(f, shape=p.shape, dtype=p.dtype,
+                                             meta=sp.csr_matrix((0, 0)))
+                             for f, p in zip(futures, parts, strict=True)])
+        obj = Logistic(Xd, y, lam=1 / m, fit_intercept=True)
+        del futures
+        kill, killed = _kill_one_worker_at_2(client)
+        with pytest.raises(RuntimeError, match="worker .*died.*fit stopped"):
+            fo.minimize(obj, np.zeros(obj.n_params), method="newton", tol=1e-8,
+                        callback=kill)
+    assert killed

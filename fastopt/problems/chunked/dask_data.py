@@ -54,16 +54,17 @@ class DaskLinearData:
     here, so importing ``data.py`` from here would close an import circle.
 
     Build it with :meth:`from_input`. The blocks are one Dask object each: with a
-    ``distributed.Client`` (the one current at construction, kept: see
-    ``distributed.Client.current``) a future per block
-    persisted on the cluster; without one, the blocks computed once by Dask's threaded
-    scheduler and held in this process, the passes run by that scheduler.
+    ``distributed.Client`` (the one current at construction, ``Client.current()``, kept)
+    a future per block, persisted on the cluster; without one, the blocks computed once
+    by Dask's threaded scheduler and held in this process, and the passes run by that
+    scheduler.
 
     Faults: a worker that dies takes its blocks with it; the scheduler recomputes them
-    from X's graph (and reruns the pass's lost tasks), so the pass returns the same
-    bits as without the fault. When they cannot be recomputed (X built from data that
-    lived only on that worker, or a task that killed ``distributed.scheduler.allowed-failures``
-    workers) the pass raises a RuntimeError saying that a worker died and the fit stopped.
+    from X's graph (and reruns the pass's lost tasks), so the pass returns the same bits
+    as without the fault. When they cannot be recomputed (X built from data that lived
+    only on that worker, e.g. scattered, or a task that killed
+    ``distributed.scheduler.allowed-failures`` workers) the pass raises a RuntimeError
+    saying that a worker died and the fit stopped.
 
     Parameters
     ----------
@@ -172,7 +173,8 @@ class DaskLinearData:
             X = X.rechunk({1: -1})
         is_sparse = sp.issparse(getattr(X, "_meta", None))
         bounds = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(np.int64)
-        blocks = _prepared_blocks(X, yc, sw, bounds, n, out_dtype, is_sparse)
+        blocks = _prepared_blocks(X, yc, sw, bounds, n, out_dtype, is_sparse,
+                                  capture_errors=client is None)
         if client is not None:
             futures = client.compute(blocks)
             _raise_first_error(futures)
@@ -181,6 +183,9 @@ class DaskLinearData:
             import dask
 
             computed = dask.compute(*blocks, scheduler="threads")
+            for c in computed:  # the first bad block in block order, as with a client
+                if isinstance(c, Exception):
+                    raise c
             tag = f"fastopt-block-{uuid.uuid4().hex}"
             blocks = [dask.delayed(c, name=f"{tag}-{b}", traverse=False)
                       for b, c in enumerate(computed)]
@@ -263,9 +268,6 @@ def _prepare_block(X_b, y_b: np.ndarray, sw_b, n: int, dtype, is_sparse: bool,
                             "build X with map_blocks(..., meta=scipy.sparse.csr_matrix"
                             "((0, 0)))")
         X_b = sp.csr_matrix(X_b, dtype=dtype)
-        if not X_b.has_canonical_format:
-            X_b = X_b.copy()
-            X_b.sum_duplicates()
     elif isinstance(X_b, np.ndarray) or type(X_b).__module__.split(".")[0] == "numpy":
         X_b = np.ascontiguousarray(X_b, dtype=dtype)
         if is_sparse:
@@ -277,7 +279,20 @@ def _prepare_block(X_b, y_b: np.ndarray, sw_b, n: int, dtype, is_sparse: bool,
         raise ValueError(f"{what} has shape {X_b.shape}; its chunk says "
                          f"({y_b.shape[0]}, {n})")
     check_block(X_b, n, what)
+    if is_sparse and not X_b.has_canonical_format:
+        # Sorted, unique column indices per row: the form the CSR kernels read (summing
+        # duplicates only after the structure was found sound).
+        X_b = X_b.copy()
+        X_b.sum_duplicates()
     return _aligned_block(X_b, y_b, sw_b)
+
+
+def _prepare_or_error(*args):
+    """:func:`_prepare_block`, or the ValueError/TypeError of a bad block."""
+    try:
+        return _prepare_block(*args)
+    except (ValueError, TypeError) as exc:
+        return exc
 
 
 def _block_term(block, task, operands, m: int, backend: str) -> np.ndarray:
@@ -313,13 +328,15 @@ def _aligned_block(X_b, y_b, sw_b):
 # ---------------------------------------------------------------------- helpers
 
 def _prepared_blocks(X, y: np.ndarray, sw, bounds: np.ndarray, n: int, dtype,
-                     is_sparse: bool) -> list:
+                     is_sparse: bool, capture_errors: bool) -> list:
     """One ``dask.delayed`` per block: its chunk of X converted and checked, with its
-    slices of y and sw."""
+    slices of y and sw (or, with ``capture_errors``, the error of a bad block returned,
+    not raised: the threaded scheduler raises the first error in time, not in order)."""
     import dask
 
     tag = f"fastopt-prepare-{uuid.uuid4().hex}"
-    prepare = dask.delayed(_prepare_block, pure=False)
+    prepare = dask.delayed(_prepare_or_error if capture_errors else _prepare_block,
+                           pure=False)
     chunks = X.to_delayed().ravel()
     out = []
     for b, X_b in enumerate(chunks):
