@@ -44,16 +44,6 @@ def check_curvature(objective, L: float) -> float:
     return L
 
 
-def _sq(v: np.ndarray) -> float:
-    return float(np.dot(v, v))
-
-
-def _add_ridge(H: np.ndarray, lam: float, n: int) -> None:
-    """``H[:n, :n] += lam I_n`` in place (the intercept is not penalized)."""
-    idx = np.arange(n)
-    H[idx, idx] += lam
-
-
 class KernelArguments(NamedTuple):
     """What a compiled solver loop passes to a linear objective's kernels.
 
@@ -174,34 +164,23 @@ class LinearObjective(HoldsLinearData, Objective):
         self.work = data.make_work(self.n_params)
 
     def _bind_chunked(self, data) -> None:
-        """Bind the passes to chunked data: each one a sum of per-block terms
-        (:mod:`fastopt.problems.chunked.tasks`) plus the penalty, added once.
+        """Bind the passes to chunked data (:class:`~.chunked.passes.ChunkedPasses`: sums
+        of per-block terms plus the penalty, added once).
 
         The row-vector kernels (predictor, Hessian weights, mini-batches) have no chunked
         form: the methods using them raise a ValueError, and :attr:`rows_in_memory` tells
         the solvers to take their generic paths.
         """
-        from .chunked import tasks
+        from .chunked.passes import ChunkedPasses
 
-        code, n = self.loss.code, data.n_features
-
-        def k_loss(w, lam, work):
-            return float(data.reduce(tasks.loss, code, w)[0]) + 0.5 * lam * _sq(w[:n])
-
-        def k_loss_grad(w, lam, grad_out, work):
-            total = data.reduce(tasks.loss_grad, code, w)
-            np.add(total[:-1], 0.0, out=grad_out)
-            grad_out[:n] += lam * w[:n]
-            return float(total[-1]) + 0.5 * lam * _sq(w[:n])
-
-        def k_hvp(w, v, lam, out, work):
-            np.add(data.reduce(tasks.hvp, code, w, v), 0.0, out=out)
-            out[:n] += lam * v[:n]
+        passes = self._chunked = ChunkedPasses(data, self.loss.code, self.n_params)
+        self._k_loss = lambda w, lam, work: passes.loss(w, lam)
+        self._k_loss_grad = lambda w, lam, grad_out, work: passes.loss_grad(w, lam, grad_out)
+        self._k_hvp = lambda w, v, lam, out, work: passes.hvp(w, v, lam, out)
 
         def rows_needed(*args):
             data.host_X()  # raises, naming the data
 
-        self._k_loss, self._k_loss_grad, self._k_hvp = k_loss, k_loss_grad, k_hvp
         for name in ("_k_grad_hess_weights", "_k_hess_weights", "_k_loss_grad_rows",
                      "_k_matvec", "_k_rmatvec", "_k_weighted_hvp", "_k_weighted_gram"):
             setattr(self, name, rows_needed)
@@ -218,12 +197,7 @@ class LinearObjective(HoldsLinearData, Objective):
         """``X~^T diag(sw) X~ + lam I_n``, shape (p, p) (one pass)."""
         if self.data.in_memory:
             return self._gram(self.sw, lam)
-        from .chunked import tasks
-
-        H = self.data.reduce(tasks.sw_gram, self.n_params).reshape(self.n_params,
-                                                                   self.n_params)
-        _add_ridge(H, lam, self.n_features)
-        return H
+        return self._chunked.sw_gram(lam)
 
     def move_to_device(self) -> LinearObjective:
         """Copy the data to the GPU once and evaluate there from now on; returns self.
@@ -281,13 +255,8 @@ class LinearObjective(HoldsLinearData, Objective):
 
     def _hessian(self, w: np.ndarray) -> np.ndarray:
         if not self.data.in_memory:
-            from .chunked import tasks
-
-            p = self.n_params
-            H = self.data.reduce(tasks.hessian, self.loss.code, w).reshape(p, p)
-            _add_ridge(H, self.lam, self.n_features)
             self.n_passes += 1
-            return H
+            return self._chunked.hessian(w, self.lam)
         d = np.empty(self.n_samples)
         self._k_hess_weights(w, d)
         self.n_passes += 1 + self._hess_weights_passes
@@ -412,12 +381,8 @@ class LinearObjective(HoldsLinearData, Objective):
             self._k_hess_weights(w, d)
             self.n_passes += self._hess_weights_passes
             return self.hessian_diagonal(d)
-        from .chunked import tasks
-
-        out = self.data.reduce(tasks.hessian_diagonal, self.loss.code, w)
-        out[:self.n_features] += self.lam
         self.n_passes += 1
-        return out
+        return self._chunked.hessian_diagonal(w, self.lam)
 
     def _squared_csr(self):
         """CSR matrix of the squared entries of X (computed once, counted as a pass)."""
@@ -555,10 +520,8 @@ class LinearObjective(HoldsLinearData, Objective):
         """
         data = self.data
         if not data.in_memory:
-            from .chunked import tasks
-
             def matvec(v, out):
-                np.add(data.reduce(tasks.sw_gram_product, v), 0.0, out=out)
+                self._chunked.sw_gram_product(v, out)
                 self.n_passes += 1
 
             return power_iteration(matvec, start_vector(self.n_params), max_iter, tol)
