@@ -493,3 +493,4 @@ def check_loss_targets(loss, y, m: int, name: str = "y"):
         raise ValueError(f"{name} must hold counts >= 0 for the {loss.name} loss; got "
                          f"{name}[{i}] = {float(out[i])!r}")
     return out, None
+

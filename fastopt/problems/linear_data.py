@@ -119,7 +119,7 @@ class LinearData:
         ValueError
             X is read in row blocks (:func:`is_chunked_input`): the objectives that take
             such an X build chunked data instead
-            (:func:`fastopt.problems.chunked.data.chunked_from_input`).
+            (:func:`fastopt.problems.chunked.inputs.chunked_from_input`).
         """
         if is_chunked_input(X):
             raise ValueError(f"X is read in row blocks ({type(X).__name__}); this "

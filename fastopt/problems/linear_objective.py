@@ -5,9 +5,12 @@ kernels of one backend; :class:`~fastopt.problems.Logistic`,
 :class:`~fastopt.problems.LeastSquares` and :class:`~fastopt.problems.Poisson` only name
 their loss (a row of :data:`fastopt.kernels.losses.LOSSES`, whose code every kernel takes)
 and add their constants L and mu. Their data are one value,
-:class:`~fastopt.problems.linear_data.LinearData` (or its device variant), validated
-once when the objective is built.
+:class:`~fastopt.problems.linear_data.LinearData` (its device variant, or chunked data
+when X is read in row blocks), validated once when the objective is built.
 """
+
+# Over 500 lines: the linear-model contract (docs/contract.md) is one class: its passes,
+# the row-vector methods of the second-order solvers, mini-batches and the constants.
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import scipy.sparse as sp
 from .._checks import check_flag
 from ..kernels.losses import Loss
 from ..kernels.reference.linear import row_dloss, row_loss
+from ._row_checks import check_row_indices, check_row_vector
 from ._spectral import gram_max_eig, power_iteration, start_vector
 from ._squares import weighted_square_sums
 from ._validation import check_lam, check_loss_targets
@@ -118,7 +122,7 @@ class LinearObjective(HoldsLinearData, Objective):
                  dtype=None) -> None:
         super().__init__()
         if is_chunked_input(X):
-            from .chunked.data import chunked_from_input
+            from .chunked.inputs import chunked_from_input
 
             data = chunked_from_input(X, y, sample_weight, check_targets=self._check_targets,
                                       backend=backend, dtype=dtype)
@@ -300,7 +304,7 @@ class LinearObjective(HoldsLinearData, Objective):
 
     def weighted_hvp(self, d, v) -> np.ndarray:
         """``X~^T diag(d) X~ v + lam v[:n]``, a new array of shape (p,) (one pass)."""
-        d = self._check_row_vector(d, "d")
+        d = check_row_vector(d, self.n_samples, "d")
         v = self.check_x(v, "v")
         out = np.empty(self.n_params)
         self._k_weighted_hvp(d, v, self.lam, out, self.work)
@@ -334,7 +338,7 @@ class LinearObjective(HoldsLinearData, Objective):
         -------
         ndarray of shape (p, p), a new array
         """
-        d = self._check_row_vector(d, "d")
+        d = check_row_vector(d, self.n_samples, "d")
         H = self._gram(d, self.lam)
         self.nhev += 1
         self.n_passes += 1
@@ -357,7 +361,7 @@ class LinearObjective(HoldsLinearData, Objective):
         -------
         ndarray of shape (p,), a new array
         """
-        d = self._check_row_vector(d, "d")
+        d = check_row_vector(d, self.n_samples, "d")
         n = self.n_features
         out = np.empty(self.n_params)
         X = self.data.host_X()
@@ -407,7 +411,7 @@ class LinearObjective(HoldsLinearData, Objective):
         out : ndarray of shape (m,), float64, optional
             Written and returned instead of a new array.
         """
-        z = self._check_row_vector(z, "z")
+        z = check_row_vector(z, self.n_samples, "z")
         if out is None:
             out = np.empty(self.n_samples)
         elif not (type(out) is np.ndarray and out.dtype == np.float64
@@ -423,7 +427,7 @@ class LinearObjective(HoldsLinearData, Objective):
         predictors of w and d, ``z = zw + t zd`` (the predictor is linear in w), so each
         trial costs O(m) instead of a pass over X.
         """
-        z = self._check_row_vector(z, "z")
+        z = check_row_vector(z, self.n_samples, "z")
         w = self.check_x(w, "w")
         self.nfev += 1
         n = self.n_features
@@ -431,7 +435,7 @@ class LinearObjective(HoldsLinearData, Objective):
 
     def grad_from_predictor(self, z, w) -> np.ndarray:
         """grad f(w) from its predictor ``z``: one pass over X (``X~^T u + lam w[:n]``)."""
-        z = self._check_row_vector(z, "z")
+        z = check_row_vector(z, self.n_samples, "z")
         w = self.check_x(w, "w")
         g = np.empty(self.n_params)
         self._k_rmatvec(self.dloss_from_predictor(z), g, self.work)
@@ -466,7 +470,7 @@ class LinearObjective(HoldsLinearData, Objective):
         """Solver fast path of :meth:`batch_loss_grad`; the gradient goes into ``grad_out``."""
         w = self._fast_x(w)
         self._check_out(grad_out, "grad_out")
-        rows = self._check_rows(rows)
+        rows = check_row_indices(rows, self.n_samples)
         k = rows.shape[0]
         f = self._k_loss_grad_rows(w, self.lam, rows, self.n_samples / k, grad_out,
                                    self.work)
@@ -474,35 +478,6 @@ class LinearObjective(HoldsLinearData, Objective):
         self.njev += 1
         self.n_passes += k / self.n_samples
         return f
-
-    def _check_rows(self, rows) -> np.ndarray:
-        if not (type(rows) is np.ndarray and rows.dtype == np.int64 and rows.ndim == 1
-                and rows.flags.c_contiguous):
-            arr = np.asarray(rows)
-            if arr.size == 0:
-                raise ValueError("rows is empty; a mini-batch needs at least one row")
-            if arr.dtype.kind not in "iu":
-                raise TypeError(f"rows must be integer row indices; got dtype {arr.dtype}")
-            if arr.ndim != 1:
-                raise ValueError(f"rows must be 1-D; got shape {arr.shape}")
-            rows = np.ascontiguousarray(arr, dtype=np.int64)
-        if rows.shape[0] == 0:
-            raise ValueError("rows is empty; a mini-batch needs at least one row")
-        if rows.min() < 0 or rows.max() >= self.n_samples:
-            raise ValueError(f"rows must lie in [0, {self.n_samples}); got "
-                             f"[{rows.min()}, {rows.max()}]")
-        return rows
-
-    def _check_row_vector(self, a, name: str) -> np.ndarray:
-        if not (type(a) is np.ndarray and a.dtype == np.float64 and a.flags.c_contiguous
-                and a.flags.aligned):
-            arr = np.asarray(a)
-            if arr.dtype.kind not in "biuf":
-                raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
-            a = np.require(arr, dtype=np.float64, requirements=["C", "A"])
-        if a.shape != (self.n_samples,):
-            raise ValueError(f"{name} must have shape ({self.n_samples},); got {a.shape}")
-        return a
 
     # --- constants -----------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Chunked data on Dask: X a ``dask.array`` whose row blocks stay where Dask keeps them.
 
-:class:`DaskLinearData` is the chunked data (the interface of
-:class:`~fastopt.problems.chunked.data.ChunkedLinearData`) of a dask array X. At
+:class:`DaskLinearData` is the chunked data
+(:class:`~fastopt.problems.chunked.base.ChunkedLinearData`) of a dask array X. At
 construction the blocks are validated and persisted on the workers, each with its rows'
 targets and weights (one Dask object per block, so a pass needs no data but the
 operands). A pass runs one task per block on the worker holding it
@@ -26,10 +26,11 @@ import uuid
 import numpy as np
 import scipy.sparse as sp
 
-from ...kernels import backend_package, is_device, resolve_backend
+from ...kernels import backend_package
 from .._validation import check_dtype_option, check_sample_weight
 from ..linear_data import is_dask_array
 from ._checks import check_block
+from .base import ChunkedLinearData, resolve_host_backend
 from .tasks import block_data
 
 __all__ = ["GROUP_BLOCKS", "DaskLinearData", "pairwise_sum"]
@@ -46,12 +47,8 @@ _LOST_WORK_ERRORS = ("KilledWorker", "FutureCancelledError", "CancelledError",
                      "FuturesCancelledError", "CommClosedError")
 
 
-class DaskLinearData:
+class DaskLinearData(ChunkedLinearData):
     """X a ``dask.array`` of row blocks; passes run on the workers holding the blocks.
-
-    It has the interface of :class:`fastopt.problems.chunked.data.ChunkedLinearData`
-    without deriving from it: ``data.py`` imports this module (lazily) to route a dask X
-    here, so importing ``data.py`` from here would close an import circle.
 
     Build it with :meth:`from_input`. The blocks are one Dask object each: with a
     ``distributed.Client`` (the one current at construction, ``Client.current()``, kept)
@@ -162,7 +159,7 @@ class DaskLinearData:
             raise TypeError(f"X must have a numeric (integer or float) dtype; got {X.dtype}")
         out_dtype = forced or (np.dtype(X.dtype) if np.dtype(X.dtype) == np.float32
                                else np.dtype(np.float64))
-        resolved = _resolve_host_backend(backend)
+        resolved = resolve_host_backend(backend)
         client = _current_client()
 
         yc = check_targets(_to_host(y, "y", m, X), m)
@@ -227,14 +224,6 @@ class DaskLinearData:
                                    f"fit stopped ({self!r})") from exc
             raise
         return np.array(pairwise_sum(*parts), dtype=np.float64)
-
-    def host_X(self):
-        raise ValueError(f"X is a dask array read in row blocks ({self!r}); this method "
-                         "needs X in memory as one array")
-
-    def to_device(self):
-        raise ValueError(f"X is a dask array read in row blocks ({self!r}); the GPU backend "
-                         "needs X in memory")
 
     def __repr__(self) -> str:
         kind = "CSR" if self.is_sparse else "dense"
@@ -374,18 +363,6 @@ def _to_host(v, name: str, m: int, X):
         raise ValueError(f"{name} has {arr.shape[0]} entries and X {m} rows (X row chunks "
                          f"{X.chunks[0]}): {name} must have one entry per row of X")
     return arr
-
-
-def _resolve_host_backend(backend) -> str:
-    """A resolved CPU backend (the check of ``data.resolve_host_backend``; see the class
-    docstring for why it is not imported)."""
-    if not isinstance(backend, str):
-        raise TypeError(f"backend must be a string; got {backend!r}")
-    resolved = resolve_backend(backend)
-    if is_device(resolved):
-        raise ValueError(f"X is a dask array read in row blocks; backend {backend!r} needs X "
-                         "in memory on the GPU: use a CPU backend ('auto', 'cython', 'numba')")
-    return resolved
 
 
 def _current_client():

@@ -1,12 +1,11 @@
-"""The data of a linear model whose X is read in row blocks: passes as sums over blocks.
+"""Chunked data read in this process: passes as sums over the blocks of a block source.
 
-:class:`ChunkedLinearData` is the interface a linear objective sees when X does not sit
-in memory as one array: its one operation, :meth:`~ChunkedLinearData.reduce`, runs a
-per-block task (:mod:`fastopt.problems.chunked.tasks`) on every block and returns the sum
-of the results, taken in block order. :class:`BlockedLinearData` runs the tasks in this
-process over a :class:`~fastopt.problems.chunked.source.BlockSource` (in memory or on
-disk, the next block read in the background); the Dask variant runs them on the workers
-that hold the blocks (:mod:`fastopt.problems.chunked.dask_data`).
+:class:`BlockedLinearData` is the chunked data
+(:class:`~fastopt.problems.chunked.base.ChunkedLinearData`) that runs the per-block tasks
+(:mod:`fastopt.problems.chunked.tasks`) here, over a
+:class:`~fastopt.problems.chunked.source.BlockSource` (in memory or on disk, the next
+block read in the background); the Dask variant runs them on the workers that hold the
+blocks (:mod:`fastopt.problems.chunked.dask_data`).
 
 The targets y and the normalized weights sw are kept in memory here (8 bytes per row
 each, sw not at all when unweighted): X, n times larger, is what is read block by block.
@@ -16,73 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...kernels import backend_package, is_device, resolve_backend
+from ...kernels import backend_package
 from .._validation import check_dtype_option, check_sample_weight
-from ..linear_data import is_dask_array
 from ._checks import check_block
+from .base import ChunkedLinearData, resolve_host_backend
 from .source import BlockSource
 from .tasks import block_data
 
-__all__ = ["BlockedLinearData", "ChunkedLinearData", "chunked_from_input"]
-
-
-class ChunkedLinearData:
-    """X in row blocks; every pass is a sum of per-block terms, taken in block order.
-
-    The results do not depend on the thread or worker count: each block's term is
-    computed by the backend's kernels with a chunk count fixed by the block's size, and
-    the terms are added in a fixed order.
-
-    Attributes
-    ----------
-    n_samples, n_features : int
-    dtype : numpy.dtype
-    is_sparse : bool
-    backend : str
-        A resolved CPU backend.
-    kernels : module
-    n_blocks : int
-    on_device, in_memory : bool
-        Both False: objectives holding these data offer no O(m) row-vector methods
-        (predictor, Hessian weights), and solvers use their generic paths.
-    """
-
-    on_device = False
-    in_memory = False
-    n_samples: int
-    n_features: int
-    dtype: np.dtype
-    is_sparse: bool
-    backend: str
-    n_blocks: int
-
-    def reduce(self, task, *operands) -> np.ndarray:
-        """``sum_b task(block_b, *operands)`` over the blocks in order, a new float64 array."""
-        raise NotImplementedError
-
-    def host_X(self):
-        raise ValueError(f"X is read in row blocks ({self!r}); this method needs X in "
-                         "memory as one array")
-
-    def to_device(self):
-        raise ValueError(f"X is read in row blocks ({self!r}); the GPU backend needs X in "
-                         "memory")
-
-    def __repr__(self) -> str:
-        kind = "CSR" if self.is_sparse else "dense"
-        return (f"{type(self).__name__}(m={self.n_samples}, n={self.n_features}, {kind} "
-                f"{self.dtype}, {self.n_blocks} blocks, backend={self.backend!r})")
-
-
-def resolve_host_backend(backend) -> str:
-    """A resolved CPU backend name for chunked data (a GPU backend is refused)."""
-    if not isinstance(backend, str):
-        raise TypeError(f"backend must be a string; got {backend!r}")
-    resolved = resolve_backend(backend)
-    if is_device(resolved):
-        raise ValueError(f"X is read in row blocks; backend {backend!r} needs X in memory "
-                         "on the GPU: use a CPU backend ('auto', 'cython', 'numba')")
-    return resolved
+__all__ = ["BlockedLinearData"]
 
 
 class BlockedLinearData(ChunkedLinearData):
@@ -170,15 +110,3 @@ class BlockedLinearData(ChunkedLinearData):
                 total += part
         return total
 
-
-def chunked_from_input(X, y, sample_weight, *, check_targets, backend="auto",
-                       dtype=None) -> ChunkedLinearData:
-    """The validated chunked data of X in row blocks: a block source (read in this
-    process) or a ``dask.array`` (passes on its workers)."""
-    if is_dask_array(X):
-        from .dask_data import DaskLinearData
-
-        return DaskLinearData.from_input(X, y, sample_weight, check_targets=check_targets,
-                                         backend=backend, dtype=dtype)
-    return BlockedLinearData.from_input(X, y, sample_weight, check_targets=check_targets,
-                                        backend=backend, dtype=dtype)

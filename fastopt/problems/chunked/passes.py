@@ -1,7 +1,7 @@
 """The passes of a linear objective over chunked data: block sums plus the penalty.
 
 f(w) = sum_b f_b(w) + lam/2 ||w[:n]||^2 and its derivatives: each pass is one
-:meth:`~fastopt.problems.chunked.data.ChunkedLinearData.reduce` of a per-block task
+:meth:`~fastopt.problems.chunked.base.ChunkedLinearData.reduce` of a per-block task
 (:mod:`fastopt.problems.chunked.tasks`, lam = 0 there), then the penalty's term, added
 once. :class:`~fastopt.problems.linear_objective.LinearObjective` binds these in place of
 its kernels when it holds chunked data.
