@@ -106,6 +106,7 @@ class DaskLinearData(ChunkedLinearData):
         self.kernels = backend_package(backend)
         self.n_blocks = len(self._blocks)
         self.client = client
+        self._where = None
 
     # ------------------------------------------------------------------ construction
 
@@ -191,15 +192,34 @@ class DaskLinearData(ChunkedLinearData):
     # ------------------------------------------------------------------ passes
 
     def reduce(self, task, *operands) -> np.ndarray:
-        """``sum_b task(block_b, *operands)``: a task per block where the block lives, then
+        """``sum_b task(block_b, *operands)``: the terms computed where the blocks live, then
         pairwise sums in a tree fixed by the block count; a new float64 array.
 
-        The tree's lowest levels run on the workers, one task per run of
-        :data:`GROUP_BLOCKS` blocks; its top levels here, over the K / GROUP_BLOCKS group
-        sums fetched in one round trip. A run of a power-of-two length starting at a
-        multiple of it is a subtree of the pairwise tree, so the result is the same bits
-        as the whole tree summed anywhere.
+        The tree's lowest levels are sums over runs of :data:`GROUP_BLOCKS` consecutive
+        blocks, its top levels here, over the runs' sums. A run of a power-of-two length
+        starting at a multiple of it is a subtree of the pairwise tree, so the result is
+        the same bits wherever each level is summed.
+
+        With a ``distributed.Client``, a pass is one task per worker (not per block: each
+        task costs the scheduler milliseconds, as much as a pass's arithmetic on a few
+        million values), computing the terms of the blocks it holds, in block order, and
+        summing the runs it holds whole; all results come back in one gather.
         """
+        try:
+            if self.client is not None:
+                runs = self._worker_runs(task, operands)
+            else:
+                runs = self._threaded_runs(task, operands)
+        except Exception as exc:
+            if type(exc).__name__ in _LOST_WORK_ERRORS:
+                raise RuntimeError(f"a Dask worker holding blocks of X died and they could "
+                                   f"not be recomputed ({type(exc).__name__}: {exc}); the "
+                                   f"fit stopped ({self!r})") from exc
+            raise
+        return np.array(pairwise_sum(*runs), dtype=np.float64)
+
+    def _threaded_runs(self, task, operands) -> list:
+        """The runs' sums by Dask's threaded scheduler: a task per block, one per run."""
         import dask
 
         tag = f"fastopt-pass-{uuid.uuid4().hex}"
@@ -212,18 +232,44 @@ class DaskLinearData(ChunkedLinearData):
                  for b, block in enumerate(self._blocks)]
         groups = [group_sum(*terms[g:g + GROUP_BLOCKS], dask_key_name=f"{tag}-sum-{g}")
                   for g in range(0, len(terms), GROUP_BLOCKS)]
-        try:
-            if self.client is not None:
-                parts = self.client.gather(self.client.compute(groups))
-            else:
-                parts = dask.compute(*groups, scheduler="threads")
-        except Exception as exc:
-            if type(exc).__name__ in _LOST_WORK_ERRORS:
-                raise RuntimeError(f"a Dask worker holding blocks of X died and they could "
-                                   f"not be recomputed ({type(exc).__name__}: {exc}); the "
-                                   f"fit stopped ({self!r})") from exc
-            raise
-        return np.array(pairwise_sum(*parts), dtype=np.float64)
+        return list(dask.compute(*groups, scheduler="threads"))
+
+    def _worker_runs(self, task, operands) -> list:
+        """The runs' sums from one task per worker (see :meth:`reduce`)."""
+        client, K = self.client, self.n_blocks
+        placement = self._placement()
+        futures = []
+        for address, ids in placement.items():
+            where = {} if address is None else {"workers": [address],
+                                                "allow_other_workers": True}
+            futures.append(client.submit(
+                _worker_terms, task, operands, self.n_samples, self.backend, ids, K,
+                *(self._blocks[b] for b in ids), pure=False, **where))
+        runs, terms = {}, {}
+        for address, (ran_on, run_sums, block_terms) in zip(
+                placement, client.gather(futures), strict=True):
+            if ran_on != address:
+                # The blocks moved (a worker died and Dask recomputed them elsewhere):
+                # where they live is looked up again before the next pass.
+                self._where = None
+            runs.update(run_sums)
+            terms.update(block_terms)
+        return [runs[g] if g in runs else
+                pairwise_sum(*(terms[b] for b in range(g, min(g + GROUP_BLOCKS, K))))
+                for g in range(0, K, GROUP_BLOCKS)]
+
+    def _placement(self) -> dict:
+        """``{worker address: [block indices]}``, the blocks each worker holds (address
+        None: blocks Dask holds nowhere yet, being recomputed). Looked up once, and again
+        after a pass found blocks elsewhere."""
+        if self._where is None:
+            who = self.client.who_has(self._blocks)
+            where: dict = {}
+            for b, future in enumerate(self._blocks):
+                holders = sorted(who.get(future.key, ()))
+                where.setdefault(holders[0] if holders else None, []).append(b)
+            self._where = where
+        return self._where
 
     def __repr__(self) -> str:
         kind = "CSR" if self.is_sparse else "dense"
@@ -282,6 +328,24 @@ def _prepare_or_error(*args):
         return _prepare_block(*args)
     except (ValueError, TypeError) as exc:
         return exc
+
+
+def _worker_terms(task, operands, m: int, backend: str, ids: list, n_blocks: int,
+                  *blocks) -> tuple:
+    """The terms of the blocks ``ids`` (held by the worker running this), in order:
+    ``(this worker's address, {run start: run sum}, {block: term})``, the runs of
+    :data:`GROUP_BLOCKS` blocks that ``ids`` holds whole summed here, the other blocks'
+    terms returned as they are."""
+    from distributed import get_worker
+
+    terms = {b: _block_term(block, task, operands, m, backend)
+             for b, block in zip(ids, blocks, strict=True)}
+    runs = {}
+    for g in sorted({b - b % GROUP_BLOCKS for b in ids}):
+        members = range(g, min(g + GROUP_BLOCKS, n_blocks))
+        if all(b in terms for b in members):
+            runs[g] = pairwise_sum(*(terms.pop(b) for b in members))
+    return get_worker().address, runs, terms
 
 
 def _block_term(block, task, operands, m: int, backend: str) -> np.ndarray:
