@@ -4,16 +4,15 @@
 (:class:`~fastopt.problems.chunked.base.ChunkedLinearData`) of a dask array X. At
 construction the blocks are validated and persisted on the workers, each with its rows'
 targets and weights (one Dask object per block, so a pass needs no data but the
-operands). A pass runs one task per block on the worker holding it
-(:mod:`fastopt.problems.chunked.tasks`) and sums the terms by a tree of pairwise sums
+operands). A pass computes each block's term (:mod:`fastopt.problems.chunked.tasks`) on
+the worker holding it, one call per worker, and sums the terms by a tree of pairwise sums
 (:func:`pairwise_sum`) whose shape depends on the block count only, so the result is the
 same bits for any worker count, thread count or scheduling.
 
-What moves, per pass: the operands w (and v), 8 p bytes, once in the graph and from there
-once to each worker; the block terms (8 p bytes each, 8 p^2 for the Hessian) to the
-worker summing their group of 8 blocks, when it is another; the ceil(K / 8) group sums
-back to this process, which adds them. One graph submission and one gather: two round
-trips to the scheduler, and a dependency chain two tasks long. X never moves.
+What moves, per pass: the operands w (and v), 8 p bytes, to each worker; per worker, the
+sums of the runs of 8 blocks it holds whole and the terms of its other blocks (8 p bytes
+each, 8 p^2 for the Hessian) back to this process, which adds them. One call per worker,
+answered straight by the worker (an actor: no scheduler in the loop); X never moves.
 
 Dask is imported only here, and this module only when X is a dask array.
 """
@@ -107,6 +106,7 @@ class DaskLinearData(ChunkedLinearData):
         self.n_blocks = len(self._blocks)
         self.client = client
         self._where = None
+        self._actors = None
 
     # ------------------------------------------------------------------ construction
 
@@ -200,10 +200,10 @@ class DaskLinearData(ChunkedLinearData):
         starting at a multiple of it is a subtree of the pairwise tree, so the result is
         the same bits wherever each level is summed.
 
-        With a ``distributed.Client``, a pass is one task per worker (not per block: each
-        task costs the scheduler milliseconds, as much as a pass's arithmetic on a few
-        million values), computing the terms of the blocks it holds, in block order, and
-        summing the runs it holds whole; all results come back in one gather.
+        With a ``distributed.Client``, a pass is one call per worker (not a task per
+        block: each scheduled task costs milliseconds, as much as a pass's arithmetic on
+        a few million values), computing the terms of the blocks it holds, in block
+        order, and summing the runs it holds whole (:meth:`_worker_runs`).
         """
         try:
             if self.client is not None:
@@ -235,28 +235,61 @@ class DaskLinearData(ChunkedLinearData):
         return list(dask.compute(*groups, scheduler="threads"))
 
     def _worker_runs(self, task, operands) -> list:
-        """The runs' sums from one task per worker (see :meth:`reduce`)."""
-        client, K = self.client, self.n_blocks
+        """The runs' sums from one call per worker (see :meth:`reduce`).
+
+        Each worker answers through an actor (:class:`_BlockReader`, one per worker, made
+        on the first pass): a call goes straight to the worker, without the scheduler,
+        and reads the blocks from the worker's own store. When a block is not where it
+        was (a worker died and Dask recomputes its blocks elsewhere) or a worker does not
+        answer, the pass runs as scheduled tasks instead (:meth:`_task_runs`), which Dask
+        retries and recomputes, and the placement and actors are made again before the
+        next pass.
+        """
         placement = self._placement()
+        try:
+            readers = self._readers(placement)
+            calls = [readers[address].terms([self._blocks[b].key for b in ids], ids, task,
+                                            operands, self.n_samples, self.backend,
+                                            self.n_blocks)
+                     for address, ids in placement.items()]
+            results = [call.result() for call in calls]
+        except Exception:  # noqa: BLE001  any failure of the fast path: the tasks decide
+            self._where = self._actors = None
+            return self._task_runs(task, operands, placement)
+        return self._assemble(results)
+
+    def _task_runs(self, task, operands, placement: dict) -> list:
+        """The runs' sums from one scheduled task per worker of ``placement``."""
+        client = self.client
         futures = []
         for address, ids in placement.items():
             where = {} if address is None else {"workers": [address],
                                                 "allow_other_workers": True}
             futures.append(client.submit(
-                _worker_terms, task, operands, self.n_samples, self.backend, ids, K,
-                *(self._blocks[b] for b in ids), pure=False, **where))
+                _worker_terms, task, operands, self.n_samples, self.backend, ids,
+                self.n_blocks, *(self._blocks[b] for b in ids), pure=False, **where))
+        return self._assemble(client.gather(futures))
+
+    def _assemble(self, results) -> list:
+        """The runs' sums from the workers' ``(run sums, terms)``, in run order."""
+        K = self.n_blocks
         runs, terms = {}, {}
-        for address, (ran_on, run_sums, block_terms) in zip(
-                placement, client.gather(futures), strict=True):
-            if ran_on != address:
-                # The blocks moved (a worker died and Dask recomputed them elsewhere):
-                # where they live is looked up again before the next pass.
-                self._where = None
+        for run_sums, block_terms in results:
             runs.update(run_sums)
             terms.update(block_terms)
         return [runs[g] if g in runs else
                 pairwise_sum(*(terms[b] for b in range(g, min(g + GROUP_BLOCKS, K))))
                 for g in range(0, K, GROUP_BLOCKS)]
+
+    def _readers(self, placement: dict) -> dict:
+        """``{worker address: actor}`` for the workers of ``placement`` (made once)."""
+        if None in placement:
+            raise LookupError("blocks being recomputed: no worker holds them")
+        if self._actors is None:
+            self._actors = {address: self.client.submit(
+                _BlockReader, actor=True, workers=[address], allow_other_workers=False,
+                pure=False).result() for address in placement}
+        return self._actors
 
     def _placement(self) -> dict:
         """``{worker address: [block indices]}``, the blocks each worker holds (address
@@ -330,14 +363,31 @@ def _prepare_or_error(*args):
         return exc
 
 
+class _BlockReader:
+    """The actor on each worker through which a pass reaches the blocks held there."""
+
+    def terms(self, keys: list, ids: list, task, operands, m: int, backend: str,
+              n_blocks: int) -> tuple:
+        """:func:`block_terms` of the blocks of Dask keys ``keys`` (indices ``ids``) read
+        from this worker's store; a KeyError when one is not there."""
+        from distributed import get_worker
+
+        data = get_worker().data
+        blocks = [data[key] for key in keys]
+        return block_terms(task, operands, m, backend, ids, n_blocks, *blocks)
+
+
 def _worker_terms(task, operands, m: int, backend: str, ids: list, n_blocks: int,
                   *blocks) -> tuple:
-    """The terms of the blocks ``ids`` (held by the worker running this), in order:
-    ``(this worker's address, {run start: run sum}, {block: term})``, the runs of
-    :data:`GROUP_BLOCKS` blocks that ``ids`` holds whole summed here, the other blocks'
-    terms returned as they are."""
-    from distributed import get_worker
+    """:func:`block_terms`, as a scheduled task (Dask hands it the blocks)."""
+    return block_terms(task, operands, m, backend, ids, n_blocks, *blocks)
 
+
+def block_terms(task, operands, m: int, backend: str, ids: list, n_blocks: int,
+                *blocks) -> tuple:
+    """The terms of the blocks ``ids`` (``blocks``, in the same order): ``({run start:
+    run sum}, {block: term})``, the runs of :data:`GROUP_BLOCKS` blocks that ``ids``
+    holds whole summed here, the other blocks' terms returned as they are."""
     terms = {b: _block_term(block, task, operands, m, backend)
              for b, block in zip(ids, blocks, strict=True)}
     runs = {}
@@ -345,7 +395,7 @@ def _worker_terms(task, operands, m: int, backend: str, ids: list, n_blocks: int
         members = range(g, min(g + GROUP_BLOCKS, n_blocks))
         if all(b in terms for b in members):
             runs[g] = pairwise_sum(*(terms.pop(b) for b in members))
-    return get_worker().address, runs, terms
+    return runs, terms
 
 
 def _block_term(block, task, operands, m: int, backend: str) -> np.ndarray:
