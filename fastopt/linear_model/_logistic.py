@@ -16,7 +16,7 @@ from .. import _config
 from .._checks import check_flag
 from .._solver_choice import auto_solver, gram_work_ratio
 from .._solver_choice import encode_labels as _encode_labels
-from ..problems.linear_data import is_dask_array
+from ..problems.linear_data import is_chunked_input
 from ._base import LinearEstimator, check_real
 
 __all__ = ["LogisticRegression"]
@@ -161,11 +161,13 @@ class LogisticRegression(ClassifierMixin, LinearEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, dask array, block source} of shape (n_samples, n_features)
             Dense float32 input is used as float32 (no copy when C-contiguous); other
-            dtypes become float64. Sparse input is used as CSR. A ``dask.array`` (dense
-            or scipy.sparse chunks) stays on the Dask workers, where every pass runs
-            (binary problems only; y and the weights are computed here once).
+            dtypes become float64. Sparse input is used as CSR. X in row blocks (a
+            ``dask.array`` with dense or scipy.sparse chunks, whose passes run on the Dask
+            workers; or a block source of :mod:`fastopt.chunked`, read block by block)
+            stays where it is (binary problems only; y and the weights are brought here
+            once).
         y : array-like of shape (n_samples,)
             Class labels (at least two classes with positive weight).
         sample_weight : array-like of shape (n_samples,), default None
@@ -176,10 +178,10 @@ class LogisticRegression(ClassifierMixin, LinearEstimator):
         self
         """
         self._check_params()
-        if is_dask_array(X):
-            from ._dask import dask_fit_input
+        if is_chunked_input(X):
+            from ._chunked import chunked_fit_input
 
-            X, y, sample_weight = dask_fit_input(self, X, y, sample_weight)
+            X, y, sample_weight = chunked_fit_input(self, X, y, sample_weight)
         else:
             X, y = self._fit_data(X, y)
         classes, y_index = _encode_labels(y)
@@ -189,8 +191,8 @@ class LogisticRegression(ClassifierMixin, LinearEstimator):
             # (continuous floats, strings, several classes) goes through its check.
             check_classification_targets(y)
         sample_weight = self._fit_sample_weight(sample_weight, X)
-        if is_dask_array(X):
-            from ._dask import check_binary
+        if is_chunked_input(X):
+            from ._chunked import check_binary
 
             check_binary(classes.size)
         self.classes_ = classes
@@ -301,10 +303,10 @@ class LogisticRegression(ClassifierMixin, LinearEstimator):
         ndarray of shape (n_samples,) for two classes (the score of ``classes_[1]``),
         (n_samples, K) otherwise.
         """
-        if is_dask_array(X):
-            from ._dask import dask_predict
+        if is_chunked_input(X):
+            from ._chunked import chunked_predict
 
-            return dask_predict(self, X, "decision_function")
+            return chunked_predict(self, X, "decision_function")
         X = self._predict_data(X)
         # Float32 X is multiplied by float32 coefficients, so NumPy does not make an
         # upcast copy of X; the scores are returned in float64.
@@ -316,10 +318,10 @@ class LogisticRegression(ClassifierMixin, LinearEstimator):
 
     def predict(self, X):
         """Class labels: ``classes_[argmax]`` of the scores (binary: score > 0)."""
-        if is_dask_array(X):
-            from ._dask import dask_predict
+        if is_chunked_input(X):
+            from ._chunked import chunked_predict
 
-            return dask_predict(self, X, "predict")
+            return chunked_predict(self, X, "predict")
         scores = self.decision_function(X)
         index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
         return self.classes_[index]
@@ -329,10 +331,10 @@ class LogisticRegression(ClassifierMixin, LinearEstimator):
 
         Binary: [1 - sigma(z), sigma(z)]; multinomial: softmax of the scores.
         """
-        if is_dask_array(X):
-            from ._dask import dask_predict
+        if is_chunked_input(X):
+            from ._chunked import chunked_predict
 
-            return dask_predict(self, X, "predict_proba")
+            return chunked_predict(self, X, "predict_proba")
         scores = self.decision_function(X)
         if scores.ndim == 1:
             from scipy.special import expit
@@ -343,10 +345,10 @@ class LogisticRegression(ClassifierMixin, LinearEstimator):
 
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`, computed stably (no log of 0 for large scores)."""
-        if is_dask_array(X):
-            from ._dask import dask_predict
+        if is_chunked_input(X):
+            from ._chunked import chunked_predict
 
-            return dask_predict(self, X, "predict_log_proba")
+            return chunked_predict(self, X, "predict_log_proba")
         scores = self.decision_function(X)
         if scores.ndim == 1:
             from scipy.special import log_expit

@@ -198,3 +198,21 @@ def test_bad_input():
             ArrayBlocks(check_data(X), bad)
     with pytest.raises(TypeError, match="block_rows"):
         ArrayBlocks(check_data(X), 2.5)
+
+
+def test_estimator_on_blocks_matches_in_memory(a9a):
+    X, y = a9a
+    ref = fo.LogisticRegression(C=0.5).fit(X, y)
+    est = fo.LogisticRegression(C=0.5).fit(fo.chunked.from_array(X, 5000), y)
+    assert est.solver_ == ref.solver_ and est.n_iter_[0] == ref.n_iter_[0]
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-9, atol=1e-12)
+    blocks = fo.chunked.from_array(X, 7000)
+    np.testing.assert_allclose(est.predict_proba(blocks), ref.predict_proba(X), rtol=1e-8)
+    np.testing.assert_array_equal(est.predict(blocks), ref.predict(X))
+
+
+def test_estimator_on_blocks_refuses_multinomial():
+    X, rng = _random("dense")
+    with pytest.raises(ValueError, match="multinomial"):
+        fo.LogisticRegression().fit(fo.chunked.from_array(X, 64), rng.integers(0, 3, 300))

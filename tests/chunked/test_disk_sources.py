@@ -407,3 +407,41 @@ def test_source_pass_closed_early_leaves_no_thread(tmp_path):
     assert threading.active_count() == before
     # The buffers are reused by the next pass, which sees every block whole.
     assert sum(block.sum() for _, block in source.blocks()) == 400.0
+
+
+def test_npy_mapping_modes_give_the_same_bits(tmp_path):
+    rng = np.random.default_rng(3)
+    D = rng.standard_normal((2500, 9))
+    path = tmp_path / "X.npy"
+    np.save(path, D)
+    y = rng.integers(0, 2, 2500)
+    # Mapped and kept between passes (a file that fits in memory), mapped one block at a
+    # time (a larger one); big-endian files are read into buffers (tested above).
+    kept = NpyFile(path, block_rows=700)
+    per_block = NpyFile(path, block_rows=700)
+    per_block._keep = False
+    assert kept._keep
+    w = rng.standard_normal(9)
+    results = []
+    for source in (kept, per_block, ArrayBlocks(D, 700)):
+        obj = fo.problems.Logistic(source, y, lam=0.1)
+        results.append([obj.loss_grad(w)[1] for _ in range(2)])  # twice: kept maps reused
+    for r in results[1:]:
+        np.testing.assert_array_equal(np.array(r), np.array(results[0]))
+    assert len(kept._kept) == kept.n_blocks and not per_block._kept
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_npy_truncated_between_passes_is_an_error(tmp_path, keep):
+    rng = np.random.default_rng(4)
+    path = tmp_path / "X.npy"
+    np.save(path, rng.standard_normal((2000, 5)))
+    source = NpyFile(path, block_rows=500)
+    source._keep = keep
+    obj = fo.problems.Logistic(source, rng.integers(0, 2, 2000), lam=0.1)
+    w = np.zeros(5)
+    obj.loss_grad(w)
+    with open(path, "r+b") as fp:  # another program cuts the file short
+        fp.truncate(path.stat().st_size - 4000)
+    with pytest.raises(ValueError, match="shorter"):
+        obj.loss_grad(w)

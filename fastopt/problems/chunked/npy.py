@@ -1,10 +1,13 @@
 """X stored as ``.npy`` files, read one row block at a time into two reused buffers.
 
 :class:`NpyFile` reads one large 2-D ``.npy`` file block by block; :class:`NpyDirectory`
-reads a directory of ``.npy`` files, one block each. Neither maps nor loads the whole
-file: a block is read with ``readinto`` straight into a reused NumPy buffer (the read
-releases the GIL, so the next block is read while the kernels run on the current one),
-and the process holds two blocks whatever the file size.
+reads a directory of ``.npy`` files, one block each. A block is mapped
+read-only (the page cache itself, no copy) and its pages brought in by the prefetch
+thread while the kernels run on the previous block; a block that cannot be mapped so (a
+big-endian file, to be byte-swapped) is read with ``readinto`` into a reused NumPy
+buffer. A file larger than half of the memory the process may use is mapped one block at
+a time, so the process holds two blocks whatever the file size; a smaller one stays
+mapped between passes (:meth:`_NpyBlocks.blocks`).
 
 Headers are checked when the source is opened (2-D, C order, float32/float64, the file
 exactly as long as the header says), so a truncated or wrong file is a ValueError naming
@@ -14,11 +17,13 @@ infinity: a ValueError naming the block). Files are opened read-only, never modi
 
 from __future__ import annotations
 
+import mmap
 import os
 from pathlib import Path
 
 import numpy as np
 
+from ..._memory import available_bytes
 from ._checks import check_block_rows
 from .prefetch import PrefetchedSource
 from .source import even_bounds
@@ -123,9 +128,43 @@ class _NpyBlocks(PrefetchedSource):
         """``(file, byte offset, rows)`` of block b."""
         raise NotImplementedError
 
+    def _keep_maps(self) -> None:
+        """Decide whether mapped blocks stay mapped between passes (see :meth:`blocks`)."""
+        self._kept: dict = {}
+        self._keep = not self._swapped and self.nbytes <= available_bytes() // 2
+
+    def blocks(self):
+        """``(b, X_b)`` in order, the next block mapped (or read) in the background.
+
+        A file that fits in half of the memory the process may use stays mapped between
+        passes: its pages are the page cache's (clean, reclaimable, shared), and the
+        passes after the first read them at memory speed with no page fault. A larger
+        file is mapped one block at a time, so the process holds two blocks.
+        """
+        if self._kept:
+            for path, size in self._sizes():
+                if os.stat(path).st_size < size:
+                    raise ValueError(f"{path}: file shorter than its header says (changed "
+                                     "since it was opened?)")
+            if len(self._kept) == self.n_blocks:  # all mapped: nothing to read ahead
+                yield from ((b, self._kept[b]) for b in range(self.n_blocks))
+                return
+        yield from super().blocks()
+
+    def _sizes(self):
+        raise NotImplementedError
+
     def _read_into(self, b: int, buffer):
+        if b in self._kept:
+            return self._kept[b]
         path, offset, rows = self._file_range(b)
         nbytes = rows * self._row_bytes
+        if not self._swapped:
+            block = _mapped_block(path, offset, nbytes, self.dtype, (rows, self.shape[1]))
+            if block is not None:
+                if self._keep:
+                    self._kept[b] = block
+                return block
         # Unbuffered: readinto goes from the kernel straight into the NumPy buffer, the
         # GIL released meanwhile.
         with open(path, "rb", buffering=0) as fp:
@@ -134,6 +173,37 @@ class _NpyBlocks(PrefetchedSource):
         if self._swapped:
             block.byteswap(inplace=True)
         return block
+
+
+def _mapped_block(path, offset: int, nbytes: int, dtype, shape) -> np.ndarray | None:
+    """The bytes ``offset:offset + nbytes`` of ``path`` mapped read-only as an array of
+    ``shape``, its pages brought into memory here (in the prefetch thread); None when
+    they cannot be mapped as an aligned array (the caller then reads them).
+
+    A mapped block is the page cache itself: no copy, where a read into a buffer copies
+    every byte once more. The map is released with the block's last reference.
+    """
+    start = offset - offset % mmap.ALLOCATIONGRANULARITY
+    with open(path, "rb") as fp:
+        if os.fstat(fp.fileno()).st_size < offset + nbytes:
+            # Touching a mapped page past the end of a file is a SIGBUS, not an error.
+            raise ValueError(f"{path}: file shorter than its header says (changed since it "
+                             "was opened?)")
+        try:
+            mapped = mmap.mmap(fp.fileno(), offset - start + nbytes, offset=start,
+                               access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            return None
+    raw = np.frombuffer(mapped, dtype=np.uint8, count=nbytes, offset=offset - start)
+    block = raw.view(dtype).reshape(shape)
+    if not block.flags.aligned:
+        return None
+    if hasattr(mmap, "MADV_WILLNEED"):
+        mapped.madvise(mmap.MADV_WILLNEED)  # start the disk reads of a cold file at once
+    # One byte per page: the page faults (and, for a cold file, the disk reads) happen
+    # here, in the prefetch thread (NumPy's loop releases the GIL), not in the kernels.
+    raw[::mmap.PAGESIZE].max(initial=0)
+    return block
 
 
 class NpyFile(_NpyBlocks):
@@ -164,6 +234,10 @@ class NpyFile(_NpyBlocks):
         block_rows = check_block_rows(block_rows)
         self.bounds = even_bounds(m, block_rows)
         self._max_rows = max(1, min(block_rows, m))
+        self._keep_maps()
+
+    def _sizes(self):
+        return [(self.path, self._offset + self.nbytes)]
 
     def _file_range(self, b: int):
         start, stop = int(self.bounds[b]), int(self.bounds[b + 1])
@@ -224,6 +298,12 @@ class NpyDirectory(_NpyBlocks):
         self.shape = (int(self.bounds[-1]), int(n))
         self._row_bytes = n * self.dtype.itemsize
         self._max_rows = max(rows)
+        self._keep_maps()
+
+    def _sizes(self):
+        return [(file, offset + (self.bounds[b + 1] - self.bounds[b]) * self._row_bytes)
+                for b, (file, offset) in enumerate(zip(self.files, self._offsets,
+                                                       strict=True))]
 
     def _file_range(self, b: int):
         return (self.files[b], self._offsets[b],
