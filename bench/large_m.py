@@ -34,8 +34,8 @@ fastest dask-glm solver; fastopt on Dask **<= 1.5x** the time of fastopt in memo
 **Per-pass times with 1 and 2 workers** (what ``docs/large_m.md`` checks its model
 against): the median time of one loss+gradient pass and one Hessian-vector pass on the
 Dask arrays, with ``LocalCluster(n_workers=N, threads_per_worker=1)``, N in
-``--workers``; an empty round trip (a sum over 8 tiny chunks) for the latency term; and
-the in-memory pass in the driver.
+``--workers``; an empty round trip (a fastopt pass over 8 chunks of 4 rows) for the fixed
+cost of a pass; and the in-memory pass in the driver.
 
 **2. Out of core, one process**: a float32 ``.npy`` (``--ooc-gb``, default 6 GB, 100
 columns) fitted in a child process whose address space is capped with
@@ -397,11 +397,18 @@ def pass_times(obj, n: int, k: int) -> dict:
 
 
 def empty_round_trip(client, chunks: int, n: int, k: int) -> float:
+    """A fastopt f+grad pass over ``chunks`` blocks of 4 rows: the fixed cost of a pass
+    on the cluster (one call per worker and the sums), nearly no arithmetic."""
     import dask.array as da
 
-    z = client.persist(da.ones((chunks, n), chunks=(1, n)))
-    z.sum(axis=0).compute()
-    return median_time(lambda: z.sum(axis=0).compute(), k)
+    import fastopt as fo
+
+    X = client.persist(da.ones((4 * chunks, n), chunks=(4, n)))
+    y = np.arange(4 * chunks) % 2
+    obj = fo.problems.Logistic(X, y, lam=LAM)
+    w = np.zeros(n)
+    obj.loss_grad(w)
+    return median_time(lambda: obj.loss_grad(w), k)
 
 
 def dask_section(m, n, chunks, dtype, workers, repeat, k, log, worker_threads=None) -> dict:
