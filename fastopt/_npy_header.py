@@ -8,19 +8,25 @@ first and compare its size with the bytes actually stored.
 
 from __future__ import annotations
 
-__all__ = ["read_npy_header"]
+__all__ = ["read_npy_header", "read_npy_layout"]
 
 
 def read_npy_header(fp):
     """``(shape, dtype)`` from an open binary .npy stream positioned at its start, or None
     for a format version that has no public header reader."""
+    layout = read_npy_layout(fp)
+    return None if layout is None else (layout[0], layout[2])
+
+
+def read_npy_layout(fp):
+    """``(shape, fortran_order, dtype)`` from an open binary .npy stream positioned at its
+    start (then at the first byte of the data), or None for a format version that has no
+    public header reader. NumPy's ValueError for a stream that is not .npy propagates."""
     from numpy.lib import format as npy_format
 
     version = npy_format.read_magic(fp)
     if version == (1, 0):
-        shape, _, dtype = npy_format.read_array_header_1_0(fp)
-    elif version == (2, 0):
-        shape, _, dtype = npy_format.read_array_header_2_0(fp)
-    else:
-        return None
-    return shape, dtype
+        return npy_format.read_array_header_1_0(fp)
+    if version == (2, 0):
+        return npy_format.read_array_header_2_0(fp)
+    return None

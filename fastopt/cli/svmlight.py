@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._svmlight_line import line_problem, split_line
 from .checks import (
     MAX_FEATURES,
     PLAUSIBLE_FEATURES_PER_NONZERO,
@@ -29,56 +30,20 @@ def _svmlight_lines(path: Path):
     them (``#`` starts a comment, a leading ``qid:`` token is dropped)."""
     with _open_binary(path) as f:
         for number, line in enumerate(f, start=1):
-            parts = line.split(b"#", 1)[0].split()
-            if not parts:
-                continue
-            features = parts[1:]
-            if features and features[0].startswith(b"qid"):
-                features = features[1:]
-            yield number, parts[0], features
-
-
-def _show(token: bytes) -> str:
-    text = token.decode("latin-1")
-    return repr(text if len(text) <= 24 else text[:24] + "...")
+            parts = split_line(line)
+            if parts is not None:
+                yield number, *parts
 
 
 def _svmlight_problem(path: Path, zero_based: bool, max_index: int, why: str, names):
     """``(line, problem)`` of the first line that the parser refuses or that holds an
     index above ``max_index`` (``why`` says why that is a problem), or None."""
+    hint = f"pass {names['zero_based']}"
     for number, target, features in _svmlight_lines(path):
-        try:
-            float(target)
-        except ValueError:
-            if number == 1 and target.startswith(b"\xef\xbb\xbf"):
-                return number, ("the file starts with a UTF-8 byte-order mark, which "
-                                "svmlight readers do not skip; save it without one")
-            return number, f"the label {_show(target)} is not a number"
-        previous = -1
-        for token in features:
-            index_text, colon, value = token.partition(b":")
-            if not colon:
-                return number, f"{_show(token)} is not INDEX:VALUE"
-            try:
-                index = int(index_text)
-            except ValueError:
-                return number, f"the feature index {_show(index_text)} is not an integer"
-            try:
-                float(value)
-            except ValueError:
-                return number, f"the value {_show(value)} of feature {index} is not a number"
-            if index < 0:
-                return number, f"negative feature index {index}"
-            if index == 0 and not zero_based:
-                return number, (f"feature index 0, but indices start at 1 (the LIBSVM "
-                                f"convention); pass {names['zero_based']} if this file's indices "
-                                "start at 0")
-            if index <= previous:
-                return number, (f"feature indices must increase along a line ({previous} "
-                                f"then {index})")
-            if index > max_index:
-                return number, f"feature index {index} {why}"
-            previous = index
+        problem = line_problem(number, target, features, zero_based=zero_based,
+                               max_index=max_index, beyond=why, zero_based_hint=hint)
+        if problem is not None:
+            return number, problem
     return None
 
 

@@ -73,7 +73,7 @@ def test_svmlight_width_and_zero_based(tmp_path):
 
 
 @pytest.mark.parametrize("text,line,what", [
-    ("1 1:1\n1 2:x\n", 2, "2:x"),
+    ("1 1:1\n1 2:x\n", 2, "value 'x' of feature 2"),
     ("1 1:1\n-1 3:1 2:1\n", 2, "must increase"),
     ("1 1:1\nabc 1:1\n", 2, "label 'abc'"),
     ("1 1:1\n1 1:1\n1 0:2\n", 3, "index 0"),

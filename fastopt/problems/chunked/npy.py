@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..._memory import available_bytes
+from ..._npy_header import read_npy_layout
 from ._checks import check_block_rows
 from .prefetch import PrefetchedSource
 from .source import even_bounds
@@ -47,20 +48,15 @@ def npy_layout(path: Path) -> tuple[tuple[int, int], np.dtype, bool, int]:
         other than float32/float64 (in either byte order), or a size that does not match
         the header (truncated, or bytes after the array); the message names the file.
     """
-    from numpy.lib import format as npy_format
-
     try:
         with open(path, "rb") as fp:
             try:
-                version = npy_format.read_magic(fp)
-                if version == (1, 0):
-                    shape, fortran, dtype = npy_format.read_array_header_1_0(fp)
-                elif version == (2, 0):
-                    shape, fortran, dtype = npy_format.read_array_header_2_0(fp)
-                else:
+                layout = read_npy_layout(fp)
+                if layout is None:
                     # Version 3 exists for structured dtypes with non-ASCII field names,
                     # which no float X has.
-                    raise ValueError(f"unsupported format version {version}")
+                    raise ValueError("unsupported format version")
+                shape, fortran, dtype = layout
             except ValueError as exc:
                 raise ValueError(f"{path}: not a readable .npy file ({exc})") from None
             offset = fp.tell()

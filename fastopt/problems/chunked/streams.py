@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from ..._svmlight_line import line_problem, show, split_line
 from .npy import NpyFile
 
 __all__ = ["csv_blocks", "npy_blocks", "open_text", "svmlight_blocks"]
@@ -78,11 +79,6 @@ def _tell(raw) -> int:
         return 0
 
 
-def _show(token: bytes) -> str:
-    text = token.decode("latin-1")
-    return repr(text if len(text) <= 24 else text[:24] + "...")
-
-
 def _svm_content(line: bytes) -> bytes:
     return line.split(b"#", 1)[0].strip()
 
@@ -90,37 +86,14 @@ def _svm_content(line: bytes) -> bytes:
 def _svm_problem(lines, first: int, zero_based: bool):
     """``(line number, problem)`` of the first line of a block the format refuses."""
     for number, line in enumerate(lines, start=first):
-        parts = _svm_content(line).split()
-        if not parts:
+        parts = split_line(line)
+        if parts is None:
             continue
-        try:
-            float(parts[0])
-        except ValueError:
-            return number, f"the label {_show(parts[0])} is not a number"
-        features = parts[1:]
-        if features and features[0].startswith(b"qid"):
-            features = features[1:]
-        previous = -1
-        for token in features:
-            index_text, colon, value = token.partition(b":")
-            if not colon:
-                return number, f"{_show(token)} is not INDEX:VALUE"
-            try:
-                index = int(index_text)
-                float(value)
-            except ValueError:
-                return number, f"{_show(token)} is not INDEX:VALUE with numbers"
-            if index < (0 if zero_based else 1):
-                return number, (f"feature index {index}, but indices start at "
-                                f"{0 if zero_based else 1}"
-                                + ("" if zero_based else
-                                   " (LIBSVM convention; use zero_based for 0-based files)"))
-            if index <= previous:
-                return number, (f"feature indices must increase along a line ({previous} "
-                                f"then {index})")
-            if index > _MAX_INDEX:
-                return number, f"feature index {index} is beyond the supported 2^31 - 2"
-            previous = index
+        problem = line_problem(number, *parts, zero_based=zero_based,
+                               max_index=_MAX_INDEX, beyond="is beyond the supported 2^31 - 2",
+                               zero_based_hint="pass zero_based=True")
+        if problem is not None:
+            return number, problem
     return None
 
 
@@ -224,7 +197,7 @@ def _csv_problem(lines, first: int, width: int):
             try:
                 float(field)
             except ValueError:
-                return number, f"field {j + 1} ({_show(field.strip())}) is not a number"
+                return number, f"field {j + 1} ({show(field.strip())}) is not a number"
     return None
 
 
