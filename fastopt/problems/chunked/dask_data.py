@@ -34,9 +34,9 @@ from .tasks import block_data
 
 __all__ = ["GROUP_BLOCKS", "DaskLinearData", "pairwise_sum"]
 
-#: Blocks whose terms one worker task sums (a power of two, see
-#: :meth:`DaskLinearData.reduce`): the pass's graph is K term tasks and K / 8 sums, two
-#: levels deep, and K / 8 arrays of p (p^2 for the Hessian) floats come back.
+#: Consecutive blocks whose terms are summed where they are held (a power of two, see
+#: :meth:`DaskLinearData.reduce`): a worker holding such a run whole sends back one
+#: array of p (p^2 for the Hessian) floats for it instead of eight.
 GROUP_BLOCKS = 8
 
 #: The errors by which Dask reports lost work (a worker that died with the only copy of a
