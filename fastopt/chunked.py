@@ -249,7 +249,9 @@ def convert(src, dst, *, block_rows: int | None = None, progress: bool = True,
     """
     from .problems.chunked import streams
     from .problems.chunked.store import write_store
+    from .problems.chunked.zarr_source import import_zarr
 
+    import_zarr()  # before any work (and any progress bar) when it is missing
     src, dst = Path(src), Path(dst)
     block_rows = _CONVERT_ROWS if block_rows is None else check_block_rows(block_rows)
     fmt = _format_of(src, format)
