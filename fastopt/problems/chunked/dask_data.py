@@ -65,7 +65,7 @@ class DaskLinearData(ChunkedLinearData):
     Parameters
     ----------
     blocks : list of K distributed futures or ``dask.delayed`` objects
-        Block b: the tuple ``(X_b, y_b, sw_b)`` (sw_b None when unweighted).
+        Block b: the tuple ``(X_b, y_b, sw_b)``, sw_b the block's normalized weights.
     bounds : ndarray of shape (K + 1,), int64
         Block b holds rows ``bounds[b]:bounds[b + 1]``.
     n_features : int
@@ -227,7 +227,7 @@ class DaskLinearData(ChunkedLinearData):
         ops = dask.delayed(operands, name=f"{tag}-operands", traverse=False)
         term = dask.delayed(_block_term, pure=False)
         group_sum = dask.delayed(pairwise_sum, pure=False)
-        terms = [term(block, task, ops, self.n_samples, self.backend,
+        terms = [term(block, task, ops, self.backend,
                       dask_key_name=f"{tag}-term-{b}")
                  for b, block in enumerate(self._blocks)]
         groups = [group_sum(*terms[g:g + GROUP_BLOCKS], dask_key_name=f"{tag}-sum-{g}")
@@ -249,7 +249,7 @@ class DaskLinearData(ChunkedLinearData):
         try:
             readers = self._readers(placement)
             calls = [readers[address].terms([self._blocks[b].key for b in ids], ids, task,
-                                            operands, self.n_samples, self.backend,
+                                            operands, self.backend,
                                             self.n_blocks)
                      for address, ids in placement.items()]
             results = [call.result() for call in calls]
@@ -266,7 +266,7 @@ class DaskLinearData(ChunkedLinearData):
             where = {} if address is None else {"workers": [address],
                                                 "allow_other_workers": True}
             futures.append(client.submit(
-                _worker_terms, task, operands, self.n_samples, self.backend, ids,
+                _worker_terms, task, operands, self.backend, ids,
                 self.n_blocks, *(self._blocks[b] for b in ids), pure=False, **where))
         return self._assemble(client.gather(futures))
 
@@ -347,6 +347,8 @@ def _prepare_block(X_b, y_b: np.ndarray, sw_b, n: int, dtype, is_sparse: bool,
         raise ValueError(f"{what} has shape {X_b.shape}; its chunk says "
                          f"({y_b.shape[0]}, {n})")
     check_block(X_b, n, what)
+    if np.ndim(sw_b) == 0:
+        sw_b = np.full(y_b.shape[0], float(sw_b))
     if is_sparse and not X_b.has_canonical_format:
         # Sorted, unique column indices per row: the form the CSR kernels read (summing
         # duplicates only after the structure was found sound).
@@ -366,7 +368,7 @@ def _prepare_or_error(*args):
 class _BlockReader:
     """The actor on each worker through which a pass reaches the blocks held there."""
 
-    def terms(self, keys: list, ids: list, task, operands, m: int, backend: str,
+    def terms(self, keys: list, ids: list, task, operands, backend: str,
               n_blocks: int) -> tuple:
         """:func:`block_terms` of the blocks of Dask keys ``keys`` (indices ``ids``) read
         from this worker's store; a KeyError when one is not there."""
@@ -374,21 +376,21 @@ class _BlockReader:
 
         data = get_worker().data
         blocks = [data[key] for key in keys]
-        return block_terms(task, operands, m, backend, ids, n_blocks, *blocks)
+        return block_terms(task, operands, backend, ids, n_blocks, *blocks)
 
 
-def _worker_terms(task, operands, m: int, backend: str, ids: list, n_blocks: int,
+def _worker_terms(task, operands, backend: str, ids: list, n_blocks: int,
                   *blocks) -> tuple:
     """:func:`block_terms`, as a scheduled task (Dask hands it the blocks)."""
-    return block_terms(task, operands, m, backend, ids, n_blocks, *blocks)
+    return block_terms(task, operands, backend, ids, n_blocks, *blocks)
 
 
-def block_terms(task, operands, m: int, backend: str, ids: list, n_blocks: int,
+def block_terms(task, operands, backend: str, ids: list, n_blocks: int,
                 *blocks) -> tuple:
     """The terms of the blocks ``ids`` (``blocks``, in the same order): ``({run start:
     run sum}, {block: term})``, the runs of :data:`GROUP_BLOCKS` blocks that ``ids``
     holds whole summed here, the other blocks' terms returned as they are."""
-    terms = {b: _block_term(block, task, operands, m, backend)
+    terms = {b: _block_term(block, task, operands, backend)
              for b, block in zip(ids, blocks, strict=True)}
     runs = {}
     for g in sorted({b - b % GROUP_BLOCKS for b in ids}):
@@ -398,11 +400,9 @@ def block_terms(task, operands, m: int, backend: str, ids: list, n_blocks: int,
     return runs, terms
 
 
-def _block_term(block, task, operands, m: int, backend: str) -> np.ndarray:
+def _block_term(block, task, operands, backend: str) -> np.ndarray:
     """``task(block's LinearData, *operands)`` (runs on the worker holding the block)."""
     X_b, y_b, sw_b = _aligned_block(*block)
-    if sw_b is None:
-        sw_b = np.full(y_b.shape[0], 1.0 / m)
     return task(block_data(X_b, y_b, sw_b, backend), *(_aligned(op) for op in operands))
 
 
@@ -425,7 +425,7 @@ def _aligned_block(X_b, y_b, sw_b):
                                  _aligned(X_b.indptr)), shape=X_b.shape)
     else:
         X_b = _aligned(X_b)
-    return X_b, _aligned(y_b), None if sw_b is None else _aligned(sw_b)
+    return X_b, _aligned(y_b), _aligned(sw_b)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -445,7 +445,8 @@ def _prepared_blocks(X, y: np.ndarray, sw, bounds: np.ndarray, n: int, dtype,
     for b, X_b in enumerate(chunks):
         start, stop = int(bounds[b]), int(bounds[b + 1])
         what = f"block {b} (rows {start} to {stop - 1}) of the dask X"
-        sw_b = None if sw is None else sw[start:stop].copy()
+        # Uniform weights travel as the one number 1/m, made a vector once, on the worker.
+        sw_b = 1.0 / int(bounds[-1]) if sw is None else sw[start:stop].copy()
         out.append(prepare(X_b, y[start:stop].copy(), sw_b, n, dtype, is_sparse, what,
                            dask_key_name=f"{tag}-{b}"))
     return out

@@ -239,9 +239,8 @@ class NpyFile(_NpyBlocks):
         start, stop = int(self.bounds[b]), int(self.bounds[b + 1])
         return self.path, self._offset + start * self._row_bytes, stop - start
 
-    def describe(self, b: int) -> str:
-        return (f"block {b} (rows {self.bounds[b]} to {self.bounds[b + 1] - 1}) of "
-                f"{self.path}")
+    def _location(self, b: int) -> str:
+        return str(self.path)
 
     def __repr__(self) -> str:
         return (f"NpyFile({str(self.path)!r}, {self.shape[0]} x {self.shape[1]} "
@@ -305,9 +304,8 @@ class NpyDirectory(_NpyBlocks):
         return (self.files[b], self._offsets[b],
                 int(self.bounds[b + 1] - self.bounds[b]))
 
-    def describe(self, b: int) -> str:
-        return (f"block {b} (rows {self.bounds[b]} to {self.bounds[b + 1] - 1}), file "
-                f"{self.files[b]}")
+    def _location(self, b: int) -> str:
+        return f"file {self.files[b]}"
 
     def __repr__(self) -> str:
         return (f"NpyDirectory({str(self.path)!r}, {self.shape[0]} x {self.shape[1]} "

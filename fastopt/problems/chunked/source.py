@@ -68,8 +68,14 @@ class BlockSource:
             yield b, self.read(b)
 
     def describe(self, b: int) -> str:
-        """Block ``b`` in words, for error messages."""
-        return f"block {b} (rows {self.bounds[b]} to {self.bounds[b + 1] - 1}) of {self!r}"
+        """Block ``b`` in words, for error messages: its rows, and where it is read from
+        (:meth:`_location`)."""
+        return (f"block {b} (rows {self.bounds[b]} to {self.bounds[b + 1] - 1}) of "
+                f"{self._location(b)}")
+
+    def _location(self, b: int) -> str:
+        """Where block ``b`` is read from, in words (the source itself by default)."""
+        return repr(self)
 
 
 class ArrayBlocks(BlockSource):

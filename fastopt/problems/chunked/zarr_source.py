@@ -133,9 +133,8 @@ class ZarrBlocks(PrefetchedSource):
                              f"{(stop - start, self.shape[1])} (array changed?)")
         return np.ascontiguousarray(block, dtype=self.dtype)
 
-    def describe(self, b: int) -> str:
-        return (f"block {b} (rows {self.bounds[b]} to {self.bounds[b + 1] - 1}) of Zarr "
-                f"array {self.path}")
+    def _location(self, b: int) -> str:
+        return f"Zarr array {self.path}"
 
     def __repr__(self) -> str:
         return (f"ZarrBlocks({self.path!r}, {self.shape[0]} x {self.shape[1]} "
@@ -259,9 +258,8 @@ class ZarrCSR(PrefetchedSource):
         block.data, block.indices, block.indptr = data, indices, indptr
         return block
 
-    def describe(self, b: int) -> str:
-        return (f"block {b} (rows {self.bounds[b]} to {self.bounds[b + 1] - 1}) of Zarr "
-                f"CSR group {self.path}")
+    def _location(self, b: int) -> str:
+        return f"Zarr CSR group {self.path}"
 
     def __repr__(self) -> str:
         return (f"ZarrCSR({self.path!r}, {self.shape[0]} x {self.shape[1]}, "
