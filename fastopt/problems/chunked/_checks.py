@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
 import scipy.sparse as sp
 
-from .._validation import _all_finite
+from .._validation import _all_finite, check_sparse_structure
 
 __all__ = ["check_block", "check_block_rows"]
 
@@ -24,23 +23,15 @@ def check_block_rows(block_rows) -> int:
 def check_block(X, n_features: int, what: str) -> None:
     """Raise a ValueError naming ``what`` (a block) when its values or CSR structure are bad.
 
-    Dense: NaN or infinity. CSR: a row-pointer array that does not start at 0, decrease
-    anywhere or end at the number of stored values, column indices outside [0, n), and
+    Dense: NaN or infinity. CSR: the structure checks every sparse input gets
+    (:func:`fastopt.problems._validation.check_sparse_structure`: row pointers from 0,
+    never decreasing, ending within the stored values; column indices in [0, n)), then
     NaN or infinity among the values. The kernels trust all of this, so a block read from
     a file is checked before they see it.
     """
     if sp.issparse(X):
-        indptr, indices, data = X.indptr, X.indices, X.data
-        if indptr.shape[0] != X.shape[0] + 1 or indptr[0] != 0 \
-                or indptr[-1] != data.shape[0] or indices.shape[0] != data.shape[0]:
-            raise ValueError(f"{what} has a malformed CSR structure (row pointers "
-                             f"{indptr.shape[0]}, values {data.shape[0]}, indices "
-                             f"{indices.shape[0]})")
-        if indptr.shape[0] > 1 and (np.diff(indptr) < 0).any():
-            raise ValueError(f"{what} has decreasing CSR row pointers")
-        if indices.shape[0] and (indices.min() < 0 or indices.max() >= n_features):
-            raise ValueError(f"{what} has column indices outside [0, {n_features})")
-        values = data
+        check_sparse_structure(X, what)
+        values = X.data[:int(X.indptr[-1])]
     else:
         values = X
     if not _all_finite(values):
