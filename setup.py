@@ -5,9 +5,11 @@ Each .pyx becomes an extension module of the same name; ``_common.pxd`` (inline 
 prefetch of the dense loops) and ``_vecmath.h`` (vectorized exp and log1p for the per-row
 logistic terms) are compiled into every module that uses them; ``_loss_codes.pxd`` (the
 loss codes) is generated from ``fastopt/kernels/losses.py``, and ``_step_table.h`` (the
-codes and layouts of the optimizer steps) from ``fastopt/kernels/steps.py``, before
-cythonize runs. ``gram.pyx`` cimports BLAS from ``scipy.linalg.cython_blas``, so scipy is
-a build requirement. Build in place with ``python setup.py build_ext --inplace -j 2``.
+codes and layouts of the optimizer steps) from ``fastopt/kernels/steps.py``, and
+``_batch_codes.pxd`` (the status codes of the batched solves) from
+``fastopt/kernels/batch_codes.py``, before cythonize runs. ``gram.pyx`` and ``batch.pyx``
+cimport BLAS (and LAPACK) from ``scipy.linalg.cython_*``, so scipy is a build
+requirement. Build in place with ``python setup.py build_ext --inplace -j 2``.
 """
 
 import glob
@@ -36,8 +38,8 @@ else:
 # "-DFASTOPT_NO_TARGET_CLONES" to drop the AVX2/baseline clones of _simd.h.
 extra_compile += os.environ.get("FASTOPT_CFLAGS", "").split()
 
-# The Cython loss codes and step codes are generated from the tables of losses and of
-# optimizer steps, never retyped. Each table is executed on its own (runpy), not imported:
+# The Cython loss codes, step codes and batch status codes are generated from their
+# tables, never retyped. Each table is executed on its own (runpy), not imported:
 # importing fastopt here would need the extensions being built. Written only when the
 # text changes, so that an unchanged table does not make cythonize rebuild every module
 # that uses it.
@@ -47,11 +49,14 @@ _GENERATED = [
      os.path.join(_KERNELS, "cython", "_loss_codes.pxd")),
     (os.path.join(_KERNELS, "steps.py"), "c_header",
      os.path.join(_KERNELS, "cython", "_step_table.h")),
+    (os.path.join(_KERNELS, "batch_codes.py"), "cython_constants",
+     os.path.join(_KERNELS, "cython", "_batch_codes.pxd")),
 ]
 
 
 def write_generated() -> None:
-    """Write ``_loss_codes.pxd`` from losses.py and ``_step_table.h`` from steps.py."""
+    """Write ``_loss_codes.pxd`` from losses.py, ``_step_table.h`` from steps.py and
+    ``_batch_codes.pxd`` from batch_codes.py."""
     for table, function, target in _GENERATED:
         text = runpy.run_path(table, run_name="fastopt_table")[function]()
         try:
