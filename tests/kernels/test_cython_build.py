@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(
     reason="Cython extensions not built (python setup.py build_ext --inplace)",
 )
 
-MODULES = ("linear", "gram", "shuffle")
+MODULES = ("linear", "gram", "shuffle", "batch")
 
 
 def _modules(name):

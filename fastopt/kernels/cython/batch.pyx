@@ -32,7 +32,7 @@ Codes written to ``status`` (``_batch_codes.pxd``, generated from
 ``fastopt/kernels/batch_codes.py``): 0 converged,
 1 iteration budget spent, 2 no step decreased f, 3 Hessian not positive definite even
 with a ridge, 4 a non-finite objective at the start. Only problems whose status is -1 on
-entry are solved; the others are left untouched.
+entry and that have rows are solved; the others are left untouched.
 """
 
 import numpy as np
@@ -234,7 +234,7 @@ cdef bint newton_direction(const double* H, const double* g, Py_ssize_t p, doubl
                 direction[j] = -g[j]
             dpotrs(&uplo, &ip, &one, L, &ip, direction, &ip, &info)
             return info == 0
-        ridge = (1e-12 if ridge == 0.0 else ridge * 100.0) * scale
+        ridge = 1e-12 * scale if ridge == 0.0 else ridge * 100.0
     return False
 
 

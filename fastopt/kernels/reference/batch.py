@@ -32,7 +32,7 @@ def _direction(H: np.ndarray, g: np.ndarray) -> np.ndarray | None:
         try:
             L = np.linalg.cholesky(H + ridge * np.eye(H.shape[0]))
         except np.linalg.LinAlgError:
-            ridge = (1e-12 if ridge == 0.0 else ridge * 100.0) * scale
+            ridge = 1e-12 * scale if ridge == 0.0 else ridge * 100.0
             continue
         return -np.linalg.solve(L.T, np.linalg.solve(L, g))
     return None
@@ -100,7 +100,7 @@ def batch_newton(kind, X, rows, x_start, n_rows, y, sw, y_start, lam, fit_interc
     if W.shape[1] != n + bool(fit_intercept):
         raise ValueError(f"W has {W.shape[1]} columns; expected {n + bool(fit_intercept)}")
     for k in range(W.shape[0]):
-        if status[k] != PENDING:
+        if status[k] != PENDING or n_rows[k] == 0:  # nothing to solve: left as given
             continue
         m = int(n_rows[k])
         first = int(x_start[k])
