@@ -8,8 +8,8 @@ like the table of losses) to write the Cython constants ``_batch_codes.pxd``.
 
 from __future__ import annotations
 
-__all__ = ["cython_constants", "PENDING", "CONVERGED", "MAX_ITER", "NO_DECREASE", "SINGULAR", "NONFINITE",
-           "BAD_INPUT", "EMPTY", "ONE_CLASS", "MESSAGES"]
+__all__ = ["cython_constants", "PENDING", "CONVERGED", "MAX_ITER", "NO_DECREASE",
+           "SINGULAR", "NONFINITE", "BAD_INPUT", "EMPTY", "ONE_CLASS", "MESSAGES"]
 
 #: Not solved yet: the only problems a kernel solves.
 PENDING = -1
