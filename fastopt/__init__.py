@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "problems", "kernels", "solvers", "updates", "schedules", "theory", "datasets",
-    "plot", "linear_model", "experiments", "chunked",
+    "plot", "linear_model", "experiments", "chunked", "batch",
 }
 _ATTRIBUTES = {
     "OptimizeResult": ("fastopt._result", "OptimizeResult"),
