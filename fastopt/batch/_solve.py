@@ -13,6 +13,7 @@ from .._checks import check_flag, check_int, check_nonnegative
 from .._memory import check_fits
 from ..kernels import get_backend, losses, resolve_backend
 from ..kernels.batch_codes import PENDING
+from . import _shared_squares as shared_squares
 from ._layout import CsrArrays, layout
 from ._result import BatchResult
 
@@ -90,6 +91,11 @@ def fit_batch(loss: str, X, y, *, groups=None, n_groups=None, lam=None,
     try:
         if n_threads is not None:
             _config.set_num_threads(n_threads)
+        if code == losses.SQUARED and shared_squares.applies(lay, lams):
+            shared_squares.solve_shared_squares(lay, lams, fit_intercept, tol, max_iter, W,
+                                                fun, grad_norm, n_iter, status, kernels)
+            return _result(lay, W, n, fit_intercept, fun, grad_norm, n_iter, status, lams,
+                           classes)
         with OneThread():  # the kernel calls BLAS from its own threads
             if isinstance(lay.X, CsrArrays):
                 kernels.batch_newton_csr(code, lay.X.data, lay.X.indices, lay.X.indptr, n,
@@ -98,6 +104,10 @@ def fit_batch(loss: str, X, y, *, groups=None, n_groups=None, lam=None,
                 kernels.batch_newton(code, lay.X, *args)
     finally:
         _config.set_num_threads(previous)
+    return _result(lay, W, n, fit_intercept, fun, grad_norm, n_iter, status, lams, classes)
+
+
+def _result(lay, W, n, fit_intercept, fun, grad_norm, n_iter, status, lams, classes):
     unsolved = lay.status != PENDING
     W[unsolved] = np.nan
     return BatchResult(

@@ -180,3 +180,32 @@ def test_budget_spent_is_reported(rng):
 def test_no_problems(rng):
     res = fo.batch.logistic(np.zeros((0, 10, 3)), np.zeros((0, 10)))
     assert len(res) == 0 and res.coef.shape == (0, 3)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_many_least_squares_targets_share_one_hessian(rng, sparse, fit_intercept):
+    X = rng.standard_normal((300, 6)) * (rng.random((300, 6)) < 0.6)
+    T = X @ rng.standard_normal((6, 5)) + rng.standard_normal((300, 5))
+    T[7, 2] = np.nan  # target 2 cannot be solved; the others are
+    sw = rng.random(300)
+    res = fo.batch.least_squares(sp.csr_matrix(X) if sparse else X, T, lam=0.05,
+                                 sample_weight=sw, fit_intercept=fit_intercept, tol=1e-12)
+    assert res.status.tolist() == [0, 0, fo.kernels.batch_codes.BAD_INPUT, 0, 0]
+    A = np.hstack([X, np.ones((300, 1))]) if fit_intercept else X
+    s = sw / sw.sum()
+    H = A.T @ (s[:, None] * A)
+    H[np.arange(6), np.arange(6)] += 0.05
+    for k in (0, 1, 3, 4):
+        exact = np.linalg.solve(H, A.T @ (s * T[:, k]))
+        _close(res.coef[k], exact[:6], rtol=1e-10)
+        r = A @ exact - T[:, k]
+        np.testing.assert_allclose(res.fun[k], 0.5 * s @ (r * r)
+                                   + 0.025 * exact[:6] @ exact[:6], rtol=1e-12)
+    assert (res.grad_norm[[0, 1, 3, 4]] <= 1e-12).all()
+    # one lam differing by an ulp: no shared Hessian, the problems go one by one through
+    # the Newton kernel, and agree
+    lams = np.array([0.05, 0.05, 0.05, 0.05, np.nextafter(0.05, 1.0)])
+    one = fo.batch.least_squares(X, T, lam=lams,
+                                 sample_weight=sw, fit_intercept=fit_intercept, tol=1e-12)
+    _close(one.coef[[0, 1, 3]], res.coef[[0, 1, 3]], rtol=1e-10)
