@@ -19,6 +19,7 @@ _ATTRIBUTES = {
     "Status": ("fastopt._result", "Status"),
     "LogisticRegression": ("fastopt.linear_model", "LogisticRegression"),
     "PoissonRegressor": ("fastopt.linear_model", "PoissonRegressor"),
+    "LogisticRegressionCV": ("fastopt.linear_model", "LogisticRegressionCV"),
     "path": ("fastopt.regularization_path", "path"),
     "backends": ("fastopt.kernels", "available_backends"),
     "info": ("fastopt._info", "info"),

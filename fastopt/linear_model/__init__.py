@@ -21,6 +21,7 @@ from .._solver_choice import (  # noqa: F401
 )
 from .._solver_choice import encode_labels as _encode_labels  # noqa: F401
 from ._logistic import LogisticRegression
+from ._logistic_cv import LogisticRegressionCV
 from ._poisson import PoissonRegressor
 
-__all__ = ["LogisticRegression", "PoissonRegressor", "auto_solver"]
+__all__ = ["LogisticRegression", "LogisticRegressionCV", "PoissonRegressor", "auto_solver"]
