@@ -25,7 +25,8 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from .._memory import check_fits
+from .._memory import available_bytes, check_fits
+from .._solver_choice import dense_gram_is_cheaper
 from ..kernels.batch_codes import BAD_INPUT, EMPTY, ONE_CLASS, PENDING
 from ..problems._validation import _check_numeric_dtype, check_data, refuse_masked
 
@@ -92,6 +93,9 @@ def _matrix(X, name: str = "X"):
             X = X.copy()  # the user's matrix is never written
             X.data[bad] = 0.0
         X = check_data(X, name, dtype=np.float64)
+        if dense_gram_is_cheaper(X) and 8.0 * X.shape[0] * X.shape[1] <= available_bytes() / 8:
+            # rows dense enough that BLAS forms the Hessians faster from a dense copy
+            return np.ascontiguousarray(X.toarray()), row_ok
         # int64 indices kept apart: scipy would narrow them back to int32 in a matrix
         return CsrArrays(X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64),
                          X.shape), row_ok

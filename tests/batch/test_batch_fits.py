@@ -209,3 +209,22 @@ def test_many_least_squares_targets_share_one_hessian(rng, sparse, fit_intercept
     one = fo.batch.least_squares(X, T, lam=lams,
                                  sample_weight=sw, fit_intercept=fit_intercept, tol=1e-12)
     _close(one.coef[[0, 1, 3]], res.coef[[0, 1, 3]], rtol=1e-10)
+
+
+@pytest.mark.parametrize("density, n, made_dense", [(0.9, 5, True), (0.05, 40, False)])
+def test_sparse_x_dense_enough_is_made_dense(rng, density, n, made_dense):
+    from fastopt._solver_choice import dense_gram_is_cheaper
+
+    X = rng.standard_normal((500, n)) * (rng.random((500, n)) < density)
+    X[:, 0] = 1.0 + rng.random(500)  # no empty row
+    y = rng.random(500) < 0.5
+    groups = np.arange(500) % 3
+    S = sp.csr_matrix(X)
+    assert dense_gram_is_cheaper(S) == made_dense
+    dense = fo.batch.logistic(X, y, groups=groups, lam=1e-2, tol=TIGHT)
+    sparse = fo.batch.logistic(S, y, groups=groups, lam=1e-2, tol=TIGHT)
+    if made_dense:
+        assert np.array_equal(sparse.coef, dense.coef)  # the very same dense computation
+    else:
+        _close(sparse.coef, dense.coef, rtol=1e-9)
+        assert not np.array_equal(sparse.coef, dense.coef)  # the CSR kernel's own sums
