@@ -48,6 +48,11 @@ from scipy.linalg.cython_lapack cimport dpotrf, dpotrs
 
 from fastopt import _config
 
+
+cdef extern from "_csr_outer.h" nogil:
+    void fo_csr_row_outer(double* H, Py_ssize_t p, const long long* idx, const double* val,
+                          Py_ssize_t nnz, double d)
+
 from ._batch_codes cimport CONVERGED, MAX_ITER, NO_DECREASE, NONFINITE, PENDING, SINGULAR
 from ._common cimport BLOCK, block_coefs, row_axpy, row_dot, row_scale_copy
 
@@ -154,22 +159,16 @@ cdef void csr_hessian(Csr csr, Py_ssize_t n, const long long* rows, Py_ssize_t f
                       Py_ssize_t m, const double* d, bint icpt, double* H) noexcept nogil:
     """Add A~^T diag(d) A~ to the lower triangle (column-major) of H, row by row: the
     products of each row's pairs of nonzeros (canonical CSR: sorted, no duplicates)."""
-    cdef Py_ssize_t i, q1, q2, r, j, l, p = n + icpt
-    cdef double v
+    cdef Py_ssize_t i, q1, r, lo, p = n + icpt
     for i in range(m):
         if not d[i] > 0.0:
             continue
         r = row_index(rows, first, i)
-        for q1 in range(csr.indptr[r], csr.indptr[r + 1]):
-            j = csr.indices[q1]
-            v = d[i] * csr.data[q1]
-            # entry (row l, column j), l >= j, of the column-major lower triangle
-            for q2 in range(q1, csr.indptr[r + 1]):
-                l = csr.indices[q2]
-                H[j * p + l] += v * csr.data[q2]
-            if icpt:
-                H[j * p + n] += v
+        lo = csr.indptr[r]
+        fo_csr_row_outer(H, p, csr.indices + lo, csr.data + lo, csr.indptr[r + 1] - lo, d[i])
         if icpt:
+            for q1 in range(lo, csr.indptr[r + 1]):
+                H[csr.indices[q1] * p + n] += d[i] * csr.data[q1]
             H[n * p + n] += d[i]
 
 
