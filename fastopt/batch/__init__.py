@@ -53,8 +53,10 @@ _COMMON_DOC = """
         Non-negative row weights (per problem, or shared).
     fit_intercept : bool, default True
         Fit an unpenalized intercept per problem.
-    tol : float, default 1e-8
-        Stop a problem when the Euclidean norm of its gradient is <= tol.
+    tol : float, default 1e-4
+        Stop a problem when the Euclidean norm of its gradient is <= tol (the default of
+        ``fo.LogisticRegression``; Newton's last step usually lands far below it). Use
+        1e-8 to 1e-10 to match another solver's coefficients to 1e-6 relative.
     max_iter : int, default 100
         Newton iterations per problem.
     x0 : ndarray of shape (K, n + fit_intercept), optional
@@ -76,7 +78,7 @@ _COMMON_DOC = """
 
 
 def logistic(X, y, *, groups=None, n_groups=None, lam=None, sample_weight=None,
-             fit_intercept=True, tol=1e-8, max_iter=100, x0=None, backend="auto",
+             fit_intercept=True, tol=1e-4, max_iter=100, x0=None, backend="auto",
              n_threads=None) -> BatchResult:
     return fit_batch("logistic", X, y, groups=groups, n_groups=n_groups, lam=lam,
                      sample_weight=sample_weight, fit_intercept=fit_intercept, tol=tol,
@@ -84,7 +86,7 @@ def logistic(X, y, *, groups=None, n_groups=None, lam=None, sample_weight=None,
 
 
 def least_squares(X, y, *, groups=None, n_groups=None, lam=None, sample_weight=None,
-                  fit_intercept=True, tol=1e-8, max_iter=100, x0=None, backend="auto",
+                  fit_intercept=True, tol=1e-4, max_iter=100, x0=None, backend="auto",
                   n_threads=None) -> BatchResult:
     return fit_batch("squared", X, y, groups=groups, n_groups=n_groups, lam=lam,
                      sample_weight=sample_weight, fit_intercept=fit_intercept, tol=tol,
@@ -92,7 +94,7 @@ def least_squares(X, y, *, groups=None, n_groups=None, lam=None, sample_weight=N
 
 
 def poisson(X, y, *, groups=None, n_groups=None, lam=None, sample_weight=None,
-            fit_intercept=True, tol=1e-8, max_iter=100, x0=None, backend="auto",
+            fit_intercept=True, tol=1e-4, max_iter=100, x0=None, backend="auto",
             n_threads=None) -> BatchResult:
     return fit_batch("poisson", X, y, groups=groups, n_groups=n_groups, lam=lam,
                      sample_weight=sample_weight, fit_intercept=fit_intercept, tol=tol,

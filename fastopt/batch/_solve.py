@@ -54,7 +54,7 @@ def _start(x0, K: int, p: int) -> np.ndarray:
 
 
 def fit_batch(loss: str, X, y, *, groups=None, n_groups=None, lam=None,
-              sample_weight=None, fit_intercept=True, tol=1e-8, max_iter=100, x0=None,
+              sample_weight=None, fit_intercept=True, tol=1e-4, max_iter=100, x0=None,
               backend="auto", n_threads=None) -> BatchResult:
     """K Newton solves of the loss ``loss`` ("logistic", "squared" or "poisson"); see
     :func:`fastopt.batch.logistic` for the arguments."""
