@@ -321,3 +321,31 @@ def test_worker_killed_with_the_only_copy_of_x_stops_the_fit(client, a9a):
             fo.minimize(obj, np.zeros(obj.n_params), method="newton", tol=1e-8,
                         callback=kill)
     assert killed
+
+
+def test_a_lost_actor_reply_costs_a_delay_not_a_hang(client, a9a, monkeypatch):
+    from fastopt.problems.chunked import dask_data
+
+    X, y = a9a
+    m = X.shape[0]
+    w, v = _point(X.shape[1] + 1), _point(X.shape[1] + 1, 1)
+    with client.as_current():
+        obj = Logistic(_dask(X), y, 1 / m, fit_intercept=True)
+        want = _passes(obj, w, v)
+        assert obj.data._actors is not None  # the passes went through the actors
+
+        class Silent:
+            """An actor whose replies never come back: every wait times out."""
+
+            def terms(self, *args):
+                return self
+
+            def result(self, timeout=None):
+                assert timeout == dask_data.ACTOR_TIMEOUT_MIN_S  # bounded, never None
+                raise TimeoutError("no reply")
+
+        monkeypatch.setattr(obj.data, "_readers",
+                            lambda placement: {a: Silent() for a in placement})
+        got = _passes(obj, w, v)
+    for a, b in zip(want, got, strict=True):
+        assert np.array_equal(a, b)  # the same sums, through scheduled tasks

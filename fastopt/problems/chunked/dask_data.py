@@ -20,6 +20,7 @@ Dask is imported only here, and this module only when X is a dask array.
 from __future__ import annotations
 
 import sys
+import time
 import uuid
 
 import numpy as np
@@ -38,6 +39,13 @@ __all__ = ["GROUP_BLOCKS", "DaskLinearData", "pairwise_sum"]
 #: :meth:`DaskLinearData.reduce`): a worker holding such a run whole sends back one
 #: array of p (p^2 for the Hessian) floats for it instead of eight.
 GROUP_BLOCKS = 8
+
+#: An actor call that has not answered after ACTOR_TIMEOUT_FACTOR times the slowest
+#: answered call so far (and at least ACTOR_TIMEOUT_MIN_S seconds) is given up, and the
+#: pass runs as scheduled tasks instead: a reply lost by the transport must cost a delay,
+#: never a hang.
+ACTOR_TIMEOUT_MIN_S = 30.0
+ACTOR_TIMEOUT_FACTOR = 20.0
 
 #: The errors by which Dask reports lost work (a worker that died with the only copy of a
 #: result that cannot be recomputed, or a task that killed too many workers); matched by
@@ -107,6 +115,7 @@ class DaskLinearData(ChunkedLinearData):
         self.client = client
         self._where = None
         self._actors = None
+        self._slowest_call = 0.0
 
     # ------------------------------------------------------------------ construction
 
@@ -241,18 +250,22 @@ class DaskLinearData(ChunkedLinearData):
         on the first pass): a call goes straight to the worker, without the scheduler,
         and reads the blocks from the worker's own store. When a block is not where it
         was (a worker died and Dask recomputes its blocks elsewhere) or a worker does not
-        answer, the pass runs as scheduled tasks instead (:meth:`_task_runs`), which Dask
-        retries and recomputes, and the placement and actors are made again before the
-        next pass.
+        answer (within :data:`ACTOR_TIMEOUT_FACTOR` times the slowest call so far, at
+        least :data:`ACTOR_TIMEOUT_MIN_S`), the pass runs as scheduled tasks instead
+        (:meth:`_task_runs`), which Dask retries and recomputes, and the placement and
+        actors are made again before the next pass.
         """
         placement = self._placement()
         try:
             readers = self._readers(placement)
+            start = time.perf_counter()
+            timeout = max(ACTOR_TIMEOUT_MIN_S, ACTOR_TIMEOUT_FACTOR * self._slowest_call)
             calls = [readers[address].terms([self._blocks[b].key for b in ids], ids, task,
                                             operands, self.backend,
                                             self.n_blocks)
                      for address, ids in placement.items()]
-            results = [call.result() for call in calls]
+            results = [call.result(timeout=timeout) for call in calls]
+            self._slowest_call = max(self._slowest_call, time.perf_counter() - start)
         except Exception:  # noqa: BLE001  any failure of the fast path: the tasks decide
             self._where = self._actors = None
             return self._task_runs(task, operands, placement)
