@@ -5,7 +5,9 @@ Shared by ``test_bench_kernels.py`` and ``report_kernels.py`` so both time the s
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import platform
 
 import numpy as np
 import scipy.sparse as sp
@@ -119,3 +121,13 @@ def multinomial_args(X, y, K: int, rng):
     else:
         head, suffix = (X,), ""
     return (head, suffix, np.asarray(y, dtype=np.int64), np.full(m, 1.0 / m), w, v, work)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` knows."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return cpu

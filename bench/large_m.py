@@ -90,6 +90,10 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _data import cpu_model  # noqa: E402
+
 GAP = 1e-10
 LAM = 1e-4
 SEED = 0
@@ -113,12 +117,7 @@ def machine() -> dict:
         for line in f:
             if line.startswith("MemTotal:"):
                 mem = int(line.split()[1]) * 1024
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = cpu_model()
     import fastopt as fo
     from fastopt.kernels import auto_backend
 

@@ -74,10 +74,15 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 import warnings
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from _data import cpu_model  # noqa: E402
 
 SEED = 0
 #: Pause before each timed side, seconds (OpenBLAS and OpenMP pools asleep).
@@ -139,12 +144,7 @@ def machine() -> dict:
     import fastopt as fo
     from fastopt.kernels import auto_backend
 
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = cpu_model()
     info = {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "fastopt": getattr(fo, "__version__", "?"), "backend": auto_backend(),
             "kernel_threads": fo.get_num_threads(),

@@ -399,41 +399,10 @@ def _check_width(W, n, fit_intercept):
 
 def batch_newton(kind, X, rows, x_start, n_rows, y, sw, y_start, lam, fit_intercept, tol,
                  max_iter, W, fun, grad_norm, n_iter, status):
-    """K Newton solves of the linear-model loss ``kind`` on dense rows (see the module
-    docstring).
-
-    Parameters
-    ----------
-    kind : int
-        Loss code (``fastopt.kernels.losses``).
-    X : ndarray of shape (M, n), float32 or float64, C-contiguous
-        The rows of every problem.
-    rows : int64 ndarray of shape (R,)
-        Row indices into X (R = 0: each problem's rows are contiguous in X).
-    x_start, n_rows, y_start : int64 ndarrays of shape (K,)
-        Problem k's first row (into ``rows``, or into X when rows is empty), its number
-        of rows, and the offset of its targets and weights in ``y`` and ``sw``.
-    y, sw : float64 ndarrays
-        Targets (logistic: -1/+1) and weights, normalized to sum 1 per problem.
-    lam : float64 ndarray of shape (K,)
-        L2 strength of each problem.
-    fit_intercept : bool
-        Whether W has a last column of intercepts (unpenalized).
-    tol : float
-        Stop when ``||grad f_k||_2 <= tol``.
-    max_iter : int
-        Newton iterations per problem.
-    W : float64 ndarray of shape (K, p), in and out
-        Start points, overwritten by the solutions (p = n + fit_intercept).
-    fun, grad_norm : float64 ndarrays of shape (K,), out
-    n_iter, status : int32 ndarrays of shape (K,), out (status in and out: only the
-        problems with status -1 are solved)
-
-    Raises
-    ------
-    ValueError
-        If W does not have ``n + fit_intercept`` columns.
-    """
+    """K Newton solves of the linear-model loss ``kind`` on dense rows: the numba twin of
+    the Cython ``batch_newton`` (``fastopt/kernels/cython/batch.pyx``, whose docstring
+    lists the arguments), with the same arguments, algorithm and results; ValueError if
+    W does not have ``n + fit_intercept`` columns."""
     n = X.shape[1]
     _check_width(W, n, fit_intercept)
     # CSR arguments of the shared compiled code, never read on the dense path

@@ -11,10 +11,8 @@ same bits for any worker count, thread count or scheduling.
 
 What moves, per pass: the operands w (and v), 8 p bytes, to each worker; per worker, the
 sums of the runs of 8 blocks it holds whole and the terms of its other blocks (8 p bytes
-each, 8 p^2 for the Hessian) back to this process, which adds them. One call per worker,
-answered straight by the worker (an actor: no scheduler in the loop); X never moves.
-
-Dask is imported only here, and this module only when X is a dask array.
+each, 8 p^2 for the Hessian) back here. One call per worker, answered by the worker (an
+actor: no scheduler in the loop); X never moves. Dask is imported only here.
 """
 
 from __future__ import annotations
@@ -40,10 +38,8 @@ __all__ = ["GROUP_BLOCKS", "DaskLinearData", "pairwise_sum"]
 #: array of p (p^2 for the Hessian) floats for it instead of eight.
 GROUP_BLOCKS = 8
 
-#: An actor call that has not answered after ACTOR_TIMEOUT_FACTOR times the slowest
-#: answered call so far (and at least ACTOR_TIMEOUT_MIN_S seconds) is given up, and the
-#: pass runs as scheduled tasks instead: a reply lost by the transport must cost a delay,
-#: never a hang.
+#: An actor call unanswered after 20x the slowest call so far (at least 30 s) is given
+#: up for scheduled tasks: a reply lost by the transport costs a delay, never a hang.
 ACTOR_TIMEOUT_MIN_S = 30.0
 ACTOR_TIMEOUT_FACTOR = 20.0
 
@@ -250,8 +246,7 @@ class DaskLinearData(ChunkedLinearData):
         on the first pass): a call goes straight to the worker, without the scheduler,
         and reads the blocks from the worker's own store. When a block is not where it
         was (a worker died and Dask recomputes its blocks elsewhere) or a worker does not
-        answer (within :data:`ACTOR_TIMEOUT_FACTOR` times the slowest call so far, at
-        least :data:`ACTOR_TIMEOUT_MIN_S`), the pass runs as scheduled tasks instead
+        answer in time (:data:`ACTOR_TIMEOUT_MIN_S`), the pass runs as scheduled tasks
         (:meth:`_task_runs`), which Dask retries and recomputes, and the placement and
         actors are made again before the next pass.
         """
@@ -305,9 +300,8 @@ class DaskLinearData(ChunkedLinearData):
         return self._actors
 
     def _placement(self) -> dict:
-        """``{worker address: [block indices]}``, the blocks each worker holds (address
-        None: blocks Dask holds nowhere yet, being recomputed). Looked up once, and again
-        after a pass found blocks elsewhere."""
+        """``{worker address: [block indices]}`` (address None: blocks being recomputed),
+        looked up once, and again after a pass found blocks elsewhere."""
         if self._where is None:
             who = self.client.who_has(self._blocks)
             where: dict = {}
