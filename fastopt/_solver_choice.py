@@ -12,7 +12,8 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["AUTO_NEWTON_MAX_GRAM_RATIO", "AUTO_NEWTON_MAX_PARAMS", "DENSE_GRAM_SPEEDUP",
-           "auto_solver", "dense_gram_is_cheaper", "encode_labels", "gram_work_ratio"]
+           "auto_solver", "dense_copy_pays", "dense_gram_is_cheaper", "encode_labels",
+           "gram_work_ratio"]
 
 #: Below this many parameters, "auto" may use Newton with a Cholesky solve of the exact
 #: Hessian (forming it costs one blocked pass over X and p^2/2 per row of X's nonzeros,
@@ -66,6 +67,16 @@ def dense_gram_is_cheaper(X) -> bool:
     m, n = X.shape
     row_nnz = np.diff(X.indptr).astype(np.int64)
     return DENSE_GRAM_SPEEDUP * float(np.dot(row_nnz, row_nnz)) > m * float(n + 1) ** 2
+
+
+def dense_copy_pays(X) -> bool:
+    """Whether a solve that forms Hessians of sparse X should work on a dense copy: the
+    dense Hessian is cheaper (:func:`dense_gram_is_cheaper`) and the copy takes at most
+    an eighth of the memory available."""
+    from ._memory import available_bytes
+
+    return (dense_gram_is_cheaper(X)
+            and 8.0 * X.shape[0] * X.shape[1] <= available_bytes() / 8)
 
 
 def auto_solver(n_params: int, n_classes: int, gram_ratio: float | None = None) -> str:

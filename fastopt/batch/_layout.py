@@ -25,10 +25,17 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from .._memory import available_bytes, check_fits
-from .._solver_choice import dense_gram_is_cheaper
+from .._memory import check_fits
+from .._solver_choice import dense_copy_pays
 from ..kernels.batch_codes import BAD_INPUT, EMPTY, ONE_CLASS, PENDING
-from ..problems._validation import _check_numeric_dtype, check_data, refuse_masked
+from ..problems._validation import (
+    _all_finite,
+    _check_numeric_dtype,
+    _target_float_dtype,
+    check_data,
+    check_sparse_structure,
+    refuse_masked,
+)
 
 __all__ = ["CsrArrays", "Layout", "layout"]
 
@@ -57,6 +64,7 @@ class Layout:
     status: np.ndarray        # int32 (K,): PENDING or the reason a problem is skipped
     groups: np.ndarray | None  # the group id of each problem (groups form only)
     n_features: int
+    shared_rows: bool = False  # the same rows and weights in every problem (shared X)
 
 
 def _float_array(a, name: str, ndim: tuple[int, ...]) -> np.ndarray:
@@ -69,7 +77,7 @@ def _float_array(a, name: str, ndim: tuple[int, ...]) -> np.ndarray:
     if arr.ndim not in ndim:
         raise ValueError(f"{name} must have {' or '.join(map(str, ndim))} dimensions; got "
                          f"shape {arr.shape}")
-    dtype = np.dtype(np.float32 if arr.dtype == np.float32 else np.float64)
+    dtype = _target_float_dtype(arr.dtype, None)
     if arr.dtype != dtype or not (arr.flags.c_contiguous and arr.flags.aligned):
         # a copy is coming: refuse one that cannot fit (a broadcast view can claim any size)
         check_fits(float(arr.size) * dtype.itemsize, f"{name} of shape {arr.shape}")
@@ -82,8 +90,6 @@ def _matrix(X, name: str = "X"):
     Rows with NaN or inf are kept (zeroed in a copy for sparse X); their problems are
     skipped."""
     if sp.issparse(X):
-        from ..problems._validation import check_sparse_structure
-
         X = check_sparse_structure(X, name).tocsr()
         row_ok = np.ones(X.shape[0], dtype=bool)
         data = np.asarray(X.data)
@@ -93,8 +99,7 @@ def _matrix(X, name: str = "X"):
             X = X.copy()  # the user's matrix is never written
             X.data[bad] = 0.0
         X = check_data(X, name, dtype=np.float64)
-        if dense_gram_is_cheaper(X) and 8.0 * X.shape[0] * X.shape[1] <= available_bytes() / 8:
-            # rows dense enough that BLAS forms the Hessians faster from a dense copy
+        if dense_copy_pays(X):
             return np.ascontiguousarray(X.toarray()), row_ok
         # int64 indices kept apart: scipy would narrow them back to int32 in a matrix
         return CsrArrays(X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64),
@@ -102,16 +107,34 @@ def _matrix(X, name: str = "X"):
     arr = _float_array(X, name, (2,))
     if arr.shape[1] == 0:
         raise ValueError(f"{name} has no columns (shape {arr.shape})")
-    return arr, np.isfinite(arr).all(axis=1)
+    return arr, _finite_rows(arr)
 
 
-def _problem_status(n_rows, weight_sum, finite, labels_pos, labels_neg, binary):
+def _finite_rows(a: np.ndarray) -> np.ndarray:
+    """bool, a's shape without its last axis: which rows hold no NaN or inf (a row-sized
+    temporary only when some value is not finite)."""
+    if _all_finite(a):
+        return np.ones(a.shape[:-1], dtype=bool)
+    return np.isfinite(a).all(axis=-1)
+
+
+def _status(per_problem, n_rows, weight_sum, row_ok, positive, weighted, binary):
+    """Each problem's status from per-row facts, added up per problem by ``per_problem``
+    (a bincount over group codes, or a sum over a (K, m) axis): PENDING, or why the
+    problem is not solved (bad input before empty before one class)."""
     status = np.full(n_rows.size, PENDING, dtype=np.int32)
     if binary:
-        status[(labels_pos == 0) | (labels_neg == 0)] = ONE_CLASS
+        one_class = (per_problem(positive & weighted) == 0) \
+            | (per_problem(~positive & weighted) == 0)
+        status[one_class] = ONE_CLASS
     status[(n_rows == 0) | ~(weight_sum > 0)] = EMPTY
-    status[~finite] = BAD_INPUT
+    status[per_problem(~row_ok) > 0] = BAD_INPUT
     return status
+
+
+def _scale(weight_sum: np.ndarray) -> np.ndarray:
+    """What each problem's weights are divided by (1 for a problem without weight)."""
+    return np.where(weight_sum > 0, weight_sum, 1.0)
 
 
 def _targets(y, binary: bool, counts: bool, name: str = "y"):
@@ -179,21 +202,16 @@ def _stacked(X, y, sample_weight, binary, counts):
     sw, sw_ok = _weights(sample_weight, (K, m))
     if sw.shape != (K, m):
         raise ValueError(f"sample_weight must have shape {(K, m)}; got {sw.shape}")
-    finite = (np.isfinite(X3).all(axis=(1, 2)) if m else np.ones(K, bool)) \
-        & y_ok.all(axis=1) & sw_ok.all(axis=1)
+    row_ok = _finite_rows(X3) & y_ok & sw_ok
     sw = np.where(sw_ok, sw, 0.0)
     weight_sum = sw.sum(axis=1)
-    pos = neg = None
-    if binary:
-        pos = (positive & (sw > 0)).sum(axis=1)
-        neg = (~positive & (sw > 0)).sum(axis=1)
-    status = _problem_status(np.full(K, m), weight_sum, finite, pos, neg, binary)
+    n_rows = np.full(K, m, dtype=np.int64)
+    status = _status(lambda v: v.sum(axis=1), n_rows, weight_sum, row_ok, positive, sw > 0,
+                     binary)
     start = np.arange(K, dtype=np.int64) * m
-    scale = np.where(weight_sum > 0, weight_sum, 1.0)
-    return Layout(X3.reshape(K * m, n), np.empty(0, np.int64), start,
-                  np.full(K, m, dtype=np.int64), targets.reshape(-1),
-                  (sw / scale[:, None]).reshape(-1), start, weight_sum, status, None,
-                  n), classes
+    return Layout(X3.reshape(K * m, n), np.empty(0, np.int64), start, n_rows,
+                  targets.reshape(-1), (sw / _scale(weight_sum)[:, None]).reshape(-1),
+                  start, weight_sum, status, None, n), classes
 
 
 def _grouped(X, y, groups, n_groups, sample_weight, binary, counts):
@@ -221,14 +239,9 @@ def _grouped(X, y, groups, n_groups, sample_weight, binary, counts):
     n_rows = np.bincount(codes, minlength=K).astype(np.int64)
     start = np.concatenate([[0], np.cumsum(n_rows)[:-1]]).astype(np.int64)
     weight_sum = np.bincount(codes, weights=sw, minlength=K)
-    finite = np.bincount(codes, weights=~row_ok, minlength=K) == 0
-    pos = neg = None
-    if binary:
-        pos = np.bincount(codes, weights=positive & (sw > 0), minlength=K)
-        neg = np.bincount(codes, weights=~positive & (sw > 0), minlength=K)
-    status = _problem_status(n_rows, weight_sum, finite, pos, neg, binary)
-    scale = np.where(weight_sum > 0, weight_sum, 1.0)
-    sw_sorted = sw[order] / scale[codes[order]]
+    status = _status(lambda v: np.bincount(codes, weights=v, minlength=K), n_rows,
+                     weight_sum, row_ok, positive, sw > 0, binary)
+    sw_sorted = sw[order] / _scale(weight_sum)[codes[order]]
     return Layout(X2, order, start, n_rows, targets[order], sw_sorted, start, weight_sum,
                   status, group_ids, n), classes
 
@@ -264,32 +277,30 @@ def _shared(X, y, sample_weight, binary, counts):
     except ValueError:
         raise ValueError(f"sample_weight must have shape ({m},) or (K, m) = ({K}, {m}); "
                          f"got {sw.shape}") from None
-    finite = y_ok.all(axis=1) & sw_ok.all(axis=1)
+    shared_rows = sw_in is None or sw_in.ndim < 2  # every problem weighs the rows alike
     keep = (sw > 0) & sw_ok
     n_rows = keep.sum(axis=1).astype(np.int64)
     check_fits(8.0 * 3 * n_rows.sum(), f"{K} problems of up to {m} rows (their targets, "
                "weights and row indices)")
     weight_sum = np.where(keep, sw, 0.0).sum(axis=1)
-    pos = neg = None
-    if binary:
-        pos = (positive & keep).sum(axis=1)
-        neg = (~positive & keep).sum(axis=1)
-    status = _problem_status(n_rows, weight_sum, finite, pos, neg, binary)
+    status = _status(lambda v: v.sum(axis=1), n_rows, weight_sum, y_ok & sw_ok, positive,
+                     keep, binary)
     start = np.concatenate([[0], np.cumsum(n_rows)[:-1]]).astype(np.int64)
-    scale = np.where(weight_sum > 0, weight_sum, 1.0)
+    scale = _scale(weight_sum)
     if keep.all():
         rows = np.empty(0, np.int64)
         x_start = np.zeros(K, dtype=np.int64)
-        flat_y = np.ascontiguousarray(targets).reshape(-1)
-        flat_sw = (sw / scale[:, None]).reshape(-1)
+    elif shared_rows:  # one index of the kept rows serves every problem
+        rows = np.flatnonzero(keep[0]).astype(np.int64)
+        x_start = np.zeros(K, dtype=np.int64)
     else:
-        problem, rows = np.nonzero(keep)
-        rows = rows.astype(np.int64)
+        rows = np.nonzero(keep)[1].astype(np.int64)
         x_start = start
-        flat_y = targets[problem, rows]
-        flat_sw = sw[problem, rows] / scale[problem]
+    problem = np.nonzero(keep)[0]
+    flat_y = np.ascontiguousarray(targets)[keep]
+    flat_sw = sw[keep] / scale[problem]
     return Layout(X2, rows, x_start, n_rows, flat_y, flat_sw, start, weight_sum, status,
-                  None, n), classes
+                  None, n, shared_rows), classes
 
 
 def _as_vector(y, m, name):

@@ -27,11 +27,8 @@ __all__ = ["applies", "solve_shared_squares"]
 
 
 def applies(lay, lams: np.ndarray) -> bool:
-    """Whether the batch is K targets on the same rows with the same weights and lam."""
-    K = lay.status.size
-    return (K > 1 and lay.rows.size == 0 and np.all(lay.x_start == 0)
-            and np.all(lay.n_rows == lay.n_rows[0]) and np.all(lams == lams[0])
-            and np.all(lay.sw.reshape(K, -1) == lay.sw[:lay.n_rows[0]]))
+    """Whether the batch is several targets on the same rows, weights and lam."""
+    return lay.shared_rows and lay.status.size > 1 and bool(np.all(lams == lams[0]))
 
 
 def _products(X, sw_r: np.ndarray, fit_intercept: bool) -> np.ndarray:
@@ -45,13 +42,18 @@ def _products(X, sw_r: np.ndarray, fit_intercept: bool) -> np.ndarray:
 def solve_shared_squares(lay, lams, fit_intercept, tol, max_iter, W, fun, grad_norm, n_iter,
                          status, kernels) -> None:
     """Solve every pending target of ``lay`` in place (the arrays of ``fit_batch``)."""
-    K, m, n = lay.status.size, int(lay.n_rows[0]), lay.n_features
+    K, kept, n = lay.status.size, int(lay.n_rows[0]), lay.n_features
     p = n + fit_intercept
     todo = np.flatnonzero(status == PENDING)
-    if todo.size == 0 or m == 0:
+    if todo.size == 0 or kept == 0:
         return
-    sw = np.ascontiguousarray(lay.sw[:m])
-    Y = lay.y.reshape(K, m)[todo].T                       # (m, K')
+    # Over all m rows of X: rows left out (zero weight) get weight 0 and target 0.
+    m = lay.X.shape[0]
+    rows = lay.rows if lay.rows.size else slice(None)
+    sw = np.zeros(m)
+    sw[rows] = lay.sw[:kept]
+    Y = np.zeros((m, todo.size))
+    Y[rows] = lay.y.reshape(K, kept)[todo].T             # (m, K')
     if isinstance(lay.X, np.ndarray):
         X = lay.X
         H = np.empty((p, p))

@@ -3,8 +3,6 @@ backend's ``batch_newton`` kernel, and return a :class:`BatchResult`."""
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .. import _config
@@ -13,6 +11,7 @@ from .._checks import check_flag, check_int, check_nonnegative
 from .._memory import check_fits
 from ..kernels import get_backend, losses, resolve_backend
 from ..kernels.batch_codes import PENDING
+from ..problems._validation import check_lam
 from . import _shared_squares as shared_squares
 from ._layout import CsrArrays, layout
 from ._result import BatchResult
@@ -27,15 +26,11 @@ def _lams(lam, weight_sum: np.ndarray) -> np.ndarray:
     if lam is None:
         return 1.0 / np.where(weight_sum > 0, weight_sum, 1.0)
     if np.ndim(lam) == 0:
-        if isinstance(lam, (bool, np.bool_)) or not isinstance(lam, (numbers.Real, np.ndarray)):
-            raise TypeError(f"lam must be None, a real number or an array of K = {K}; got "
-                            f"{lam!r}")
-        values = np.full(K, float(lam))
-    else:
-        values = np.asarray(lam, dtype=np.float64)
-        if values.shape != (K,):
-            raise ValueError(f"lam must be a scalar or have shape (K,) = ({K},); got shape "
-                             f"{values.shape}")
+        return np.full(K, check_lam(lam))
+    values = np.asarray(lam, dtype=np.float64)
+    if values.shape != (K,):
+        raise ValueError(f"lam must be a scalar or have shape (K,) = ({K},); got shape "
+                         f"{values.shape}")
     if not np.all(np.isfinite(values)) or np.any(values < 0):
         raise ValueError("lam must hold finite values >= 0")
     return values

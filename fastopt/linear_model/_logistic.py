@@ -22,6 +22,23 @@ from ._base import LinearEstimator, check_real
 __all__ = ["LogisticRegression"]
 
 
+def coefficient_rows(objective, x, n_classes) -> tuple[np.ndarray, np.ndarray]:
+    """The solver's vector x as ``(coef (1 or K, n), intercept (1 or K,))``: one row of the
+    class ``classes_[1]`` for two classes, one per class otherwise (zero intercepts
+    without an intercept)."""
+    n = objective.n_features
+    x = np.asarray(x, dtype=np.float64)
+    if n_classes == 2:
+        fitted = x.size > n
+        return x[:n].reshape(1, n).copy(), np.array([x[n] if fitted else 0.0])
+    coef, intercept = objective.unflatten(x)
+    if intercept is None:
+        return coef, np.zeros(n_classes)
+    # The multinomial loss is unchanged by adding one constant to every intercept; report
+    # the symmetric representative (sum zero), as sklearn does.
+    return coef, intercept - intercept.mean()
+
+
 class LogisticRegression(ClassifierMixin, LinearEstimator):
     """L2-regularized logistic regression (binary and multinomial), fitted by fastopt.
 
@@ -263,20 +280,7 @@ class LogisticRegression(ClassifierMixin, LinearEstimator):
         return np.zeros(objective.n_params)
 
     def _set_coefficients(self, objective, x, n_classes) -> None:
-        n = objective.n_features
-        x = np.asarray(x, dtype=np.float64)
-        if n_classes == 2:
-            self.coef_ = x[:n].reshape(1, n).copy()
-            self.intercept_ = np.array([x[n] if self.fit_intercept else 0.0])
-            return
-        coef, intercept = objective.unflatten(x)
-        self.coef_ = coef
-        if intercept is None:
-            self.intercept_ = np.zeros(n_classes)
-        else:
-            # The multinomial loss is unchanged by adding one constant to every
-            # intercept; report the symmetric representative (sum zero), as sklearn does.
-            self.intercept_ = intercept - intercept.mean()
+        self.coef_, self.intercept_ = coefficient_rows(objective, x, n_classes)
 
     def _iteration_callback(self):
         """The user's callback, preceded by a printed line per iteration when verbose >= 2."""

@@ -17,10 +17,9 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from .._blas_threads import OneThread
 from .._checks import check_flag
-from .._memory import available_bytes
-from .._solver_choice import auto_solver, dense_gram_is_cheaper, gram_work_ratio
+from .._solver_choice import auto_solver, dense_copy_pays, gram_work_ratio
 from ..regularization_path import path
-from ._logistic import LogisticRegression
+from ._logistic import LogisticRegression, coefficient_rows
 
 __all__ = ["LogisticRegressionCV"]
 
@@ -231,8 +230,7 @@ class LogisticRegressionCV(LogisticRegression):
         n_params = n_out * (n + int(self.fit_intercept))
         self.solver_ = (auto_solver(n_params, K, gram_work_ratio(X))
                         if self.solver == "auto" else self.solver)
-        if (self.solver_ == "newton" and dense_gram_is_cheaper(X)
-                and X.shape[0] * X.shape[1] * X.dtype.itemsize <= available_bytes() / 8):
+        if self.solver_ == "newton" and dense_copy_pays(X):
             # Every fold forms ten-odd Hessians: with dense enough rows BLAS forms them
             # faster from a dense copy (made once) than the CSR assembly does.
             X = X.toarray()
@@ -316,7 +314,8 @@ class LogisticRegressionCV(LogisticRegression):
         coefs = np.empty((grid.size, 1 if K == 2 else K, X.shape[1] + int(fi)))
         n_iter = np.empty(grid.size, dtype=np.int64)
         for j, at in enumerate(res.order):
-            coefs[at] = self._rows(objective, res.coef[j], K)
+            coef, intercept = coefficient_rows(objective, res.coef[j], K)
+            coefs[at] = np.column_stack([coef, intercept]) if fi else coef
             n_iter[at] = res.n_iter[j]
 
         model = LogisticRegression(fit_intercept=fi)
@@ -347,18 +346,6 @@ class LogisticRegressionCV(LogisticRegression):
                   f"{self.solver_} path of {grid.size} Cs in {int(res.n_iter.sum())} "
                   f"iterations, best score {scores.max():.6g}", file=sys.stdout)
         return coefs, scores, n_iter, int(np.count_nonzero(~res.success))
-
-    @staticmethod
-    def _rows(objective, x, K) -> np.ndarray:
-        """Coefficients x of the objective as rows [coef | intercept]: (1 or K, n + fi)."""
-        if K == 2:
-            return np.asarray(x, dtype=np.float64)[None, :]
-        coef, intercept = objective.unflatten(x)
-        if intercept is None:
-            return coef
-        # The softmax is unchanged by one constant added to every intercept: report the
-        # symmetric representative (sum zero), as LogisticRegression does.
-        return np.column_stack([coef, intercept - intercept.mean()])
 
     def _refit(self, X, y, sample_weight, C, start) -> np.ndarray:
         """Fit on all rows at C from ``start`` (rows [coef | intercept]); the rows found."""
